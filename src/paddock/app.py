@@ -1,0 +1,75 @@
+"""The application: one place that mounts every router."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from paddock import __version__
+from paddock.bookings import service as booking_service
+from paddock.bookings.api import router as bookings_router
+from paddock.catalog.api import router as catalog_router
+from paddock.db import make_engine, make_session_factory
+from paddock.http import install_problem_handlers
+from paddock.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 30
+
+
+def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        lock_timeout_ms=settings.lock_timeout_ms,
+    )
+    session_factory = make_session_factory(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sweep_holds(app)) if sweeper else None
+        yield
+        if task:
+            task.cancel()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Paddock",
+        version=__version__,
+        lifespan=lifespan,
+        description="Customer programmes admitted only when the support capacity "
+        "exists: experience-centre bookings and customer racing on one capacity core.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    install_problem_handlers(app)
+    app.include_router(catalog_router)
+    app.include_router(bookings_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+async def _sweep_holds(app: FastAPI) -> None:
+    """Expired holds give their units back even when nobody books over them."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            with app.state.session_factory() as session:
+                await asyncio.to_thread(booking_service.expire_holds, session)
+        except Exception:  # the sweeper must outlive a passing database error
+            log.exception("hold sweeper failed")

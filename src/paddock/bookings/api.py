@@ -1,0 +1,161 @@
+"""Bookings as JSON: create (idempotent), read, confirm, move, cancel, check in, complete."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from paddock.bookings import service
+from paddock.bookings.schemas import (
+    AuditRead,
+    BookingCancel,
+    BookingCreate,
+    BookingMove,
+    BookingRead,
+    GuestRead,
+    ResourceRead,
+)
+from paddock.catalog import service as catalog_service
+from paddock.http import SessionDep
+
+router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
+
+
+def booking_read(result: service.BookingResult, *, with_token: bool = False) -> BookingRead:
+    b = result.booking
+    return BookingRead(
+        ref=b.ref,
+        status=result.status,
+        product=result.product_code,
+        starts_at=b.starts_at,
+        ends_at=b.ends_at,
+        hold_expires_at=b.hold_expires_at,
+        guest=GuestRead(name=b.guest_name, email=b.guest_email, phone=b.guest_phone),
+        price=b.price_cents / 100,
+        currency=b.currency,
+        channel=b.channel,
+        created_at=b.created_at,
+        checked_in_at=b.checked_in_at,
+        cancelled_at=b.cancelled_at,
+        resources=[
+            ResourceRead(
+                pool_id=r.pool_id,
+                unit_id=r.unit_id,
+                unit=r.unit_label,
+                starts_at=r.starts_at,
+                ends_at=r.ends_at,
+            )
+            for r in result.resources
+        ],
+        manage_token=b.manage_token if with_token else None,
+    )
+
+
+@router.post(
+    "",
+    response_model=BookingRead,
+    status_code=201,
+    responses={
+        409: {"description": "Sold out (problem+json names the short pool)"},
+        503: {"description": "Busy: retry"},
+    },
+)
+def create_booking(
+    body: BookingCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+) -> BookingRead:
+    """Admit a booking only if every resource it needs is free. Send an `Idempotency-Key`
+    header so that a retried request never books twice."""
+    settings = request.app.state.settings
+    result = service.create_booking(
+        session,
+        product_code=body.product,
+        starts_at=body.starts_at,
+        guest=service.Guest(body.guest.name, str(body.guest.email), body.guest.phone, body.notes),
+        hold=body.hold,
+        hold_minutes=settings.hold_minutes,
+        idempotency_key=idempotency_key,
+        channel="api",
+        actor=f"guest:{body.guest.email}",
+    )
+    if result.replayed:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/bookings/{result.booking.ref}"
+    return booking_read(result, with_token=True)
+
+
+@router.get("", response_model=list[BookingRead])
+def list_bookings(
+    session: SessionDep,
+    site: str | None = None,
+    day: date | None = Query(default=None, description="A local day at the site"),
+    status: str | None = None,
+    email: str | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+    after_id: int | None = None,
+) -> list[BookingRead]:
+    site_id = day_from = day_to = None
+    if site:
+        site_row = catalog_service.get_site(session, code=site)
+        site_id = site_row.id
+        if day:
+            day_from, day_to = service.local_day_bounds(day, site_row.time_zone)
+    rows = service.list_bookings(
+        session,
+        site_id=site_id,
+        day_from=day_from,
+        day_to=day_to,
+        status=status,
+        email=email,
+        limit=limit,
+        after_id=after_id,
+    )
+    return [booking_read(service.get_booking(session, ref=b.ref)) for b in rows]
+
+
+@router.get("/{ref}", response_model=BookingRead)
+def get_booking(ref: str, session: SessionDep) -> BookingRead:
+    return booking_read(service.get_booking(session, ref=ref))
+
+
+@router.get("/{ref}/history", response_model=list[AuditRead])
+def booking_history(ref: str, session: SessionDep) -> list[AuditRead]:
+    return [
+        AuditRead(at=e.at, actor=e.actor, action=e.action, data=e.data)
+        for e in service.history(session, ref=ref)
+    ]
+
+
+@router.post("/{ref}/confirm", response_model=BookingRead)
+def confirm(ref: str, session: SessionDep) -> BookingRead:
+    return booking_read(service.confirm_booking(session, ref=ref, actor="api"))
+
+
+@router.post("/{ref}/cancel", response_model=BookingRead)
+def cancel(ref: str, session: SessionDep, body: BookingCancel | None = None) -> BookingRead:
+    reason = body.reason if body else ""
+    return booking_read(service.cancel_booking(session, ref=ref, reason=reason, actor="api"))
+
+
+@router.post("/{ref}/move", response_model=BookingRead)
+def move(ref: str, body: BookingMove, session: SessionDep) -> BookingRead:
+    return booking_read(service.reschedule(session, ref=ref, starts_at=body.starts_at, actor="api"))
+
+
+@router.post("/{ref}/check-in", response_model=BookingRead)
+def check_in(ref: str, session: SessionDep) -> BookingRead:
+    return booking_read(service.check_in(session, ref=ref, actor="api"))
+
+
+@router.post("/{ref}/complete", response_model=BookingRead)
+def complete(ref: str, session: SessionDep) -> BookingRead:
+    return booking_read(service.complete(session, ref=ref, actor="api"))
+
+
+@router.post("/{ref}/no-show", response_model=BookingRead)
+def no_show(ref: str, session: SessionDep) -> BookingRead:
+    return booking_read(service.mark_no_show(session, ref=ref, actor="api"))

@@ -1,0 +1,554 @@
+"""Booking use cases. Each public function owns its transaction: it commits on success and
+leaves nothing half-written on failure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from paddock.audit.models import AuditEntry
+from paddock.bookings.models import LIVE_STATUSES, Booking, BookingStatus
+from paddock.capacity import service as capacity
+from paddock.capacity.models import Unit
+from paddock.catalog import service as catalog
+from paddock.catalog.models import Product
+from paddock.db import utcnow, write_transaction
+from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound
+
+ENGAGEMENT = "booking"
+MAX_ATTEMPTS = 6
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Guest:
+    name: str
+    email: str
+    phone: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Resource:
+    pool_id: int
+    unit_id: int
+    unit_label: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class BookingResult:
+    booking: Booking
+    product_code: str
+    resources: list[Resource] = field(default_factory=list)
+    replayed: bool = False
+
+    @property
+    def status(self) -> str:
+        return effective_status(self.booking, utcnow())
+
+
+class Transition(Protocol):
+    def __call__(
+        self, session: Session, *, ref: str, actor: str = ..., now: datetime | None = None
+    ) -> BookingResult: ...
+
+
+def effective_status(booking: Booking, now: datetime) -> str:
+    """A hold past its expiry is expired even before the sweeper has written it."""
+    if (
+        booking.status == BookingStatus.HELD
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at <= now
+    ):
+        return BookingStatus.EXPIRED
+    return booking.status
+
+
+def create_booking(
+    session: Session,
+    *,
+    product_code: str,
+    starts_at: datetime,
+    guest: Guest,
+    hold: bool = False,
+    hold_minutes: int = 10,
+    idempotency_key: str | None = None,
+    channel: str = "public",
+    actor: str = "guest",
+    now: datetime | None = None,
+    extra: dict[str, object] | None = None,
+) -> BookingResult:
+    """Admit a booking only if every demand of the product can be met at that start.
+    A retried request with the same idempotency key returns the first booking."""
+    now = now or utcnow()
+    plan = catalog.product_plan(session, code=product_code)
+    fingerprint = _fingerprint(product_code, starts_at, guest, hold)
+    site = catalog.plan_clock(session, plan)
+    if starts_at < now:
+        raise Invalid("That start time has already passed.")
+    if not capacity.is_on_grid(site, starts_at, plan.duration, plan.step):
+        raise Invalid(
+            f"{starts_at.isoformat()} is not a start time of '{plan.code}'; "
+            "ask the availability endpoint for the free slots."
+        )
+
+    def write() -> BookingResult:
+        values = {
+            "ref": _new_ref(),
+            "manage_token": secrets.token_urlsafe(24),
+            "idempotency_key": idempotency_key,
+            "request_fingerprint": fingerprint,
+            "product_id": plan.product_id,
+            "site_id": plan.site_id,
+            "starts_at": starts_at,
+            "ends_at": starts_at + plan.duration,
+            "status": BookingStatus.HELD if hold else BookingStatus.CONFIRMED,
+            "hold_expires_at": now + timedelta(minutes=hold_minutes) if hold else None,
+            "guest_name": guest.name,
+            "guest_email": guest.email,
+            "guest_phone": guest.phone,
+            "notes": guest.notes,
+            "channel": channel,
+            "price_cents": plan.price_cents,
+            "currency": plan.currency,
+            "created_at": now,
+            "updated_at": now,
+            "checked_in_at": None,
+            "cancelled_at": None,
+            "cancel_reason": "",
+            **(extra or {}),
+        }
+        booking_id = session.execute(insert(Booking).returning(Booking.id), values).scalar_one()
+        picks = capacity.allocate(
+            session,
+            site,
+            engagement_kind=ENGAGEMENT,
+            engagement_id=booking_id,
+            demands=plan.demands,
+            start=starts_at,
+            now=now,
+            expires_at=values["hold_expires_at"],  # type: ignore[arg-type]
+        )
+        _audit(
+            session,
+            actor,
+            booking_id,
+            "held" if hold else "confirmed",
+            now,
+            product=plan.code,
+            starts_at=starts_at.isoformat(),
+            channel=channel,
+        )
+        booking = Booking(id=booking_id, **values)
+        resources = [
+            Resource(p.demand.pool_id, p.unit_id, p.unit_label, p.starts_at, p.ends_at)
+            for p in picks
+        ]
+        return BookingResult(booking, plan.code, resources)
+
+    try:
+        return run_write(session, write)
+    except IntegrityError as exc:
+        # The unique key, not a lookup first, detects a retry: one round trip fewer per booking.
+        if idempotency_key and "idempotency_key" in str(exc):
+            previous = _replay(session, idempotency_key, fingerprint)
+            if previous is not None:
+                return previous
+        raise
+
+
+def confirm_booking(
+    session: Session, *, ref: str, actor: str = "guest", now: datetime | None = None
+) -> BookingResult:
+    now = now or utcnow()
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        status = effective_status(booking, now)
+        if status == BookingStatus.CONFIRMED:
+            return booking
+        if status == BookingStatus.EXPIRED:
+            _expire(session, booking, now)
+            session.commit()
+            raise HoldExpired(
+                f"The hold on booking {ref} expired at {booking.hold_expires_at:%H:%M} UTC; "
+                "the slot was released. Please book again."
+            )
+        _require(booking, status, {BookingStatus.HELD}, "confirm")
+        capacity.confirm(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+        _set_status(session, booking, BookingStatus.CONFIRMED, now, actor, hold_expires_at=None)
+        return booking
+
+    return _with_resources(session, run_write(session, write))
+
+
+def cancel_booking(
+    session: Session,
+    *,
+    ref: str,
+    reason: str = "",
+    actor: str = "guest",
+    now: datetime | None = None,
+) -> BookingResult:
+    now = now or utcnow()
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        status = effective_status(booking, now)
+        if status == BookingStatus.CANCELLED:
+            return booking
+        _require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "cancel")
+        capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+        _set_status(
+            session,
+            booking,
+            BookingStatus.CANCELLED,
+            now,
+            actor,
+            cancelled_at=now,
+            cancel_reason=reason,
+        )
+        return booking
+
+    return _with_resources(session, run_write(session, write))
+
+
+def check_in(
+    session: Session, *, ref: str, actor: str = "operations", now: datetime | None = None
+) -> BookingResult:
+    now = now or utcnow()
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        status = effective_status(booking, now)
+        if status == BookingStatus.CHECKED_IN:
+            return booking
+        _require(booking, status, {BookingStatus.CONFIRMED}, "check in")
+        if now < booking.starts_at - timedelta(hours=3) or now > booking.ends_at:
+            raise InvalidTransition(
+                f"Booking {ref} can be checked in from 3 hours before its start "
+                f"({booking.starts_at:%Y-%m-%d %H:%M} UTC) until its end."
+            )
+        _set_status(session, booking, BookingStatus.CHECKED_IN, now, actor, checked_in_at=now)
+        return booking
+
+    return _with_resources(session, run_write(session, write))
+
+
+def complete(
+    session: Session, *, ref: str, actor: str = "operations", now: datetime | None = None
+) -> BookingResult:
+    now = now or utcnow()
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        _require(booking, effective_status(booking, now), {BookingStatus.CHECKED_IN}, "complete")
+        held = capacity.allocations_of(session, ENGAGEMENT, [booking.id]).get(booking.id, [])
+        for unit_id, _, _, starts, ends in held:
+            # Completed use is what wears a car: the allocator prefers the least-used.
+            minutes = int((ends - starts).total_seconds() // 60)
+            session.execute(
+                update(Unit)
+                .where(Unit.id == unit_id)
+                .values(usage_minutes=Unit.usage_minutes + minutes)
+            )
+        _set_status(session, booking, BookingStatus.COMPLETED, now, actor)
+        return booking
+
+    return _with_resources(session, run_write(session, write))
+
+
+def mark_no_show(
+    session: Session, *, ref: str, actor: str = "operations", now: datetime | None = None
+) -> BookingResult:
+    now = now or utcnow()
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        _require(booking, effective_status(booking, now), {BookingStatus.CONFIRMED}, "no-show")
+        if now < booking.starts_at:
+            raise InvalidTransition(f"Booking {ref} has not started yet; it cannot be a no-show.")
+        capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+        _set_status(session, booking, BookingStatus.NO_SHOW, now, actor)
+        return booking
+
+    return _with_resources(session, run_write(session, write))
+
+
+def reschedule(
+    session: Session,
+    *,
+    ref: str,
+    starts_at: datetime,
+    actor: str = "guest",
+    now: datetime | None = None,
+) -> BookingResult:
+    """Move a live booking to another start: the new units are taken before the old are
+    given up, in one transaction, so a full slot leaves the booking where it was."""
+    now = now or utcnow()
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        status = effective_status(booking, now)
+        _require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "move")
+        code = session.scalar(select(Product.code).where(Product.id == booking.product_id))
+        plan = catalog.product_plan(session, code=code or "")
+        site = catalog.plan_clock(session, plan)
+        if starts_at < now:
+            raise Invalid("The new start time has already passed.")
+        if not capacity.is_on_grid(site, starts_at, plan.duration, plan.step):
+            raise Invalid(f"{starts_at.isoformat()} is not a start time of '{plan.code}'.")
+        old = booking.starts_at
+        capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+        capacity.allocate(
+            session,
+            site,
+            engagement_kind=ENGAGEMENT,
+            engagement_id=booking.id,
+            demands=plan.demands,
+            start=starts_at,
+            now=now,
+            expires_at=booking.hold_expires_at,
+        )
+        booking.starts_at = starts_at
+        booking.ends_at = starts_at + plan.duration
+        booking.updated_at = now
+        _audit(
+            session,
+            actor,
+            booking.id,
+            "moved",
+            now,
+            from_=old.isoformat(),
+            to=starts_at.isoformat(),
+        )
+        return booking
+
+    return _with_resources(session, run_write(session, write))
+
+
+def expire_holds(session: Session, *, now: datetime | None = None) -> int:
+    """The sweeper: lapsed holds become expired and give their units back."""
+    now = now or utcnow()
+
+    def write() -> int:
+        ids = session.scalars(
+            select(Booking.id).where(
+                Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now
+            )
+        ).all()
+        if not ids:
+            return 0
+        session.execute(
+            update(Booking)
+            .where(Booking.id.in_(ids))
+            .values(status=BookingStatus.EXPIRED, updated_at=now)
+        )
+        capacity.release_lapsed(session, now)
+        session.add_all(
+            AuditEntry(
+                at=now,
+                actor="system",
+                subject_kind=ENGAGEMENT,
+                subject_id=i,
+                action="expired",
+                data={},
+            )
+            for i in ids
+        )
+        return len(ids)
+
+    return run_write(session, write)
+
+
+def get_booking(session: Session, *, ref: str) -> BookingResult:
+    booking = session.scalar(select(Booking).where(Booking.ref == ref.upper()))
+    if booking is None:
+        raise NotFound(f"No booking with reference '{ref}'.")
+    return _with_resources(session, booking)
+
+
+def get_by_token(session: Session, *, token: str) -> BookingResult:
+    booking = session.scalar(select(Booking).where(Booking.manage_token == token))
+    if booking is None:
+        raise NotFound("This booking link is not valid.")
+    return _with_resources(session, booking)
+
+
+def list_bookings(
+    session: Session,
+    *,
+    site_id: int | None = None,
+    day_from: datetime | None = None,
+    day_to: datetime | None = None,
+    status: str | None = None,
+    email: str | None = None,
+    limit: int = 50,
+    after_id: int | None = None,
+) -> Sequence[Booking]:
+    query = select(Booking)
+    if site_id is not None:
+        query = query.where(Booking.site_id == site_id)
+    if day_from is not None:
+        query = query.where(Booking.starts_at >= day_from)
+    if day_to is not None:
+        query = query.where(Booking.starts_at < day_to)
+    if status:
+        query = query.where(Booking.status == status)
+    if email:
+        query = query.where(func.lower(Booking.guest_email) == email.lower())
+    if after_id is not None:
+        query = query.where(Booking.id > after_id)
+    return session.scalars(query.order_by(Booking.id).limit(min(limit, 500))).all()
+
+
+def history(session: Session, *, ref: str) -> Sequence[AuditEntry]:
+    booking = get_booking(session, ref=ref).booking
+    return session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.subject_kind == ENGAGEMENT, AuditEntry.subject_id == booking.id)
+        .order_by(AuditEntry.id)
+    ).all()
+
+
+def run_write(session: Session, work: Callable[[], T]) -> T:
+    """One transaction, retried when a concurrent writer won a unit we chose; a lock wait
+    that runs out is 'busy, retry', never a 500."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            with write_transaction(session):
+                return work()
+        except capacity.AllocationConflict:
+            continue
+        except DBAPIError as exc:
+            if capacity.is_busy_error(exc):
+                raise capacity.busy() from exc
+            raise
+    raise capacity.busy()
+
+
+def live_statuses() -> tuple[str, ...]:
+    return tuple(str(s) for s in LIVE_STATUSES)
+
+
+def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(time_zone)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start, end
+
+
+def _replay(session: Session, key: str, fingerprint: str) -> BookingResult | None:
+    booking = session.scalar(select(Booking).where(Booking.idempotency_key == key))
+    session.rollback()
+    if booking is None:
+        return None
+    if booking.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different booking request; "
+            "use a new key for a new booking."
+        )
+    result = _with_resources(session, booking)
+    result.replayed = True
+    return result
+
+
+def _locked(session: Session, ref: str) -> Booking:
+    query = select(Booking).where(Booking.ref == ref.upper())
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    booking = session.scalar(query)
+    if booking is None:
+        raise NotFound(f"No booking with reference '{ref}'.")
+    return booking
+
+
+def _require(booking: Booking, status: str, allowed: set[BookingStatus], verb: str) -> None:
+    if status not in allowed:
+        raise InvalidTransition(
+            f"Booking {booking.ref} is {status.replace('_', ' ')}; it cannot {verb}."
+            if verb != "no-show"
+            else f"Booking {booking.ref} is {status.replace('_', ' ')}; it cannot be a no-show."
+        )
+
+
+def _set_status(
+    session: Session,
+    booking: Booking,
+    status: BookingStatus,
+    now: datetime,
+    actor: str,
+    **changes: object,
+) -> None:
+    before = booking.status
+    booking.status = status
+    booking.updated_at = now
+    for name, value in changes.items():
+        setattr(booking, name, value)
+    _audit(
+        session,
+        actor,
+        booking.id,
+        str(status),
+        now,
+        previous=before,
+        **{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()},
+    )
+
+
+def _expire(session: Session, booking: Booking, now: datetime) -> None:
+    capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+    _set_status(session, booking, BookingStatus.EXPIRED, now, "system")
+
+
+def _audit(
+    session: Session, actor: str, booking_id: int, action: str, now: datetime, **data: object
+) -> None:
+    session.execute(
+        insert(AuditEntry),
+        {
+            "at": now,
+            "actor": actor,
+            "subject_kind": ENGAGEMENT,
+            "subject_id": booking_id,
+            "action": action,
+            "data": {k.rstrip("_"): v for k, v in data.items()},
+        },
+    )
+
+
+def _with_resources(session: Session, booking: Booking) -> BookingResult:
+    held = capacity.allocations_of(session, ENGAGEMENT, [booking.id]).get(booking.id, [])
+    code = session.scalar(select(Product.code).where(Product.id == booking.product_id))
+    return BookingResult(
+        booking,
+        code or "?",
+        [Resource(pool, unit, label, s, e) for unit, pool, label, s, e in held],
+    )
+
+
+def _fingerprint(product_code: str, starts_at: datetime, guest: Guest, hold: bool) -> str:
+    canonical = json.dumps(
+        [product_code, starts_at.isoformat(), guest.name, guest.email.lower(), hold],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _new_ref() -> str:
+    return "P" + "".join(secrets.choice(REF_ALPHABET) for _ in range(7))

@@ -1,0 +1,323 @@
+"""Pure capacity arithmetic: which start times every demand can be met at, why not, and which
+units to take. Dataclasses in, dataclasses out; no database here, so it is fast and testable.
+
+Time is cut into 5-minute ticks from an origin; a unit's free ticks are its working time minus
+blocks and live allocations (busy time rounded outwards, working time inwards, so rounding can
+only make us more careful). A demand is met at a start when enough units are free over every
+tick of its interval, which a prefix sum answers for all starts at once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+TICK = timedelta(minutes=5)
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What an engagement needs from one pool: how many units, when relative to its start."""
+
+    pool_id: int
+    pool_code: str
+    pool_name: str
+    quantity: int
+    offset: timedelta
+    duration: timedelta
+
+
+@dataclass
+class UnitTimeline:
+    unit_id: int
+    label: str
+    usage_minutes: int
+    working: list[Interval] = field(default_factory=list)
+    busy: list[Interval] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A pool that cannot supply a demand: the article's 'can we provide adequate support?'."""
+
+    pool_code: str
+    pool_name: str
+    starts_at: datetime
+    ends_at: datetime
+    needed: int
+    free: int
+
+    @property
+    def missing(self) -> int:
+        return max(self.needed - self.free, 0)
+
+    def describe(self) -> str:
+        return (
+            f"{self.pool_name}: {self.needed} needed from {self.starts_at:%Y-%m-%d %H:%M} "
+            f"to {self.ends_at:%H:%M} UTC, {self.free} free (short by {self.missing})"
+        )
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    remaining: int
+    shortfall: Shortfall | None = None
+
+
+@dataclass(frozen=True)
+class Pick:
+    demand: Demand
+    unit_id: int
+    unit_label: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def local_intervals(
+    day_from: date, day_to: date, weekly: dict[int, list[tuple[time, time]]], zone: ZoneInfo
+) -> list[Interval]:
+    """Weekly local-time intervals turned into UTC instants day by day, so DST is respected."""
+    out: list[Interval] = []
+    day = day_from
+    while day <= day_to:
+        for opens, closes in weekly.get(day.weekday(), ()):
+            start = datetime.combine(day, opens, tzinfo=zone).astimezone(UTC)
+            end_day = day if closes > opens else day + timedelta(days=1)
+            end = datetime.combine(end_day, closes, tzinfo=zone).astimezone(UTC)
+            if end > start:
+                out.append((start, end))
+        day += timedelta(days=1)
+    return out
+
+
+def slot_grid(
+    day_from: date,
+    day_to: date,
+    opening: dict[int, list[tuple[time, time]]],
+    zone: ZoneInfo,
+    step: timedelta,
+    duration: timedelta,
+) -> list[datetime]:
+    """Start times on the product's grid: from each opening, every `step`, ending by closing."""
+    starts: list[datetime] = []
+    for open_at, close_at in local_intervals(day_from, day_to, opening, zone):
+        moment = open_at
+        while moment + duration <= close_at:
+            starts.append(moment)
+            moment += step
+    return starts
+
+
+class TickGrid:
+    def __init__(self, origin: datetime, end: datetime) -> None:
+        self.origin = _floor(origin)
+        self.size = _ticks(end - self.origin, up=True) + 1
+
+    def index(self, moment: datetime, *, up: bool) -> int:
+        return min(max(_ticks(moment - self.origin, up=up), 0), self.size)
+
+    def free_prefix(self, units: Sequence[UnitTimeline]) -> npt.NDArray[np.int32]:
+        """Per unit, cumulative count of unusable ticks: interval free iff the difference is 0."""
+        unusable = np.ones((len(units), self.size), dtype=np.int32)
+        for row, unit in enumerate(units):
+            for start, end in unit.working:
+                unusable[row, self.index(start, up=True) : self.index(end, up=False)] = 0
+            for start, end in unit.busy:
+                unusable[row, self.index(start, up=False) : self.index(end, up=True)] = 1
+        prefix = np.zeros((len(units), self.size + 1), dtype=np.int32)
+        np.cumsum(unusable, axis=1, out=prefix[:, 1:])
+        return prefix
+
+
+def free_units(
+    grid: TickGrid,
+    prefix: npt.NDArray[np.int32],
+    starts: Sequence[datetime],
+    demand: Demand,
+) -> npt.NDArray[np.bool_]:
+    """Units × starts: is the unit free over the demand's whole interval from that start?"""
+    first = np.array([grid.index(s + demand.offset, up=False) for s in starts], dtype=np.int64)
+    last = np.array(
+        [grid.index(s + demand.offset + demand.duration, up=True) for s in starts], dtype=np.int64
+    )
+    inside = last <= grid.size
+    first = np.clip(first, 0, grid.size)
+    last = np.clip(last, 0, grid.size)
+    ok: npt.NDArray[np.bool_] = (prefix[:, last] - prefix[:, first]) == 0
+    return ok & inside & (last > first)
+
+
+def availability(
+    starts: Sequence[datetime],
+    duration: timedelta,
+    demands: Sequence[Demand],
+    units_by_pool: dict[int, list[UnitTimeline]],
+    window: Interval,
+) -> list[Slot]:
+    """Remaining engagements per start time, with the binding shortfall where none remain."""
+    if not starts or not demands:
+        return [Slot(s, s + duration, 0) for s in starts]
+    grid = TickGrid(window[0], window[1])
+    all_units = _distinct_units(units_by_pool)
+    row_of = {u.unit_id: i for i, u in enumerate(all_units)}
+    prefix = grid.free_prefix(all_units)
+    per_demand: list[tuple[Demand, npt.NDArray[np.bool_], list[int]]] = []
+    for demand in demands:
+        rows = [row_of[u.unit_id] for u in units_by_pool.get(demand.pool_id, [])]
+        matrix = free_units(grid, prefix[rows], starts, demand) if rows else None
+        if matrix is None:
+            matrix = np.zeros((0, len(starts)), dtype=np.bool_)
+        per_demand.append((demand, matrix, rows))
+    disjoint = _pairwise_disjoint([set(rows) for _, _, rows in per_demand])
+    slots: list[Slot] = []
+    counts = [matrix.sum(axis=0) for _, matrix, _ in per_demand]
+    for col, start in enumerate(starts):
+        if disjoint:
+            remaining = min(
+                int(counts[i][col]) // d.quantity for i, (d, _, _) in enumerate(per_demand)
+            )
+        else:
+            remaining = _greedy_capacity(per_demand, col)
+        shortfall = None
+        if remaining == 0:
+            i = min(
+                range(len(per_demand)),
+                key=lambda k: int(counts[k][col]) - per_demand[k][0].quantity,
+            )
+            demand = per_demand[i][0]
+            shortfall = Shortfall(
+                demand.pool_code,
+                demand.pool_name,
+                start + demand.offset,
+                start + demand.offset + demand.duration,
+                demand.quantity,
+                int(counts[i][col]),
+            )
+        slots.append(Slot(start, start + duration, remaining, shortfall))
+    return slots
+
+
+def choose_units(
+    start: datetime,
+    demands: Sequence[Demand],
+    units_by_pool: dict[int, list[UnitTimeline]],
+    *,
+    exclude: frozenset[int] = frozenset(),
+    rng: random.Random | None = None,
+) -> tuple[list[Pick], list[Shortfall]]:
+    """Pick concrete units for one engagement, least-used first (ties at random so concurrent
+    writers spread out); a unit serves two demands only when their intervals do not overlap.
+    Returns the picks, or the shortfalls when some demand cannot be met."""
+    rng = rng or random.Random()
+    taken: dict[int, list[Interval]] = {}
+    picks: list[Pick] = []
+    shortfalls: list[Shortfall] = []
+
+    def candidates(demand: Demand) -> list[UnitTimeline]:
+        interval = (start + demand.offset, start + demand.offset + demand.duration)
+        return [
+            u
+            for u in units_by_pool.get(demand.pool_id, [])
+            if u.unit_id not in exclude and is_free(u, interval)
+        ]
+
+    pool_candidates = [(d, candidates(d)) for d in demands]
+    # Scarcest demand first: it has the fewest ways to be met.
+    pool_candidates.sort(key=lambda pair: len(pair[1]) - pair[0].quantity)
+    for demand, units in pool_candidates:
+        interval = (start + demand.offset, start + demand.offset + demand.duration)
+        usable = [
+            u
+            for u in units
+            if not any(_overlaps(interval, other) for other in taken.get(u.unit_id, []))
+        ]
+        usable.sort(key=lambda u: (u.usage_minutes, rng.random()))
+        if len(usable) < demand.quantity:
+            shortfalls.append(
+                Shortfall(
+                    demand.pool_code,
+                    demand.pool_name,
+                    interval[0],
+                    interval[1],
+                    demand.quantity,
+                    len(usable),
+                )
+            )
+            continue
+        for unit in usable[: demand.quantity]:
+            taken.setdefault(unit.unit_id, []).append(interval)
+            picks.append(Pick(demand, unit.unit_id, unit.label, interval[0], interval[1]))
+    return (picks, []) if not shortfalls else ([], shortfalls)
+
+
+def is_free(unit: UnitTimeline, interval: Interval) -> bool:
+    start, end = interval
+    covered = any(ws <= start and end <= we for ws, we in unit.working)
+    return covered and not any(_overlaps(interval, busy) for busy in unit.busy)
+
+
+def _overlaps(a: Interval, b: Interval) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _greedy_capacity(
+    per_demand: list[tuple[Demand, npt.NDArray[np.bool_], list[int]]], col: int
+) -> int:
+    """How many whole engagements fit at one start when demands share units (e.g. a coach in
+    two qualification pools). Demands with overlapping intervals cannot share a unit."""
+    used: dict[int, list[tuple[timedelta, timedelta]]] = {}
+    count = 0
+    while True:
+        trial = {k: list(v) for k, v in used.items()}
+        for demand, matrix, rows in sorted(per_demand, key=lambda p: int(p[1][:, col].sum())):
+            span = (demand.offset, demand.offset + demand.duration)
+            got = 0
+            for local, row in enumerate(rows):
+                if got == demand.quantity:
+                    break
+                if not matrix[local, col]:
+                    continue
+                if any(span[0] < e and s < span[1] for s, e in trial.get(row, [])):
+                    continue
+                trial.setdefault(row, []).append(span)
+                got += 1
+            if got < demand.quantity:
+                return count
+        used = trial
+        count += 1
+
+
+def _pairwise_disjoint(sets: list[set[int]]) -> bool:
+    seen: set[int] = set()
+    for rows in sets:
+        if seen & rows:
+            return False
+        seen |= rows
+    return True
+
+
+def _distinct_units(units_by_pool: dict[int, list[UnitTimeline]]) -> list[UnitTimeline]:
+    seen: dict[int, UnitTimeline] = {}
+    for units in units_by_pool.values():
+        for unit in units:
+            seen.setdefault(unit.unit_id, unit)
+    return list(seen.values())
+
+
+def _floor(moment: datetime) -> datetime:
+    minutes = moment.minute - moment.minute % 5
+    return moment.replace(minute=minutes, second=0, microsecond=0)
+
+
+def _ticks(delta: timedelta, *, up: bool) -> int:
+    whole, rest = divmod(delta, TICK)
+    return int(whole) + (1 if up and rest else 0)

@@ -1,0 +1,1 @@
+"""What the experience centre sells: products, each a set of demands on the capacity pools."""

@@ -1,0 +1,119 @@
+"""Catalogue and availability as JSON."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from paddock.catalog import service
+from paddock.catalog.models import Product
+from paddock.catalog.schemas import (
+    AvailabilityRead,
+    DemandRead,
+    ProductRead,
+    ShortfallRead,
+    SiteRead,
+    SlotRead,
+)
+from paddock.db import utcnow
+from paddock.http import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["catalogue"])
+
+
+def product_read(product: Product, *, with_demands: bool = False) -> ProductRead:
+    return ProductRead(
+        code=product.code,
+        site=product.site.code,
+        name=product.name,
+        category=product.category,
+        description=product.description,
+        duration_minutes=product.duration_minutes,
+        slot_step_minutes=product.slot_step_minutes,
+        price=product.price_cents / 100,
+        currency=product.currency,
+        public=product.public,
+        demands=[
+            DemandRead(
+                pool=d.pool.code,
+                pool_name=d.pool.name,
+                quantity=d.quantity,
+                offset_minutes=d.offset_minutes,
+                duration_minutes=d.duration_minutes,
+            )
+            for d in product.demands
+        ]
+        if with_demands
+        else None,
+    )
+
+
+@router.get("/sites", response_model=list[SiteRead])
+def list_sites(session: SessionDep) -> list[SiteRead]:
+    return [SiteRead.model_validate(s) for s in service.list_sites(session)]
+
+
+@router.get("/sites/{code}", response_model=SiteRead)
+def get_site(code: str, session: SessionDep) -> SiteRead:
+    return SiteRead.model_validate(service.get_site(session, code=code))
+
+
+@router.get("/products", response_model=list[ProductRead])
+def list_products(
+    session: SessionDep, site: str | None = None, include_private: bool = False
+) -> list[ProductRead]:
+    return [
+        product_read(p)
+        for p in service.list_products(session, site_code=site, include_private=include_private)
+    ]
+
+
+@router.get("/products/{code}", response_model=ProductRead)
+def get_product(code: str, session: SessionDep) -> ProductRead:
+    return product_read(service.get_product(session, code=code), with_demands=True)
+
+
+@router.get("/products/{code}/availability", response_model=AvailabilityRead)
+def availability(
+    code: str,
+    session: SessionDep,
+    date_from: date = Query(alias="from"),
+    date_to: date | None = Query(default=None, alias="to"),
+) -> AvailabilityRead:
+    """Free start times per local day: `remaining` engagements fit; a full slot names the pool
+    that is short and by how much."""
+    result = service.availability(
+        session,
+        product_code=code,
+        date_from=date_from,
+        date_to=date_to or date_from + timedelta(days=29),
+        now=utcnow(),
+    )
+    zone = ZoneInfo(result.site.time_zone)
+    return AvailabilityRead(
+        product=result.product.code,
+        site=result.site.code,
+        time_zone=result.site.time_zone,
+        date_from=result.date_from,
+        date_to=result.date_to,
+        slots=[
+            SlotRead(
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+                local_time=s.starts_at.astimezone(zone).isoformat(),
+                remaining=s.remaining,
+                short=ShortfallRead(
+                    pool=s.shortfall.pool_code,
+                    pool_name=s.shortfall.pool_name,
+                    needed=s.shortfall.needed,
+                    free=s.shortfall.free,
+                    missing=s.shortfall.missing,
+                )
+                if s.shortfall
+                else None,
+            )
+            for s in result.slots
+        ],
+    )

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import typer
+from rich.table import Table
+
+from paddock.catalog import service
+from paddock.cli_support import console, local, session_scope
+from paddock.db import utcnow
+
+sites_app = typer.Typer(help="Experience centre sites.", no_args_is_help=True)
+products_app = typer.Typer(help="Products: what guests can book.", no_args_is_help=True)
+
+
+@sites_app.command("list")
+def list_sites() -> None:
+    """List the sites with their time zones."""
+    with session_scope() as session:
+        table = Table("code", "name", "city", "time zone")
+        for site in service.list_sites(session):
+            table.add_row(site.code, site.name, site.city, site.time_zone)
+        console.print(table)
+
+
+@products_app.command("list")
+def list_products(
+    site: str = typer.Option(None, help="Only this site's products"),
+    all_products: bool = typer.Option(False, "--all", help="Include non-public products"),
+) -> None:
+    """List the bookable products with duration and price."""
+    with session_scope() as session:
+        table = Table("code", "site", "name", "minutes", "price")
+        for p in service.list_products(session, site_code=site, include_private=all_products):
+            table.add_row(
+                p.code,
+                p.site.code,
+                p.name,
+                str(p.duration_minutes),
+                f"{p.price_cents / 100:,.2f} {p.currency}",
+            )
+        console.print(table)
+
+
+def availability(
+    product: str = typer.Argument(..., help="Product code, e.g. atl-911-carrera-s"),
+    date_from: str = typer.Option(None, "--from", help="First local day (YYYY-MM-DD)"),
+    days: int = typer.Option(7, min=1, max=62, help="How many days"),
+    show_full: bool = typer.Option(False, "--full", help="Also list full slots with the reason"),
+) -> None:
+    """Free start times of a product per local day, with the remaining count."""
+    start = date.fromisoformat(date_from) if date_from else date.today()
+    with session_scope() as session:
+        result = service.availability(
+            session,
+            product_code=product,
+            date_from=start,
+            date_to=start + timedelta(days=days - 1),
+            now=utcnow(),
+        )
+        zone = result.site.time_zone
+        table = Table(
+            "local start",
+            "remaining",
+            "short of",
+            title=f"{result.product.name} at {result.site.name} ({zone})",
+        )
+        for slot in result.slots:
+            if slot.remaining or show_full:
+                reason = slot.shortfall.describe() if slot.shortfall else ""
+                table.add_row(local(slot.starts_at, zone), str(slot.remaining), reason)
+        console.print(table)
+        free = sum(1 for s in result.slots if s.remaining)
+        console.print(f"{free} of {len(result.slots)} start times have room.")

@@ -1,0 +1,134 @@
+"""The `paddock` command: every domain's commands under one roof."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import OperationalError
+
+from paddock.bookings.cli import book, bookings_app
+from paddock.catalog.cli import availability, products_app, sites_app
+from paddock.cli_support import console, errors, session_scope
+from paddock.errors import DomainError
+from paddock.settings import get_settings
+
+app = typer.Typer(
+    help="Paddock: customer programmes admitted only when the capacity exists.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo world.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(sites_app, name="sites")
+app.add_typer(products_app, name="products")
+app.add_typer(bookings_app, name="bookings")
+app.command("availability")(availability)
+app.command("book")(book)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
+    """Migrate the database (PADDOCK_DATABASE_URL) to the latest schema."""
+    from paddock.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    console.print("database is up to date")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to a revision ('base' empties it)."""
+    from paddock.migrate import downgrade
+
+    downgrade(get_settings().database_url, revision)
+    console.print(f"database downgraded to {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision(s) the database is at."""
+    from paddock.migrate import current
+
+    console.print(", ".join(current(get_settings().database_url)) or "empty database")
+
+
+@demo_app.command("load")
+def demo_load(
+    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing if data exists"),
+    seed: int = typer.Option(None, help="Random seed (default PADDOCK_DEMO_SEED)"),
+) -> None:
+    """Load the deterministic demo world into an empty, migrated database."""
+    from sqlalchemy import func, select
+
+    from paddock.capacity.models import Site
+    from paddock.demo import loader
+
+    with session_scope() as session:
+        if if_empty and session.scalar(select(func.count()).select_from(Site)):
+            console.print("demo world already loaded")
+            return
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(), console=console
+        ) as progress:
+            tasks: dict[str, object] = {}
+
+            def report(site: str, done: int, total: int) -> None:
+                if site not in tasks:
+                    tasks[site] = progress.add_task(f"history {site}", total=total)
+                progress.update(tasks[site], completed=done)  # type: ignore[arg-type]
+
+            counts = loader.load(
+                session,
+                seed=seed if seed is not None else get_settings().demo_seed,
+                progress=report,
+            )
+    console.print(", ".join(f"{v} {k}" for k, v in counts.items()) + " loaded")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port"),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes"),
+    access_log: bool = typer.Option(False, help="Log every request"),
+) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    console.print(f"Paddock on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "paddock.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level="warning",
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except DomainError as exc:
+        raise SystemExit(_die(exc.detail)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SystemExit(_die(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")) from None
+    except OperationalError as exc:
+        raise SystemExit(_die(f"database error: {exc.orig}")) from None
+
+
+def _die(message: str) -> int:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    return 1
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,52 @@
+"""What every CLI module shares: a session on PADDOCK_DATABASE_URL, readable errors, times."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from paddock.db import make_engine, make_session_factory
+from paddock.settings import get_settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    settings = get_settings()
+    engine = make_engine(
+        settings.database_url, pool_size=2, lock_timeout_ms=settings.lock_timeout_ms
+    )
+    session = make_session_factory(engine)()
+    try:
+        yield session
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def parse_instant(text: str, time_zone: str) -> datetime:
+    """An ISO time; without an offset it is read in the site's local time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(f"'{text}' is not a date-time like 2026-12-01T10:00") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(time_zone))
+    return moment
+
+
+def local(moment: datetime, time_zone: str) -> str:
+    return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,1 @@
+"""The demo world: deterministic, seeded, sourced from the domain brief."""

@@ -1,0 +1,1 @@
+"""Customer racing: calendars, support standard and the pure support-capacity decision engine."""

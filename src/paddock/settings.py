@@ -1,0 +1,53 @@
+"""Settings read from the environment (PADDOCK_*), validated once at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-in-production"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'var' / 'paddock.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PADDOCK_", extra="ignore")
+
+    environment: str = Field(default="development", pattern="^(development|test|production)$")
+    database_url: str = Field(default_factory=default_database_url)
+    secret_key: str = DEFAULT_SECRET
+    hold_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # How long a writer waits for a lock before answering "busy, retry".
+    lock_timeout_ms: int = Field(default=5000, ge=10, le=120_000)
+    pool_size: int = Field(default=10, ge=1, le=200)
+    demo_seed: int = 2015
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would pick psycopg2.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg")):
+            raise ValueError("PADDOCK_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("PADDOCK_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
