@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from paddock.audit.models import AuditEntry
 from paddock.bookings.models import LIVE_STATUSES, Booking, BookingStatus
 from paddock.capacity import service as capacity
+from paddock.capacity.engine import Demand
 from paddock.capacity.models import Unit
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
@@ -89,10 +90,15 @@ def create_booking(
     channel: str = "public",
     actor: str = "guest",
     now: datetime | None = None,
-    extra: dict[str, object] | None = None,
+    extra_demands: Sequence[Demand] = (),
+    on_admitted: Callable[[Session, int], None] | None = None,
 ) -> BookingResult:
     """Admit a booking only if every demand of the product can be met at that start.
-    A retried request with the same idempotency key returns the first booking."""
+    A retried request with the same idempotency key returns the first booking.
+
+    Programmes built on bookings extend it inside the same transaction: `extra_demands` (e.g.
+    a dealer's monthly place, with a negative offset) are admitted with the product's, and
+    `on_admitted(session, booking_id)` writes what belongs with the booking (attribution)."""
     now = now or utcnow()
     plan = catalog.product_plan(session, code=product_code)
     fingerprint = _fingerprint(product_code, starts_at, guest, hold)
@@ -129,7 +135,6 @@ def create_booking(
             "checked_in_at": None,
             "cancelled_at": None,
             "cancel_reason": "",
-            **(extra or {}),
         }
         booking_id = session.execute(insert(Booking).returning(Booking.id), values).scalar_one()
         picks = capacity.allocate(
@@ -137,11 +142,13 @@ def create_booking(
             site,
             engagement_kind=ENGAGEMENT,
             engagement_id=booking_id,
-            demands=plan.demands,
+            demands=(*plan.demands, *extra_demands),
             start=starts_at,
             now=now,
             expires_at=values["hold_expires_at"],  # type: ignore[arg-type]
         )
+        if on_admitted is not None:
+            on_admitted(session, booking_id)
         _audit(
             session,
             actor,

@@ -96,7 +96,19 @@ def local_intervals(
             if end > start:
                 out.append((start, end))
         day += timedelta(days=1)
-    return out
+    return merge(out)
+
+
+def merge(intervals: list[Interval]) -> list[Interval]:
+    """Touching or overlapping intervals as one: a 24/7 unit works one long stretch, so a
+    month-long demand (a dealer's place) fits inside it."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def slot_grid(

@@ -188,7 +188,8 @@ def slots(
     if not starts:
         return []
     reach = max((d.offset + d.duration for d in demands), default=duration)
-    window = (starts[0], starts[-1] + max(reach, duration))
+    lead = min((d.offset for d in demands), default=timedelta(0))
+    window = (starts[0] + min(lead, timedelta(0)), starts[-1] + max(reach, duration))
     by_pool, _ = load_timelines(session, site, [d.pool_id for d in demands], window, now)
     return engine.availability(starts, duration, demands, by_pool, window)
 
@@ -211,8 +212,11 @@ def allocate(
 ) -> list[Pick]:
     """Give the engagement concrete units for every demand, or raise SoldOut with the
     shortfalls. On PostgreSQL a concurrent winner surfaces as AllocationConflict."""
-    reach = max(d.offset + d.duration for d in demands)
-    window = (start, start + reach)
+    # Offsets may be negative: a dealer's monthly place starts before the drive does.
+    window = (
+        start + min(d.offset for d in demands),
+        start + max(d.offset + d.duration for d in demands),
+    )
     by_pool, lapsed = load_timelines(session, site, [d.pool_id for d in demands], window, now)
     picks, shortfalls = engine.choose_units(start, demands, by_pool, rng=random.Random())
     if shortfalls:

@@ -92,7 +92,8 @@ def freight_chains(
             transit = 0 if previous.venue == event.venue else rules.transit_days
             home_trip_clashes = previous_back >= ship
             direct_fits = previous.race_end_date + timedelta(days=transit) <= (
-                event.race_week_start_date)
+                event.race_week_start_date
+            )
             if home_trip_clashes and direct_fits:
                 chains[-1] = (start, back, (*served, event))
                 continue
@@ -118,8 +119,13 @@ class PoolIndex:
         if pool is None:
             # No such pool yet: zero capacity, so the shortfall says what to create.
             where = f" in {region}" if region else ""
-            pool = ResourcePool(f"missing:{kind}:{region or 'any'}",
-                                f"no {kind_label(kind)} pool{where}", kind, 0, region)
+            pool = ResourcePool(
+                f"missing:{kind}:{region or 'any'}",
+                f"no {kind_label(kind)} pool{where}",
+                kind,
+                0,
+                region,
+            )
             self._by_kind_region[(kind, region)] = pool
             self.pools[pool.code] = pool
             self.missing_codes.add(pool.code)
@@ -173,25 +179,46 @@ class DemandModel:
         windows: list[DemandWindow] = []
         for line in self.standard.lines:
             if line.scope is Scope.SEASON:
-                windows.append(DemandWindow(
-                    self._pool_code(line, base_region, base_region),
-                    date(season, 1, 1), date(season, 12, 31), line, (), f"season {season}"))
+                windows.append(
+                    DemandWindow(
+                        self._pool_code(line, base_region, base_region),
+                        date(season, 1, 1),
+                        date(season, 12, 31),
+                        line,
+                        (),
+                        f"season {season}",
+                    )
+                )
             elif line.scope is Scope.FREIGHT:
                 for ship, back, served in freight_chains(flyaways, self.standard.freight):
                     names = tuple(e.name for e in served)
-                    windows.append(DemandWindow(
-                        self._pool_code(line, base_region, served[0].region),
-                        ship, back, line, names, "freight " + " → ".join(names)))
+                    windows.append(
+                        DemandWindow(
+                            self._pool_code(line, base_region, served[0].region),
+                            ship,
+                            back,
+                            line,
+                            names,
+                            "freight " + " → ".join(names),
+                        )
+                    )
             else:
                 for event in events:
                     flyaway = event.is_flyaway_for(base_region)
                     if (line.applies_at is AppliesAt.FLYAWAY and not flyaway) or (
-                            line.applies_at is AppliesAt.HOME and flyaway):
+                        line.applies_at is AppliesAt.HOME and flyaway
+                    ):
                         continue
-                    windows.append(DemandWindow(
-                        self._pool_code(line, base_region, event.region),
-                        event.race_week_start_date, event.race_week_end_date, line,
-                        (event.name,), event.name))
+                    windows.append(
+                        DemandWindow(
+                            self._pool_code(line, base_region, event.region),
+                            event.race_week_start_date,
+                            event.race_week_end_date,
+                            line,
+                            (event.name,),
+                            event.name,
+                        )
+                    )
         return windows
 
 
