@@ -152,11 +152,11 @@ class DemandModel:
             events.sort(key=lambda e: e.race_start_date)
         self._windows: dict[GroupKey, tuple[DemandWindow, ...]] = {}
 
-    def events(self, championship: str, season: int) -> list[CalendarEvent]:
-        try:
-            return self._events[(championship, season)]
-        except KeyError:
-            raise ValueError(f"no calendar events for {championship} {season}") from None
+    def require_calendar(self, championship: str, season: int) -> None:
+        """A request needs its season's calendar (commitments without one hold season demand
+        only)."""
+        if (championship, season) not in self._events:
+            raise ValueError(f"no calendar events for {championship} {season}")
 
     def windows(self, key: GroupKey) -> tuple[DemandWindow, ...]:
         cached = self._windows.get(key)
@@ -174,7 +174,7 @@ class DemandModel:
 
     def _build_windows(self, key: GroupKey) -> list[DemandWindow]:
         _, championship, season, base_region = key
-        events = self.events(championship, season)
+        events = self._events.get((championship, season), [])
         flyaways = [e for e in events if e.is_flyaway_for(base_region)]
         windows: list[DemandWindow] = []
         for line in self.standard.lines:

@@ -71,6 +71,8 @@ def is_feasible(
 ) -> bool:
     """Whether accepting all of `accepted` together respects capacity and the grid cap."""
     model = DemandModel(calendar, standard, PoolIndex(resources))
+    for request in accepted:
+        model.require_calendar(request.championship, request.season)
     before = count_cars(commitments)
     after = count_cars([*commitments, *(r.to_entry() for r in accepted)])
     axis = DayAxis(w for key in after for w in model.windows(key))
@@ -103,20 +105,25 @@ def evaluate_with(
     policy: GridPolicy,
 ) -> Evaluation:
     """`evaluate` on car counts and a prepared model (windows are cached across calls)."""
+    model.require_calendar(request.championship, request.season)
     entry = request.to_entry()
     key = group_key(entry)
     before = committed.get(key, CarCounts())
     after = before.plus(entry)
-    own_windows = [w for w in model.windows(key) if w.quantity(after)]
+    # A race car's rows include what it shares (added 0) to show the sharing; a spare's do not.
+    own_windows = [
+        w
+        for w in model.windows(key)
+        if w.quantity(after) > w.quantity(before) or (not request.is_spare and w.quantity(after))
+    ]
     pool_codes = {w.pool_code for w in own_windows}
     axis = DayAxis([w for k in committed for w in model.windows(k)] + own_windows)
     loaded = load_by_pool(model, committed, axis, pool_codes)
     existing = {code: loaded.get(code, axis.zeros()) for code in pool_codes}
     added = {code: axis.zeros() for code in pool_codes}
     for window in own_windows:
-        added[window.pool_code][axis.span(window.start_date, window.end_date)] += window.quantity(
-            after
-        ) - window.quantity(before)
+        delta = window.quantity(after) - window.quantity(before)
+        added[window.pool_code][axis.span(window.start_date, window.end_date)] += delta
     capacity = {code: capacity_by_day(model.pools.pools[code], axis) for code in pool_codes}
     shortfall: dict[str, IntArray] = {}
     for code in pool_codes:
@@ -184,7 +191,8 @@ def _first_binding(
     if grid.violated:
         return BindingConstraint(
             "grid_cap",
-            grid.describe().removesuffix(".").removeprefix("Grid: "),
+            f"the {grid.championship} {grid.season} grid cap of {grid.max_cars} customer cars "
+            f"({grid.committed_cars + grid.added_cars} with this one)",
             shortfall=grid.committed_cars + grid.added_cars - grid.max_cars,
         )
     candidates = []

@@ -69,7 +69,12 @@ class Comparison:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """gap = |best_bound - objective| / max(1, |best_bound|); 0 when proven optimal."""
+    """The chosen set and how good it is proven to be.
+
+    status is CP-SAT's (OPTIMAL, FEASIBLE when stopped by the time limit, UNKNOWN when no
+    solution was found, in which case the greedy set is returned);
+    gap = |best_bound - objective| / max(1, |best_bound|), 0 when proven optimal.
+    """
 
     accepted_codes: tuple[str, ...]
     declined_codes: tuple[str, ...]
@@ -148,26 +153,34 @@ def decide(
     if len(set(codes)) != len(codes):
         raise ValueError("request codes must be unique")
     model = DemandModel(calendar, standard, PoolIndex(resources))
+    for request in requests:
+        model.require_calendar(request.championship, request.season)
     committed = count_cars(commitments)
     values = {r.code: weights.value(r) for r in requests}
     if any(v < 0 for v in values.values()):
         raise ValueError("request values must be >= 0")
 
+    greedy_result = _greedy(requests, committed, model, policy, weights)
     cp, accept, constraint_count = _build_cp_model(requests, committed, model, policy)
     cp.maximize(sum(values[code] * var for code, var in accept.items()))
+    # Greedy's choice is feasible: a warm start, so even a stopped search is never worse.
+    for code, var in accept.items():
+        cp.add_hint(var, code in greedy_result.accepted_codes)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.num_workers = num_workers
     solver.parameters.random_seed = random_seed
     status = solver.solve(cp)
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    chosen = [r for r in requests if found and solver.boolean_value(accept[r.code])]
+    if found:
+        chosen = [r for r in requests if solver.boolean_value(accept[r.code])]
+    else:  # no solution within the time limit: the best known feasible set is greedy's
+        chosen = [r for r in requests if r.code in greedy_result.accepted_codes]
     objective = sum(values[r.code] for r in chosen)
-    bound = float(solver.best_objective_bound) if found else float("nan")
-    gap = abs(bound - objective) / max(1.0, abs(bound)) if found else float("inf")
+    bound = float(solver.best_objective_bound) if found else float(sum(values.values()))
+    gap = abs(bound - objective) / max(1.0, abs(bound))
 
     chosen_codes = {r.code for r in chosen}
-    greedy_result = _greedy(requests, committed, model, policy, weights)
     after_choice = count_cars([*commitments, *(r.to_entry() for r in chosen)])
     return Decision(
         accepted_codes=tuple(r.code for r in chosen),
