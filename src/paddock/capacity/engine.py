@@ -193,17 +193,20 @@ def availability(
     slots: list[Slot] = []
     counts = [matrix.sum(axis=0) for _, matrix, _ in per_demand]
     for col, start in enumerate(starts):
+        short: tuple[int, int] | None = None  # (demand index, units it could still get)
         if disjoint:
             remaining = min(
                 int(counts[i][col]) // d.quantity for i, (d, _, _) in enumerate(per_demand)
             )
         else:
-            remaining = _greedy_capacity(per_demand, col)
+            remaining, short = _greedy_capacity(per_demand, col)
         shortfall = None
         if remaining == 0:
-            i = min(
-                range(len(per_demand)),
-                key=lambda k: int(counts[k][col]) - per_demand[k][0].quantity,
+            # With shared units a pool can look sufficient on its own; the greedy knows which
+            # demand actually ran short once the others had taken their units.
+            i, free = short or min(
+                ((k, int(counts[k][col])) for k in range(len(per_demand))),
+                key=lambda kf: kf[1] - per_demand[kf[0]][0].quantity,
             )
             demand = per_demand[i][0]
             shortfall = Shortfall(
@@ -212,7 +215,7 @@ def availability(
                 start + demand.offset,
                 start + demand.offset + demand.duration,
                 demand.quantity,
-                int(counts[i][col]),
+                free,
             )
         slots.append(Slot(start, start + duration, remaining, shortfall))
     return slots
@@ -283,14 +286,17 @@ def _overlaps(a: Interval, b: Interval) -> bool:
 
 def _greedy_capacity(
     per_demand: list[tuple[Demand, npt.NDArray[np.bool_], list[int]]], col: int
-) -> int:
+) -> tuple[int, tuple[int, int]]:
     """How many whole engagements fit at one start when demands share units (e.g. a coach in
-    two qualification pools). Demands with overlapping intervals cannot share a unit."""
+    two qualification pools), and the demand that ran short next with what it could still get.
+    Demands with overlapping intervals cannot share a unit."""
     used: dict[int, list[tuple[timedelta, timedelta]]] = {}
     count = 0
+    order = sorted(range(len(per_demand)), key=lambda k: int(per_demand[k][1][:, col].sum()))
     while True:
         trial = {k: list(v) for k, v in used.items()}
-        for demand, matrix, rows in sorted(per_demand, key=lambda p: int(p[1][:, col].sum())):
+        for index in order:
+            demand, matrix, rows = per_demand[index]
             span = (demand.offset, demand.offset + demand.duration)
             got = 0
             for local, row in enumerate(rows):
@@ -303,7 +309,7 @@ def _greedy_capacity(
                 trial.setdefault(row, []).append(span)
                 got += 1
             if got < demand.quantity:
-                return count
+                return count, (index, got)
         used = trial
         count += 1
 
