@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from paddock import __version__
+from paddock.accounts.api import router as accounts_router
 from paddock.bookings import service as booking_service
 from paddock.bookings.api import router as bookings_router
 from paddock.catalog.api import router as catalog_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     install_problem_handlers(app)
     app.include_router(catalog_router)
     app.include_router(bookings_router)
+    app.include_router(accounts_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,584 @@
+"""Account use cases: users and roles, passwords (argon2id), sign-in with lockout, web sessions
+and dealer API tokens. Each public function that writes owns its transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time as clock
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paddock.accounts.errors import BadCredentials, TooManyAttempts
+from paddock.accounts.models import ROLE_VALUES, ApiToken, Role, User, UserSession
+from paddock.audit.models import AuditEntry
+from paddock.db import utcnow, write_transaction
+from paddock.errors import Conflict, Forbidden, Invalid, NotFound
+
+# Consecutive failures that lock an account, and for how long.
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+# Failures from one address (any accounts) within the window before it must wait; per process.
+MAX_FAILURES_PER_ADDRESS = 20
+ADDRESS_WINDOW_SECONDS = 300.0
+# A web session ends after this long without use, and at the latest this long after sign-in.
+SESSION_IDLE = timedelta(hours=12)
+SESSION_MAX = timedelta(days=7)
+# Writes to "last seen / last used" are throttled: one per this interval per session or token.
+TOUCH_EVERY = timedelta(minutes=1)
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # argon2 accepts more, but nobody needs it and it costs CPU
+TOKEN_PREFIX = "pdk_"
+
+# The current parameters; a stored hash made with others is upgraded at the next sign-in.
+hasher = PasswordHasher()
+# Verified against unknown e-mails too, so a wrong address takes as long as a wrong password.
+_dummy_hash = hasher.hash("not-a-password-of-anyone")
+
+# The dealer table belongs to the dealers package, which builds on accounts; a user only needs
+# to name its dealer by code, so we refer to the table by name (as the foreign key does).
+_dealer = sa.table("dealer", sa.column("id"), sa.column("code"), sa.column("name"))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request: a signed-in user or a dealer's API token."""
+
+    kind: str  # "user" or "token"
+    id: int  # user id or token id
+    name: str  # the user's e-mail, or the token's name
+    role: Role
+    dealer_id: int | None
+    session_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names them."""
+        return f"user:{self.name}" if self.kind == "user" else f"token:{self.id}:{self.name}"
+
+    @property
+    def sees_every_dealer(self) -> bool:
+        return self.role in (Role.ADMIN, Role.OPERATIONS)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose dealer data a caller may see: one dealer, or (`dealer_id` None) every dealer.
+    Dealer-scoped services take one explicitly, so forgetting it is a type error, not a leak."""
+
+    dealer_id: int | None
+    actor: str
+
+    @classmethod
+    def everything(cls, actor: str) -> Scope:
+        return cls(None, actor)
+
+    @classmethod
+    def of(cls, principal: Principal) -> Scope:
+        if principal.sees_every_dealer:
+            return cls(None, principal.actor)
+        if principal.role == Role.DEALER and principal.dealer_id is not None:
+            return cls(principal.dealer_id, principal.actor)
+        raise Forbidden("Dealer data is for centre staff and the dealer's own staff.")
+
+    def allows(self, dealer_id: int) -> bool:
+        return self.dealer_id is None or self.dealer_id == dealer_id
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    token: str  # the cookie value; only its hash is stored
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # shown once
+
+
+def normalize_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise Invalid(f"'{email}' is not a valid e-mail address: {exc}") from exc
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def check_password_rules(password: str, email: str = "") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"A password needs at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid(f"A password may have at most {MAX_PASSWORD} characters.")
+    if email and password.strip().lower() == email.strip().lower():
+        raise Invalid("The password must not be the e-mail address.")
+
+
+def dealer_id_for_code(session: Session, code: str) -> int:
+    dealer_id = session.scalar(select(_dealer.c.id).where(_dealer.c.code == code.strip().upper()))
+    if dealer_id is None:
+        raise NotFound(f"No dealer with code '{code}'.")
+    return int(dealer_id)
+
+
+def dealer_codes(session: Session, dealer_ids: Sequence[int]) -> dict[int, str]:
+    if not dealer_ids:
+        return {}
+    rows = session.execute(
+        select(_dealer.c.id, _dealer.c.code).where(_dealer.c.id.in_(set(dealer_ids)))
+    )
+    return {int(i): str(c) for i, c in rows}
+
+
+# Users ----------------------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    password: str,
+    name: str = "",
+    dealer_code: str | None = None,
+    actor: str = "system",
+    password_hash: str | None = None,
+) -> User:
+    """A user with a role; dealer staff name their dealer. `password_hash` lets the demo reuse
+    one hash for many demo accounts (hashing is deliberately slow)."""
+    if role not in ROLE_VALUES:
+        raise Invalid(f"Unknown role '{role}'; one of: {', '.join(ROLE_VALUES)}.")
+    email = normalize_email(email)
+    if password_hash is None:
+        check_password_rules(password, email)
+    if role == Role.DEALER and not dealer_code:
+        raise Invalid("Dealer staff belong to a dealer: give its code.")
+    if role != Role.DEALER and dealer_code:
+        raise Invalid(f"Only dealer staff belong to a dealer, not role '{role}'.")
+    with write_transaction(session):
+        dealer_id = dealer_id_for_code(session, dealer_code) if dealer_code else None
+        if session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise Conflict(f"A user with e-mail {email} already exists.")
+        user = User(
+            email=email,
+            name=" ".join(name.split()),
+            role=role,
+            dealer_id=dealer_id,
+            password_hash=password_hash or hash_password(password),
+        )
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise Conflict(f"A user with e-mail {email} already exists.") from exc
+        _audit(session, actor, "user", user.id, "created", role=role, dealer_id=dealer_id)
+    return user
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+def get_user_by_email(session: Session, *, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user with e-mail {email}.")
+    return user
+
+
+def list_users(
+    session: Session,
+    *,
+    dealer_id: int | None = None,
+    role: str | None = None,
+    limit: int = 100,
+    after_id: int | None = None,
+) -> Sequence[User]:
+    query = select(User)
+    if dealer_id is not None:
+        query = query.where(User.dealer_id == dealer_id)
+    if role:
+        query = query.where(User.role == role)
+    if after_id is not None:
+        query = query.where(User.id > after_id)
+    return session.scalars(query.order_by(User.id).limit(min(limit, 500))).all()
+
+
+def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> User:
+    """Deactivating a user also signs them out everywhere."""
+    with write_transaction(session):
+        user = get_user(session, user_id=user_id)
+        user.active = active
+        if not active:
+            session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+        _audit(session, actor, "user", user_id, "activated" if active else "deactivated")
+    return user
+
+
+def change_password(
+    session: Session, *, user_id: int, current: str, new: str, keep_session_id: int | None = None
+) -> None:
+    """Change one's own password; every other session of the user is signed out."""
+    with write_transaction(session):
+        user = get_user(session, user_id=user_id)
+        if not _verify(user.password_hash, current):
+            raise BadCredentials("The current password is not right.")
+        check_password_rules(new, user.email)
+        user.password_hash = hash_password(new)
+        user.password_changed_at = utcnow()
+        others = delete(UserSession).where(UserSession.user_id == user_id)
+        if keep_session_id is not None:
+            others = others.where(UserSession.id != keep_session_id)
+        session.execute(others)
+        _audit(session, f"user:{user.email}", "user", user_id, "password-changed")
+
+
+def reset_password(session: Session, *, email: str, new: str, actor: str) -> None:
+    """An administrator sets a new password (CLI); lifts any lockout, ends every session."""
+    with write_transaction(session):
+        user = session.scalar(select(User).where(User.email == normalize_email(email)))
+        if user is None:
+            raise NotFound(f"No user with e-mail {email}.")
+        check_password_rules(new, user.email)
+        user.password_hash = hash_password(new)
+        user.password_changed_at = utcnow()
+        user.failed_logins = 0
+        user.locked_until = None
+        session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        _audit(session, actor, "user", user.id, "password-reset")
+
+
+# Sign-in ----------------------------------------------------------------------------------
+
+
+class AddressThrottle:
+    """Failed sign-ins per client address in a sliding window (in this process): slows down
+    one address trying many accounts, which the per-account lockout alone would not."""
+
+    def __init__(self, limit: int, window_seconds: float) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, address: str) -> int:
+        """Seconds to wait, or 0 when the address may try."""
+        if not address:
+            return 0
+        now = clock.monotonic()
+        with self._lock:
+            failures = self._failures.get(address)
+            if not failures:
+                return 0
+            while failures and now - failures[0] > self.window:
+                failures.popleft()
+            if len(failures) < self.limit:
+                return 0
+            return int(self.window - (now - failures[0])) + 1
+
+    def failed(self, address: str) -> None:
+        if address:
+            with self._lock:
+                self._failures.setdefault(address, deque()).append(clock.monotonic())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+
+address_throttle = AddressThrottle(MAX_FAILURES_PER_ADDRESS, ADDRESS_WINDOW_SECONDS)
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, ip: str = "", now: datetime | None = None
+) -> User:
+    """The user whose password this is, or a refusal that says no more than it must. After
+    MAX_FAILED_LOGINS failures in a row the account is locked for LOCKOUT (even the right
+    password is refused meanwhile); a hash made with old parameters is upgraded on success."""
+    now = now or utcnow()
+    wait = address_throttle.retry_after(ip)
+    if wait:
+        raise TooManyAttempts(
+            f"Too many failed sign-ins from your address; try again in {wait} seconds.",
+            retry_after=wait,
+        )
+    key = email.strip().lower()
+    with write_transaction(session):
+        user = session.scalar(select(User).where(User.email == key))
+        if user is None or not user.active:
+            _verify(_dummy_hash, password)
+            address_throttle.failed(ip)
+            raise BadCredentials("Wrong e-mail or password.")
+        if user.locked_until is not None and user.locked_until > now:
+            raise _locked(user.locked_until, now)
+        if not _verify(user.password_hash, password):
+            address_throttle.failed(ip)
+            locked_until = _count_failure(session, user, now)
+            session.commit()
+            if locked_until is not None:
+                raise _locked(locked_until, now)
+            raise BadCredentials("Wrong e-mail or password.")
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
+        if hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+    return user
+
+
+def login(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    ip: str = "",
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> SignIn:
+    """Check the password and open a web session; the returned token goes in the cookie."""
+    now = now or utcnow()
+    user = authenticate(session, email=email, password=password, ip=ip, now=now)
+    token = secrets.token_urlsafe(32)
+    expires_at = now + SESSION_IDLE
+    with write_transaction(session):
+        session.add(
+            UserSession(
+                token_hash=_digest(token),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=expires_at,
+                ip=ip[:45],
+                user_agent=user_agent[:300],
+            )
+        )
+        _audit(session, f"user:{user.email}", "user", user.id, "signed-in", ip=ip)
+    return SignIn(user, token, expires_at)
+
+
+def logout(session: Session, *, token: str) -> bool:
+    with write_transaction(session):
+        result = session.execute(
+            delete(UserSession).where(UserSession.token_hash == _digest(token))
+        )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def logout_everywhere(session: Session, *, user_id: int) -> int:
+    with write_transaction(session):
+        result = session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def session_principal(
+    session: Session, *, token: str, now: datetime | None = None
+) -> Principal | None:
+    """The user a session cookie belongs to, or None when unknown, expired or deactivated.
+    Use slides the idle expiry forward (at most to SESSION_MAX after sign-in)."""
+    now = now or utcnow()
+    row = session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _digest(token))
+    ).first()
+    if row is None:
+        return None
+    user_session, user = row
+    if user_session.expires_at <= now or not user.active:
+        return None
+    principal = Principal(
+        "user", user.id, user.email, Role(user.role), user.dealer_id, user_session.id
+    )
+    if now - user_session.last_seen_at >= TOUCH_EVERY:
+        expires_at = min(now + SESSION_IDLE, user_session.created_at + SESSION_MAX)
+        with write_transaction(session):
+            session.execute(
+                update(UserSession)
+                .where(UserSession.id == principal.session_id)
+                .values(last_seen_at=now, expires_at=expires_at)
+            )
+    return principal
+
+
+def purge_sessions(session: Session, *, now: datetime | None = None) -> int:
+    """Delete expired sessions (they are refused anyway; this keeps the table small)."""
+    with write_transaction(session):
+        result = session.execute(
+            delete(UserSession).where(UserSession.expires_at <= (now or utcnow()))
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# API tokens -------------------------------------------------------------------------------
+
+
+def create_token(
+    session: Session,
+    *,
+    dealer_id: int,
+    name: str,
+    actor: str,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> NewToken:
+    """A named token for one dealer's systems. The secret is returned once; only its SHA-256
+    is stored. Two live tokens of a dealer may not share a name."""
+    now = now or utcnow()
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise Invalid("A token needs a name of 1 to 100 characters (what system uses it).")
+    if expires_at is not None and expires_at <= now:
+        raise Invalid("The token's expiry must be in the future.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with write_transaction(session):
+        clash = session.scalar(
+            select(ApiToken.id).where(
+                ApiToken.dealer_id == dealer_id,
+                func.lower(ApiToken.name) == name.lower(),
+                ApiToken.revoked_at.is_(None),
+            )
+        )
+        if clash is not None:
+            raise Conflict(f"This dealer already has a live token named '{name}'.")
+        token = ApiToken(
+            dealer_id=dealer_id,
+            name=name,
+            token_hash=_digest(secret),
+            prefix=secret[: len(TOKEN_PREFIX) + 6],
+            created_by=actor,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        session.add(token)
+        session.flush()
+        _audit(session, actor, "api_token", token.id, "created", dealer_id=dealer_id, name=name)
+    return NewToken(token, secret)
+
+
+def list_tokens(
+    session: Session, *, dealer_id: int | None = None, include_revoked: bool = False
+) -> Sequence[ApiToken]:
+    query = select(ApiToken)
+    if dealer_id is not None:
+        query = query.where(ApiToken.dealer_id == dealer_id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return session.scalars(query.order_by(ApiToken.id)).all()
+
+
+def revoke_token(
+    session: Session,
+    *,
+    token_id: int,
+    actor: str,
+    dealer_id: int | None = None,
+    now: datetime | None = None,
+) -> ApiToken:
+    """Revoke a token; with `dealer_id`, only one of that dealer's (others are 'not found')."""
+    now = now or utcnow()
+    with write_transaction(session):
+        token = session.get(ApiToken, token_id)
+        if token is None or (dealer_id is not None and token.dealer_id != dealer_id):
+            raise NotFound(f"No API token with id {token_id}.")
+        if token.revoked_at is None:
+            token.revoked_at = now
+            _audit(session, actor, "api_token", token.id, "revoked")
+    return token
+
+
+def token_principal(
+    session: Session, *, secret: str, now: datetime | None = None
+) -> Principal | None:
+    """The dealer a bearer token speaks for, or None when unknown, revoked or expired."""
+    now = now or utcnow()
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    principal = Principal("token", token.id, token.name, Role.DEALER, token.dealer_id)
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        with write_transaction(session):
+            session.execute(
+                update(ApiToken).where(ApiToken.id == principal.id).values(last_used_at=now)
+            )
+    return principal
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def _digest(secret: str) -> str:
+    # Session ids and tokens are 256-bit random: a fast hash is enough (no guessing to slow).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    if len(password) > MAX_PASSWORD:
+        return False
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _count_failure(session: Session, user: User, now: datetime) -> datetime | None:
+    """One more failure, counted in the database (atomic across workers); locks at the limit."""
+    failures = session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+    )
+    if failures is not None and failures >= MAX_FAILED_LOGINS:
+        locked_until = now + LOCKOUT
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=0, locked_until=locked_until)
+        )
+        _audit(session, "system", "user", user.id, "locked", until=locked_until.isoformat())
+        return locked_until
+    return None
+
+
+def _locked(until: datetime, now: datetime) -> TooManyAttempts:
+    wait = max(int((until - now).total_seconds()) + 1, 1)
+    minutes = (wait + 59) // 60
+    return TooManyAttempts(
+        f"Too many failed sign-ins: this account is locked for {minutes} more minute(s).",
+        retry_after=wait,
+    )
+
+
+def _audit(
+    session: Session, actor: str, kind: str, subject_id: int, action: str, **data: object
+) -> None:
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor=actor,
+            subject_kind=kind,
+            subject_id=subject_id,
+            action=action,
+            data=data,
+        )
+    )
