@@ -12,8 +12,10 @@ from fastapi.responses import RedirectResponse
 
 from paddock import __version__
 from paddock.accounts.api import router as accounts_router
+from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import service as booking_service
 from paddock.bookings.api import router as bookings_router
+from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
 from paddock.db import make_engine, make_session_factory
 from paddock.http import install_problem_handlers
@@ -50,9 +52,11 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    booking_engagements.register()
     install_problem_handlers(app)
     app.include_router(catalog_router)
     app.include_router(bookings_router)
+    app.include_router(capacity_router)
     app.include_router(accounts_router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,7 +10,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
 from paddock.accounts.cli import tokens_app, users_app
+from paddock.bookings import engagements as booking_engagements
 from paddock.bookings.cli import book, bookings_app
+from paddock.capacity.cli import fleet_app, site_app
 from paddock.catalog.cli import availability, products_app, sites_app
 from paddock.cli_support import console, errors, session_scope
 from paddock.errors import DomainError
@@ -28,10 +30,13 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(sites_app, name="sites")
 app.add_typer(products_app, name="products")
 app.add_typer(bookings_app, name="bookings")
+app.add_typer(fleet_app, name="fleet")
+app.add_typer(site_app, name="site")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.command("availability")(availability)
 app.command("book")(book)
+booking_engagements.register()
 
 
 @db_app.command("upgrade")

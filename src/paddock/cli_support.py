@@ -15,7 +15,7 @@ from paddock.db import make_engine, make_session_factory
 from paddock.settings import get_settings
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line per error, however long
 
 
 @contextmanager
