@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from paddock.audit.models import AuditEntry
 from paddock.bookings.models import LIVE_STATUSES, Booking, BookingStatus
 from paddock.capacity import service as capacity
-from paddock.capacity.engine import Demand
-from paddock.capacity.models import Unit
+from paddock.capacity.engine import Demand, is_free
+from paddock.capacity.models import Allocation, Site, Unit, pool_membership
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
 from paddock.db import utcnow, write_transaction
@@ -559,3 +559,148 @@ def _fingerprint(product_code: str, starts_at: datetime, guest: Guest, hold: boo
 
 def _new_ref() -> str:
     return "P" + "".join(secrets.choice(REF_ALPHABET) for _ in range(7))
+
+
+# --- Used by the guest pages and the operations console -------------------------------------
+
+
+def confirm_with_guest(
+    session: Session,
+    *,
+    ref: str,
+    guest: Guest,
+    actor: str = "guest",
+    now: datetime | None = None,
+) -> BookingResult:
+    """Confirm a hold and record who the guest is, in one transaction: on the web a slot is
+    held as soon as it is chosen, before the guest has typed their details. On a booking that
+    is already confirmed (a form sent twice) it only updates the details."""
+    now = now or utcnow()
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        status = effective_status(booking, now)
+        if status == BookingStatus.EXPIRED:
+            if booking.status == BookingStatus.HELD:
+                _expire(session, booking, now)
+                session.commit()
+            raise HoldExpired(
+                f"The hold on booking {booking.ref} expired; the time was released. "
+                "Please choose a time again."
+            )
+        _require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "confirm")
+        booking.guest_name = guest.name
+        booking.guest_email = guest.email
+        booking.guest_phone = guest.phone
+        booking.notes = guest.notes
+        if status == BookingStatus.HELD:
+            capacity.confirm(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+            _set_status(session, booking, BookingStatus.CONFIRMED, now, actor, hold_expires_at=None)
+        else:
+            booking.updated_at = now
+            _audit(session, actor, booking.id, "guest_updated", now)
+        return booking
+
+    return _with_resources(session, run_write(session, write))
+
+
+def swap_unit(
+    session: Session,
+    *,
+    ref: str,
+    from_unit_id: int,
+    to_unit_id: int,
+    actor: str = "operations",
+    now: datetime | None = None,
+) -> BookingResult:
+    """Give a booking's allocation of one unit to another free unit of the same pool (a car
+    swapped for its twin when one has a fault), in one transaction. The new unit must be
+    working and free over the allocation's whole interval; the overlap rule of the database
+    still guards it against a concurrent writer."""
+    now = now or utcnow()
+    if from_unit_id == to_unit_id:
+        raise Invalid("Choose a different unit to swap to.")
+
+    def write() -> Booking:
+        booking = _locked(session, ref)
+        status = effective_status(booking, now)
+        _require(
+            booking,
+            status,
+            {BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN},
+            "change unit",
+        )
+        held = session.scalar(
+            select(Allocation).where(
+                Allocation.engagement_kind == ENGAGEMENT,
+                Allocation.engagement_id == booking.id,
+                Allocation.unit_id == from_unit_id,
+                Allocation.active.is_(True),
+            )
+        )
+        if held is None:
+            raise NotFound(f"Booking {booking.ref} does not hold unit {from_unit_id}.")
+        if held.ends_at <= now:
+            raise InvalidTransition(f"That part of booking {booking.ref} is already over.")
+        target = session.get(Unit, to_unit_id)
+        member = session.scalar(
+            select(pool_membership.c.unit_id).where(
+                pool_membership.c.pool_id == held.pool_id,
+                pool_membership.c.unit_id == to_unit_id,
+            )
+        )
+        if target is None or member is None or target.site_id != booking.site_id:
+            raise Invalid(f"Unit {to_unit_id} is not one of this booking's kind at its site.")
+        if not target.active:
+            raise Conflict(f"{target.label} is out of service.")
+        site = session.get(Site, booking.site_id)
+        assert site is not None
+        clock = capacity.site_clock(session, site.id, site.time_zone)
+        interval = (max(held.starts_at, now), held.ends_at)
+        by_pool, lapsed = capacity.load_timelines(session, clock, [held.pool_id], interval, now)
+        timeline = next((u for u in by_pool.get(held.pool_id, []) if u.unit_id == to_unit_id), None)
+        if timeline is None or not is_free(timeline, interval):
+            raise Conflict(
+                f"{target.label} is not free from {interval[0]:%H:%M} to {interval[1]:%H:%M} UTC."
+            )
+        if lapsed:
+            session.execute(
+                update(Allocation).where(Allocation.id.in_(lapsed)).values(active=False)
+            )
+        previous = session.get(Unit, from_unit_id)
+        if held.starts_at < now:
+            # The first part happened on the old unit: keep it, move only the rest.
+            session.execute(update(Allocation).where(Allocation.id == held.id).values(ends_at=now))
+        else:
+            session.execute(update(Allocation).where(Allocation.id == held.id).values(active=False))
+        try:
+            session.execute(
+                insert(Allocation),
+                {
+                    "engagement_kind": ENGAGEMENT,
+                    "engagement_id": booking.id,
+                    "unit_id": to_unit_id,
+                    "pool_id": held.pool_id,
+                    "starts_at": interval[0],
+                    "ends_at": interval[1],
+                    "active": True,
+                    "expires_at": held.expires_at,
+                },
+            )
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "23P01":
+                raise Conflict(f"{target.label} was just taken; choose another.") from exc
+            raise
+        booking.updated_at = now
+        _audit(
+            session,
+            actor,
+            booking.id,
+            "unit_swapped",
+            now,
+            from_unit=previous.label if previous else from_unit_id,
+            to_unit=target.label,
+        )
+        return booking
+
+    return _with_resources(session, run_write(session, write))
