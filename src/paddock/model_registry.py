@@ -5,7 +5,9 @@ from paddock.audit import models as audit_models  # noqa: F401
 from paddock.bookings import models as booking_models  # noqa: F401
 from paddock.capacity import models as capacity_models  # noqa: F401
 from paddock.catalog import models as catalog_models  # noqa: F401
+from paddock.crm import models as crm_models  # noqa: F401
 from paddock.db import Base
 from paddock.dealers import models as dealer_models  # noqa: F401
+from paddock.webhooks import models as webhook_models  # noqa: F401
 
 metadata = Base.metadata

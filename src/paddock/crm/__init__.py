@@ -1,0 +1,1 @@
+"""People (clients and prospects), consents, visits, vehicles, deliveries, sales and conversions."""

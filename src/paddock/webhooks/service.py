@@ -1,0 +1,455 @@
+"""Webhook endpoints per dealer, and the dispatcher that empties the outbox.
+
+The dispatcher claims due events in a short transaction (a lease in `locked_until`; on
+PostgreSQL `FOR UPDATE SKIP LOCKED`, so several dispatchers share the work), POSTs each outside
+any transaction, then records the attempt in the delivery log. A 2xx answer delivers the event;
+anything else (an error status, a refused connection, a timeout) schedules the next attempt with
+exponential back-off and jitter, until `max_attempts`, when the event is dead until replayed.
+A crash between POST and record only means the lease runs out and the event is sent again:
+delivery is at least once, and receivers deduplicate on the `Paddock-Event-Id` header. Events of
+one booking go out in order: one waits while an earlier one for the same endpoint is pending."""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from paddock.bookings.models import Booking
+from paddock.capacity.models import Site
+from paddock.catalog.models import Product
+from paddock.db import utcnow, write_transaction
+from paddock.dealers.models import BookingAttribution, Dealer, InvitationCode
+from paddock.errors import Invalid, NotFound
+from paddock.webhooks import signing
+from paddock.webhooks.models import EventStatus, WebhookAttempt, WebhookEndpoint, WebhookEvent
+
+USER_AGENT = "Paddock-Webhooks/1"
+EVENT_TYPES = (
+    "booking.created",
+    "booking.confirmed",
+    "booking.moved",
+    "booking.cancelled",
+    "booking.checked_in",
+    "booking.completed",
+    "booking.no_show",
+    "booking.expired",
+    "ping",
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 10
+    base_seconds: float = 30.0
+    max_seconds: float = 6 * 3600.0
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """Exponential back-off with 'equal jitter': between half and all of base * 2^(n-1)."""
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+@dataclass(frozen=True)
+class _Claim:
+    event_id: int
+    attempt: int
+    url: str
+    secret: str
+    event_type: str
+    body: bytes
+
+
+def set_endpoint(
+    session: Session,
+    *,
+    dealer_id: int,
+    url: str,
+    secret: str | None = None,
+    active: bool = True,
+    now: datetime | None = None,
+) -> tuple[WebhookEndpoint, str | None]:
+    """Create or change the dealer's endpoint. Returns it and, when one was generated, the new
+    secret (shown once; the dealer's receiver needs it to check signatures)."""
+    now = now or utcnow()
+    clean = _check_url(url)
+    if secret is not None and len(secret) < 16:
+        raise Invalid("A webhook secret has at least 16 characters.")
+    with write_transaction(session):
+        if session.get(Dealer, dealer_id) is None:
+            raise NotFound(f"No dealer #{dealer_id}.")
+        endpoint = session.scalar(
+            select(WebhookEndpoint).where(WebhookEndpoint.dealer_id == dealer_id)
+        )
+        shown = None
+        if endpoint is None:
+            shown = secret or "whsec_" + secrets.token_urlsafe(32)
+            endpoint = WebhookEndpoint(dealer_id=dealer_id, secret=shown, created_at=now)
+            session.add(endpoint)
+        elif secret is not None:
+            endpoint.secret = secret
+        endpoint.url = clean
+        endpoint.active = active
+        endpoint.updated_at = now
+        session.flush()
+    return endpoint, shown if secret is None else None
+
+
+def rotate_secret(session: Session, *, dealer_id: int, now: datetime | None = None) -> str:
+    with write_transaction(session):
+        endpoint = _endpoint(session, dealer_id)
+        endpoint.secret = "whsec_" + secrets.token_urlsafe(32)
+        endpoint.updated_at = now or utcnow()
+        return endpoint.secret
+
+
+def get_endpoint(session: Session, *, dealer_id: int) -> WebhookEndpoint:
+    return _endpoint(session, dealer_id)
+
+
+def send_ping(session: Session, *, dealer_id: int, now: datetime | None = None) -> WebhookEvent:
+    """Queue a `ping` event so a dealer can test their receiver."""
+    now = now or utcnow()
+    with write_transaction(session):
+        endpoint = _endpoint(session, dealer_id)
+        event = WebhookEvent(
+            endpoint_id=endpoint.id,
+            dealer_id=dealer_id,
+            event_type="ping",
+            occurred_at=now,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(event)
+        session.flush()
+        event.payload = _envelope(event, {"message": "Webhook test from Paddock."})
+    return event
+
+
+def list_events(
+    session: Session,
+    *,
+    dealer_id: int | None = None,
+    status: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> Sequence[WebhookEvent]:
+    query = select(WebhookEvent)
+    if dealer_id is not None:
+        query = query.where(WebhookEvent.dealer_id == dealer_id)
+    if status:
+        if status not in set(EventStatus):
+            raise Invalid(f"Unknown status '{status}'; use pending, delivered or dead.")
+        query = query.where(WebhookEvent.status == status)
+    if after_id is not None:
+        query = query.where(WebhookEvent.id > after_id)
+    return session.scalars(query.order_by(WebhookEvent.id).limit(max(1, min(limit, 500)))).all()
+
+
+def attempts_of(
+    session: Session, *, event_id: int, dealer_id: int | None = None
+) -> tuple[WebhookEvent, Sequence[WebhookAttempt]]:
+    event = session.get(WebhookEvent, event_id)
+    if event is None or (dealer_id is not None and event.dealer_id != dealer_id):
+        raise NotFound(f"No webhook event #{event_id}.")
+    rows = session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.event_id == event_id)
+        .order_by(WebhookAttempt.id)
+    ).all()
+    return event, rows
+
+
+def replay(
+    session: Session,
+    *,
+    event_ids: Sequence[int] = (),
+    dealer_id: int | None = None,
+    all_dead: bool = False,
+    now: datetime | None = None,
+) -> int:
+    """Send dead (or delivered) events again from a fresh attempt count; returns how many."""
+    now = now or utcnow()
+    if not event_ids and not all_dead:
+        raise Invalid("Name the events to replay, or replay all dead ones.")
+    with write_transaction(session):
+        query = update(WebhookEvent).values(
+            status=EventStatus.PENDING, attempts=0, next_attempt_at=now, locked_until=None
+        )
+        if event_ids:
+            query = query.where(WebhookEvent.id.in_(list(event_ids)))
+            found = session.scalars(
+                select(WebhookEvent.id).where(
+                    WebhookEvent.id.in_(list(event_ids)),
+                    *([WebhookEvent.dealer_id == dealer_id] if dealer_id is not None else []),
+                )
+            ).all()
+            missing = sorted(set(event_ids) - set(found))
+            if missing:
+                raise NotFound(f"No webhook event #{missing[0]}.")
+        else:
+            query = query.where(WebhookEvent.status == EventStatus.DEAD)
+        if dealer_id is not None:
+            query = query.where(WebhookEvent.dealer_id == dealer_id)
+        result = session.execute(query)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def dispatch(
+    session: Session,
+    *,
+    client: httpx.Client | None = None,
+    policy: RetryPolicy | None = None,
+    batch: int = 100,
+    lease: timedelta = timedelta(seconds=60),
+    timeout: float = 10.0,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> DispatchReport:
+    """One pass: send every due event (up to `batch`) once."""
+    policy = policy or RetryPolicy()
+    rng = rng or random.Random()
+    claims = _claim(session, now or utcnow(), batch, lease)
+    report = DispatchReport(claimed=len(claims))
+    if not claims:
+        return report
+    own_client = client is None
+    http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    try:
+        for claim in claims:
+            status_code, error, took_ms = _post(http, claim)
+            outcome = _record(
+                session, claim, status_code, error, took_ms, now or utcnow(), policy, rng
+            )
+            if outcome == EventStatus.DELIVERED:
+                report.delivered += 1
+            elif outcome == EventStatus.DEAD:
+                report.dead += 1
+            else:
+                report.failed += 1
+    finally:
+        if own_client:
+            http.close()
+    return report
+
+
+def dispatch_forever(
+    factory: sessionmaker[Session],
+    *,
+    interval: float = 5.0,
+    stop: threading.Event | None = None,
+    policy: RetryPolicy | None = None,
+    on_report: Any = None,
+) -> None:
+    """Keep the outbox empty: a pass, then a pause unless the pass was full."""
+    stop = stop or threading.Event()
+    with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+        while not stop.is_set():
+            with factory() as session:
+                report = dispatch(session, client=client, policy=policy)
+            if on_report is not None and report.claimed:
+                on_report(report)
+            if report.claimed < 100:
+                stop.wait(interval)
+
+
+def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> list[_Claim]:
+    earlier = aliased(WebhookEvent)
+    waiting = (
+        exists()
+        .where(
+            earlier.endpoint_id == WebhookEvent.endpoint_id,
+            earlier.booking_id == WebhookEvent.booking_id,
+            earlier.id < WebhookEvent.id,
+            earlier.status == EventStatus.PENDING,
+        )
+        .correlate(WebhookEvent)
+    )
+    query = (
+        select(WebhookEvent)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookEvent.endpoint_id)
+        .where(
+            WebhookEvent.status == EventStatus.PENDING,
+            WebhookEvent.next_attempt_at <= now,
+            (WebhookEvent.locked_until.is_(None)) | (WebhookEvent.locked_until <= now),
+            WebhookEndpoint.active.is_(True),
+            ~waiting,
+        )
+        .order_by(WebhookEvent.next_attempt_at, WebhookEvent.id)
+        .limit(batch)
+    )
+    claims: list[_Claim] = []
+    with write_transaction(session):
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=WebhookEvent)
+        events = session.scalars(query).all()
+        if not events:
+            return []
+        endpoints = {
+            e.id: e
+            for e in session.scalars(
+                select(WebhookEndpoint).where(
+                    WebhookEndpoint.id.in_({ev.endpoint_id for ev in events})
+                )
+            )
+        }
+        for event in events:
+            if event.payload is None:
+                event.payload = _envelope(event, _booking_data(session, event))
+            event.locked_until = now + lease
+            endpoint = endpoints[event.endpoint_id]
+            body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
+            claims.append(
+                _Claim(
+                    event.id,
+                    event.attempts + 1,
+                    endpoint.url,
+                    endpoint.secret,
+                    event.event_type,
+                    body,
+                )
+            )
+    return claims
+
+
+def _post(client: httpx.Client, claim: _Claim) -> tuple[int | None, str, int]:
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Paddock-Event-Id": str(claim.event_id),
+        "Paddock-Event-Type": claim.event_type,
+        signing.HEADER: signing.header_value(claim.secret, claim.body, stamp),
+    }
+    started = time.perf_counter()
+    try:
+        response = client.post(claim.url, content=claim.body, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500], _ms(started)
+    error = "" if response.is_success else response.text[:500]
+    return response.status_code, error, _ms(started)
+
+
+def _record(
+    session: Session,
+    claim: _Claim,
+    status_code: int | None,
+    error: str,
+    took_ms: int,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> str:
+    delivered = status_code is not None and 200 <= status_code < 300
+    with write_transaction(session):
+        event = session.get(WebhookEvent, claim.event_id)
+        if event is None:  # the dealer was deleted meanwhile
+            return EventStatus.DEAD
+        event.attempts += 1
+        event.locked_until = None
+        event.last_status_code = status_code
+        event.last_error = error
+        following: datetime | None = None
+        if delivered:
+            event.status = EventStatus.DELIVERED
+            event.delivered_at = now
+        elif event.attempts >= policy.max_attempts:
+            event.status = EventStatus.DEAD
+        else:
+            following = now + policy.delay(event.attempts, rng)
+            event.next_attempt_at = following
+        session.add(
+            WebhookAttempt(
+                event_id=event.id,
+                attempt=event.attempts,
+                attempted_at=now,
+                status_code=status_code,
+                error=error,
+                duration_ms=took_ms,
+                next_attempt_at=following,
+            )
+        )
+        return event.status
+
+
+def _envelope(event: WebhookEvent, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(event.id),
+        "type": event.event_type,
+        "occurred_at": event.occurred_at.isoformat(),
+        **data,
+    }
+
+
+def _booking_data(session: Session, event: WebhookEvent) -> dict[str, Any]:
+    row = session.execute(
+        select(Booking, Product.code, Product.name, Site.code, Dealer.code, InvitationCode.code)
+        .join(Product, Product.id == Booking.product_id)
+        .join(Site, Site.id == Booking.site_id)
+        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
+        .outerjoin(Dealer, Dealer.id == BookingAttribution.dealer_id)
+        .outerjoin(InvitationCode, InvitationCode.id == BookingAttribution.invitation_code_id)
+        .where(Booking.id == event.booking_id)
+    ).first()
+    if row is None:
+        return {"booking": None}
+    booking, product, product_name, site, dealer, code = row
+    return {
+        "dealer": dealer,
+        "booking": {
+            "ref": booking.ref,
+            "status": booking.status,
+            "product": product,
+            "product_name": product_name,
+            "site": site,
+            "starts_at": booking.starts_at.isoformat(),
+            "ends_at": booking.ends_at.isoformat(),
+            "checked_in_at": booking.checked_in_at.isoformat() if booking.checked_in_at else None,
+            "invitation_code": code,
+            "guest": {
+                "name": booking.guest_name,
+                "email": booking.guest_email,
+                "phone": booking.guest_phone,
+            },
+        },
+    }
+
+
+def _endpoint(session: Session, dealer_id: int) -> WebhookEndpoint:
+    endpoint = session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.dealer_id == dealer_id))
+    if endpoint is None:
+        raise NotFound("This dealer has no webhook endpoint; set one first.")
+    return endpoint
+
+
+def _check_url(url: str) -> str:
+    clean = url.strip()
+    parsed = urlparse(clean)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise Invalid(f"'{url}' is not an http(s) URL for the webhook endpoint.")
+    if len(clean) > 500:
+        raise Invalid("The webhook URL is at most 500 characters.")
+    return clean
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
