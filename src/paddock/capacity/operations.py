@@ -266,14 +266,16 @@ def labels(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
     ids = list(set(unit_ids))
     if not ids:
         return {}
-    return dict(session.execute(select(Unit.id, Unit.label).where(Unit.id.in_(ids))).tuples().all())
+    rows = session.execute(select(Unit.id, Unit.label).where(Unit.id.in_(ids)))
+    return {row[0]: row[1] for row in rows}
 
 
 def site_codes(session: Session, site_ids: Iterable[int]) -> dict[int, str]:
     ids = list(set(site_ids))
     if not ids:
         return {}
-    return dict(session.execute(select(Site.id, Site.code).where(Site.id.in_(ids))).tuples().all())
+    rows = session.execute(select(Site.id, Site.code).where(Site.id.in_(ids)))
+    return {row[0]: row[1] for row in rows}
 
 
 def local_day(moment: datetime, time_zone: str) -> tuple[datetime, datetime]:
@@ -728,9 +730,8 @@ def _write_guards(session: Session, unit_ids: Sequence[int], now: datetime) -> N
         )
     ):
         home_pool[unit_id] = min(pool_id, home_pool.get(unit_id, pool_id))
-    unit_site = dict(
-        session.execute(select(Unit.id, Unit.site_id).where(Unit.id.in_(ids))).tuples().all()
-    )
+    sites = session.execute(select(Unit.id, Unit.site_id).where(Unit.id.in_(ids)))
+    unit_site = {row[0]: row[1] for row in sites}
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for site_id, unit_id, starts, ends in blocks:
         targets = [unit_id] if unit_id is not None else [u for u in ids if unit_site[u] == site_id]
