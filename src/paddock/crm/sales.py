@@ -3,8 +3,9 @@ conversions they prove.
 
 A sale converts when the buyer drove at a centre as a prospect (a driving product, checked in
 or completed, linked while they were a prospect) and bought within the conversion window
-(`PADDOCK_CONVERSION_WINDOW_DAYS`, default 90) of that visit: it is attributed to their last
-such visit, and to the dealer that visit was attributed to, if any. The buyer becomes a client.
+(`PADDOCK_CONVERSION_WINDOW_DAYS`, default 90) of that visit, and it is their first purchase
+since: it is attributed to their last such visit, and to the dealer that visit was attributed
+to, if any. The buyer becomes a client.
 """
 
 from __future__ import annotations
@@ -155,8 +156,10 @@ def import_sales_csv(
     rejected row with the reason and nothing is written."""
     now = now or utcnow()
     sales, errors = parse_sales_csv(text, today=now.date())
-    if not errors:
-        errors = _check_against_database(session, sales, dealer_id)
+    errors = sorted(
+        [*errors, *_check_against_database(session, sales, dealer_id)],
+        key=lambda e: (e.row, e.field),
+    )
     if errors:
         raise Invalid(
             f"{len({e.row for e in errors})} of {max(len(sales), 1)} row(s) rejected; "
@@ -345,6 +348,8 @@ def _record(
             session, person_id=person.id, sold_on=sale.sold_on, window_days=window_days
         )
     )
+    if found is not None and _bought_since(session, person.id, found[4], sale.sold_on, record.id):
+        found = None  # the first purchase after the visit was the conversion
     if found is not None:
         booking_id, visit_at, attributed_dealer, visit_ref, days = found
         conversion = Conversion(
@@ -374,6 +379,18 @@ def _record(
         converted=conversion is not None,
     )
     return SaleResult(record, person, conversion, visit_ref)
+
+
+def _bought_since(
+    session: Session, person_id: int, days_after: int, sold_on: date, sale_id: int
+) -> bool:
+    since = sold_on - timedelta(days=days_after)
+    other = session.scalar(
+        select(Sale.id)
+        .where(Sale.person_id == person_id, Sale.sold_at >= since, Sale.id != sale_id)
+        .limit(1)
+    )
+    return other is not None
 
 
 def _vehicle(
@@ -423,9 +440,12 @@ def _check_against_database(
 ) -> list[RowError]:
     errors: list[RowError] = []
     codes = {s.dealer_code.upper() for _, s in sales if s.dealer_code}
-    known = dict(
-        session.execute(select(Dealer.code, Dealer.id).where(Dealer.code.in_(codes))).tuples()
-    )
+    known = {
+        code: ident
+        for code, ident in session.execute(
+            select(Dealer.code, Dealer.id).where(Dealer.code.in_(codes))
+        )
+    }
     own = session.get(Dealer, dealer_id) if dealer_id is not None else None
     wanted: dict[tuple[int, str], int] = {}
     for number, sale in sales:
