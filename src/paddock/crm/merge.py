@@ -127,14 +127,13 @@ def _move_everything(session: Session, survivor: Person, duplicate: Person) -> d
         .values(person_id=survivor.id),
     )
     # A car both records know of: keep the survivor's record, re-point what used the other.
-    kept = {
-        vin: ident
-        for vin, ident in session.execute(
+    kept: dict[str | None, int] = dict(
+        session.execute(
             select(Vehicle.vin, Vehicle.id).where(
                 Vehicle.person_id == survivor.id, Vehicle.vin.is_not(None)
             )
-        )
-    }
+        ).all()
+    )
     doubles = session.execute(
         select(Vehicle.id, Vehicle.vin).where(
             Vehicle.person_id == duplicate.id, Vehicle.vin.in_(list(kept))

@@ -440,12 +440,9 @@ def _check_against_database(
 ) -> list[RowError]:
     errors: list[RowError] = []
     codes = {s.dealer_code.upper() for _, s in sales if s.dealer_code}
-    known = {
-        code: ident
-        for code, ident in session.execute(
-            select(Dealer.code, Dealer.id).where(Dealer.code.in_(codes))
-        )
-    }
+    known: dict[str, int] = dict(
+        session.execute(select(Dealer.code, Dealer.id).where(Dealer.code.in_(codes))).all()
+    )
     own = session.get(Dealer, dealer_id) if dealer_id is not None else None
     wanted: dict[tuple[int, str], int] = {}
     for number, sale in sales:
