@@ -50,12 +50,16 @@ class CalendarEvent:
     is_test: bool = False
     setup_days: int = DEFAULT_SETUP_DAYS
     flyaway: bool | None = None
+    # Days after the race the crew is still held (tear-down, travel home); 0 by default.
+    travel_days: int = 0
 
     def __post_init__(self) -> None:
         if self.race_end_date < self.race_start_date:
             raise ValueError(f"{self.round_name}: race ends before it starts")
         if self.setup_days < 0:
             raise ValueError(f"{self.round_name}: setup_days must be >= 0")
+        if self.travel_days < 0:
+            raise ValueError(f"{self.round_name}: travel_days must be >= 0")
         if not self.championship or not self.round_name:
             raise ValueError("an event needs a championship and a round name")
 
@@ -74,7 +78,7 @@ class CalendarEvent:
 
     @property
     def race_week_end_date(self) -> date:
-        return self.race_end_date
+        return self.race_end_date + timedelta(days=self.travel_days)
 
     def is_flyaway_for(self, base_region: str) -> bool:
         """Overseas from a team based in `base_region`, so its freight ships weeks ahead."""
@@ -218,6 +222,12 @@ IMSA_2025: tuple[CalendarEvent, ...] = (
     _event(IMSA, 2025, "Petit Le Mans (10 h)", "Petit Le Mans", *_ROAD_ATLANTA, "2025-10-11"),
 )
 
+# The 2023 history needs only the round of the article: Proton's P3 at Petit Le Mans, 14 Oct
+# 2023 (BRIEF.md, "Proton finished 3rd at Petit Le Mans (2023)"; the date is public record).
+IMSA_2023_HISTORY: tuple[CalendarEvent, ...] = (
+    _event(IMSA, 2023, "Petit Le Mans (10 h)", "Petit Le Mans", *_ROAD_ATLANTA, "2023-10-14"),
+)
+
 CALENDARS: dict[tuple[str, int], tuple[CalendarEvent, ...]] = {
     (WEC, 2024): WEC_2024,
     (WEC, 2025): WEC_2025,
@@ -348,54 +358,84 @@ def _is_test_round(round_name: str) -> bool:
     return "prologue" in lowered or "test" in lowered
 
 
+class CalendarImportError(ValueError):
+    """Every problem found in a calendar file, each naming its line (CSV) or event (ICS)."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 def parse_season_csv(text: str) -> tuple[CalendarEvent, ...]:
-    """Parse `championship,season,round,venue,country,region,start_date,end_date[,flyaway]`.
+    """Parse `championship,season,round,venue,country,region,start_date,end_date[,flyaway]`
+    with optional `setup_days` and `travel_days` columns.
 
     Dates are ISO (YYYY-MM-DD); `flyaway` is optional (true/false/yes/no/1/0 or empty).
-    Rounds named "Prologue" or "... test" are official tests. Errors name the line.
+    Rounds named "Prologue" or "... test" are official tests. Every bad line is reported
+    (CalendarImportError, a ValueError), each error naming its line.
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [column for column in CSV_COLUMNS if column not in header]
     if missing:
-        raise ValueError(f"line 1: missing column(s) {', '.join(missing)}")
+        raise CalendarImportError([f"line 1: missing column(s) {', '.join(missing)}"])
     events: list[CalendarEvent] = []
+    errors: list[str] = []
     for row in reader:
         line = reader.line_num
         values = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
         if not any(values.values()):
             continue
-        empty = [c for c in CSV_COLUMNS if c not in ("end_date",) and not values.get(c)]
-        if empty:
-            raise ValueError(f"line {line}: empty {', '.join(empty)}")
         try:
-            season = int(values["season"])
-        except ValueError:
-            raise ValueError(f"line {line}: season {values['season']!r} is not a year") from None
-        start = _parse_date(values["start_date"], f"line {line}: start_date")
-        end = (
-            _parse_date(values["end_date"], f"line {line}: end_date")
-            if values.get("end_date")
-            else start
-        )
-        if end < start:
-            raise ValueError(f"line {line}: end_date {end} is before start_date {start}")
-        flyaway = _parse_flag(values.get("flyaway", ""), f"line {line}: flyaway")
-        events.append(
-            CalendarEvent(
-                championship=values["championship"],
-                season=season,
-                round_name=values["round"],
-                venue=values["venue"],
-                country=values["country"],
-                region=values["region"],
-                race_start_date=start,
-                race_end_date=end,
-                is_test=_is_test_round(values["round"]),
-                flyaway=flyaway,
-            )
-        )
+            events.append(_csv_event(values, line))
+        except ValueError as error:
+            errors.append(str(error))
+    if errors:
+        raise CalendarImportError(errors)
     return tuple(events)
+
+
+def _csv_event(values: dict[str, str], line: int) -> CalendarEvent:
+    empty = [c for c in CSV_COLUMNS if c not in ("end_date",) and not values.get(c)]
+    if empty:
+        raise ValueError(f"line {line}: empty {', '.join(empty)}")
+    try:
+        season = int(values["season"])
+    except ValueError:
+        raise ValueError(f"line {line}: season {values['season']!r} is not a year") from None
+    start = _parse_date(values["start_date"], f"line {line}: start_date")
+    end = (
+        _parse_date(values["end_date"], f"line {line}: end_date")
+        if values.get("end_date")
+        else start
+    )
+    if end < start:
+        raise ValueError(f"line {line}: end_date {end} is before start_date {start}")
+    flyaway = _parse_flag(values.get("flyaway", ""), f"line {line}: flyaway")
+    setup = _parse_days(values.get("setup_days", ""), DEFAULT_SETUP_DAYS, line, "setup_days")
+    travel = _parse_days(values.get("travel_days", ""), 0, line, "travel_days")
+    return CalendarEvent(
+        championship=values["championship"],
+        season=season,
+        round_name=values["round"],
+        venue=values["venue"],
+        country=values["country"],
+        region=values["region"],
+        race_start_date=start,
+        race_end_date=end,
+        is_test=_is_test_round(values["round"]),
+        flyaway=flyaway,
+        setup_days=setup,
+        travel_days=travel,
+    )
+
+
+def _parse_days(value: str, default: int, line: int, what: str) -> int:
+    if not value:
+        return default
+    if not value.isdigit() or int(value) > 60:
+        raise ValueError(f"line {line}: {what} {value!r} is not a number of days (0-60)")
+    return int(value)
 
 
 def parse_season_ics(
@@ -406,59 +446,66 @@ def parse_season_ics(
     SUMMARY is the round name; LOCATION is "venue, country"; the region comes from an
     `X-PADDOCK-REGION` property or from the country (COUNTRY_REGIONS). All-day DTEND is
     exclusive, as RFC 5545 says. The season defaults to the year of the first race day.
+    Every bad event is reported (CalendarImportError), each error naming its event.
     """
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except ValueError as error:
-        raise ValueError(f"not an iCalendar file: {error}") from None
+        raise CalendarImportError([f"not an iCalendar file: {error}"]) from None
     events: list[CalendarEvent] = []
+    errors: list[str] = []
     for number, component in enumerate(calendar.walk("VEVENT"), start=1):
-        summary = str(component.get("SUMMARY", "")).strip()
-        where = f"event {number} ({summary!r})" if summary else f"event {number}"
-        if not summary:
-            raise ValueError(f"{where}: missing SUMMARY (round name)")
-        start_prop = component.get("DTSTART")
-        if start_prop is None:
-            raise ValueError(f"{where}: missing DTSTART")
-        start_value = start_prop.dt
-        start = start_value.date() if isinstance(start_value, datetime) else start_value
-        end_prop = component.get("DTEND")
-        if end_prop is None:
-            end = start
-        elif isinstance(end_prop.dt, datetime):
-            end = end_prop.dt.date()
-        else:
-            end = end_prop.dt - timedelta(days=1)
-        if end < start:
-            raise ValueError(f"{where}: DTEND is before DTSTART")
-        location = str(component.get("LOCATION", "")).strip()
-        if not location:
-            raise ValueError(f'{where}: missing LOCATION ("venue, country")')
-        venue, _, country = location.rpartition(",")
-        venue, country = venue.strip() or country.strip(), country.strip()
-        region = str(component.get("X-PADDOCK-REGION", "")).strip() or COUNTRY_REGIONS.get(
-            country, ""
-        )
-        if not region:
-            raise ValueError(
-                f"{where}: unknown region for country {country!r}; add X-PADDOCK-REGION"
-            )
-        events.append(
-            CalendarEvent(
-                championship=championship,
-                season=season if season is not None else start.year,
-                round_name=summary,
-                venue=venue,
-                country=country,
-                region=region,
-                race_start_date=start,
-                race_end_date=end,
-                is_test=_is_test_round(summary),
-            )
-        )
+        try:
+            events.append(_ics_event(component, number, championship, season))
+        except ValueError as error:
+            errors.append(str(error))
+    if errors:
+        raise CalendarImportError(errors)
     if not events:
-        raise ValueError("no VEVENT in the iCalendar file")
+        raise CalendarImportError(["no VEVENT in the iCalendar file"])
     return tuple(sorted(events, key=lambda e: e.race_start_date))
+
+
+def _ics_event(
+    component: icalendar.cal.Component, number: int, championship: str, season: int | None
+) -> CalendarEvent:
+    summary = str(component.get("SUMMARY", "")).strip()
+    where = f"event {number} ({summary!r})" if summary else f"event {number}"
+    if not summary:
+        raise ValueError(f"{where}: missing SUMMARY (round name)")
+    start_prop = component.get("DTSTART")
+    if start_prop is None:
+        raise ValueError(f"{where}: missing DTSTART")
+    start_value = start_prop.dt
+    start = start_value.date() if isinstance(start_value, datetime) else start_value
+    end_prop = component.get("DTEND")
+    if end_prop is None:
+        end = start
+    elif isinstance(end_prop.dt, datetime):
+        end = end_prop.dt.date()
+    else:
+        end = end_prop.dt - timedelta(days=1)
+    if end < start:
+        raise ValueError(f"{where}: DTEND is before DTSTART")
+    location = str(component.get("LOCATION", "")).strip()
+    if not location:
+        raise ValueError(f'{where}: missing LOCATION ("venue, country")')
+    venue, _, country = location.rpartition(",")
+    venue, country = venue.strip() or country.strip(), country.strip()
+    region = str(component.get("X-PADDOCK-REGION", "")).strip() or COUNTRY_REGIONS.get(country, "")
+    if not region:
+        raise ValueError(f"{where}: unknown region for country {country!r}; add X-PADDOCK-REGION")
+    return CalendarEvent(
+        championship=championship,
+        season=season if season is not None else start.year,
+        round_name=summary,
+        venue=venue,
+        country=country,
+        region=region,
+        race_start_date=start,
+        race_end_date=end,
+        is_test=_is_test_round(summary),
+    )
 
 
 def _parse_date(value: str, what: str) -> date:
