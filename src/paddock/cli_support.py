@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import typer
@@ -35,6 +35,14 @@ def session_scope() -> Iterator[Session]:
 def fail(message: str) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code=1)
+
+
+def parse_day(text: str) -> date:
+    """A day given as YYYY-MM-DD; anything else is one readable error line."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(f"'{text}' is not a date like 2026-12-01") from exc
 
 
 def parse_instant(text: str, time_zone: str) -> datetime:

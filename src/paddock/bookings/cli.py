@@ -5,7 +5,7 @@ from rich.table import Table
 
 from paddock.bookings import service
 from paddock.catalog import service as catalog_service
-from paddock.cli_support import console, local, parse_instant, session_scope
+from paddock.cli_support import console, local, parse_day, parse_instant, session_scope
 from paddock.settings import get_settings
 
 bookings_app = typer.Typer(help="Read and change bookings.", no_args_is_help=True)
@@ -79,7 +79,7 @@ def list_bookings(
 
     with session_scope() as session:
         site_row = catalog_service.get_site(session, code=site)
-        when = date.fromisoformat(day) if day else date.today()
+        when = parse_day(day) if day else date.today()
         start, end = service.local_day_bounds(when, site_row.time_zone)
         table = Table("ref", "start", "status", "guest", title=f"{site_row.name}, {when}")
         rows = service.list_bookings(

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from paddock.catalog import service
-from paddock.cli_support import console, local, session_scope
+from paddock.cli_support import console, local, parse_day, session_scope
 from paddock.db import utcnow
 
 sites_app = typer.Typer(help="Experience centre sites.", no_args_is_help=True)
@@ -49,7 +49,7 @@ def availability(
     show_full: bool = typer.Option(False, "--full", help="Also list full slots with the reason"),
 ) -> None:
     """Free start times of a product per local day, with the remaining count."""
-    start = date.fromisoformat(date_from) if date_from else date.today()
+    start = parse_day(date_from) if date_from else date.today()
     with session_scope() as session:
         result = service.availability(
             session,
