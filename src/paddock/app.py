@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from paddock import __version__
 from paddock.accounts.api import router as accounts_router
@@ -18,8 +17,10 @@ from paddock.bookings.api import router as bookings_router
 from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
 from paddock.db import make_engine, make_session_factory
+from paddock.dealers.api import router as dealers_router
 from paddock.http import install_problem_handlers
 from paddock.settings import Settings, get_settings
+from paddock.web import install as install_web
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
@@ -58,15 +59,14 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.include_router(bookings_router)
     app.include_router(capacity_router)
     app.include_router(accounts_router)
+    app.include_router(dealers_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    # The web pages last: the guest home at "/", HTML error pages for browsers.
+    install_web(app)
     return app
 
 

@@ -19,7 +19,9 @@ from tests.factories import MONDAY, World, make_world
 @pytest.fixture(autouse=True)
 def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Argon2 at test strength (the real parameters cost ~150 ms per hash)."""
-    monkeypatch.setattr(accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
     accounts.address_throttle.clear()
     yield
     accounts.address_throttle.clear()
@@ -36,18 +38,38 @@ class DealerWorld:
     campaign: Campaign  # north's, for "drive", MONDAY .. MONDAY + 30
 
 
-def make_dealer_world(session: Session, *, places: int = 4, cars: int = 4, coaches: int = 4,
-                      positions: int = 8) -> DealerWorld:
+def make_dealer_world(
+    session: Session, *, places: int = 4, cars: int = 4, coaches: int = 4, positions: int = 8
+) -> DealerWorld:
     world = make_world(session, cars=cars, coaches=coaches, positions=positions)
-    north = service.create_dealer(session, code="D-NYC-001", name="Hudson Motors",
-                                  city="New York", state="NY", region="Northeast",
-                                  home_site="TST", monthly_allotment=places)
-    south = service.create_dealer(session, code="D-ATL-002", name="Peach State Cars",
-                                  city="Atlanta", state="GA", region="Southeast",
-                                  home_site="TST", monthly_allotment=places)
+    north = service.create_dealer(
+        session,
+        code="D-NYC-001",
+        name="Hudson Motors",
+        city="New York",
+        state="NY",
+        region="Northeast",
+        home_site="TST",
+        monthly_allotment=places,
+    )
+    south = service.create_dealer(
+        session,
+        code="D-ATL-002",
+        name="Peach State Cars",
+        city="Atlanta",
+        state="GA",
+        region="Southeast",
+        home_site="TST",
+        monthly_allotment=places,
+    )
     campaign = service.create_campaign(
-        session, scope=STAFF, dealer_code=north.code, name="Summer drive",
-        products=["drive"], drive_from=MONDAY, drive_to=MONDAY.replace(day=30),
+        session,
+        scope=STAFF,
+        dealer_code=north.code,
+        name="Summer drive",
+        products=["drive"],
+        drive_from=MONDAY,
+        drive_to=MONDAY.replace(day=30),
     )
     return DealerWorld(world, north, south, campaign)
 

@@ -28,10 +28,17 @@ NOW = at(MONDAY, 7) - timedelta(days=3)
 
 def test_booking_with_code_is_attributed_and_counts_the_use(session: Session) -> None:
     dw = make_dealer_world(session)
-    code = service.create_code(session, scope=scope_of(dw.north), campaign_id=dw.campaign.id,
-                               code="summer-gt", max_uses=3)
-    result = service.book_with_code(session, code=" summer-GT ", product_code="drive",
-                                    starts_at=at(MONDAY, 10), guest=GUEST, now=NOW)
+    code = service.create_code(
+        session, scope=scope_of(dw.north), campaign_id=dw.campaign.id, code="summer-gt", max_uses=3
+    )
+    result = service.book_with_code(
+        session,
+        code=" summer-GT ",
+        product_code="drive",
+        starts_at=at(MONDAY, 10),
+        guest=GUEST,
+        now=NOW,
+    )
     attribution = session.get(BookingAttribution, result.booking.id)
     assert attribution is not None
     assert attribution.dealer_id == dw.north.id
@@ -50,69 +57,154 @@ def test_unknown_forged_and_malformed_codes_are_not_found(session: Session) -> N
     service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="REAL-CODE")
     for text in ("REAL-CODX", "", "   ", "x", "REAL CODE!", "' OR 1=1 --", "R" * 200):
         with pytest.raises(InvitationNotFound):
-            service.book_with_code(session, code=text, product_code="drive",
-                                   starts_at=at(MONDAY, 10), guest=GUEST, now=NOW)
+            service.book_with_code(
+                session,
+                code=text,
+                product_code="drive",
+                starts_at=at(MONDAY, 10),
+                guest=GUEST,
+                now=NOW,
+            )
     assert session.scalar(select(func.count()).select_from(BookingAttribution)) == 0
 
 
 def test_single_use_code_then_used_up(session: Session) -> None:
     dw = make_dealer_world(session)
     service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="ONCE-ONLY")
-    service.book_with_code(session, code="once-only", product_code="drive",
-                           starts_at=at(MONDAY, 10), guest=GUEST, now=NOW)
+    service.book_with_code(
+        session,
+        code="once-only",
+        product_code="drive",
+        starts_at=at(MONDAY, 10),
+        guest=GUEST,
+        now=NOW,
+    )
     with pytest.raises(InvitationUsedUp):
-        service.book_with_code(session, code="ONCE-ONLY", product_code="drive",
-                               starts_at=at(MONDAY, 12), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="ONCE-ONLY",
+            product_code="drive",
+            starts_at=at(MONDAY, 12),
+            guest=GUEST,
+            now=NOW,
+        )
 
 
 def test_expired_revoked_and_closed_codes(session: Session) -> None:
     dw = make_dealer_world(session)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="SOON-GONE",
-                        expires_at=NOW + timedelta(hours=1), now=NOW)
+    service.create_code(
+        session,
+        scope=STAFF,
+        campaign_id=dw.campaign.id,
+        code="SOON-GONE",
+        expires_at=NOW + timedelta(hours=1),
+        now=NOW,
+    )
     with pytest.raises(InvitationExpired, match="expired"):
-        service.book_with_code(session, code="SOON-GONE", product_code="drive",
-                               starts_at=at(MONDAY, 10), guest=GUEST, now=NOW + timedelta(hours=2))
+        service.book_with_code(
+            session,
+            code="SOON-GONE",
+            product_code="drive",
+            starts_at=at(MONDAY, 10),
+            guest=GUEST,
+            now=NOW + timedelta(hours=2),
+        )
     service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="WITHDRAWN")
     service.revoke_code(session, scope=scope_of(dw.north), code="withdrawn")
     with pytest.raises(InvitationExpired, match="withdrawn"):
-        service.book_with_code(session, code="WITHDRAWN", product_code="drive",
-                               starts_at=at(MONDAY, 10), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="WITHDRAWN",
+            product_code="drive",
+            starts_at=at(MONDAY, 10),
+            guest=GUEST,
+            now=NOW,
+        )
     service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="CLOSED-CAMP")
     service.archive_campaign(session, scope=STAFF, campaign_id=dw.campaign.id)
     with pytest.raises(InvitationExpired, match="ended"):
-        service.book_with_code(session, code="CLOSED-CAMP", product_code="drive",
-                               starts_at=at(MONDAY, 10), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="CLOSED-CAMP",
+            product_code="drive",
+            starts_at=at(MONDAY, 10),
+            guest=GUEST,
+            now=NOW,
+        )
 
 
 def test_other_product_and_other_dates_are_refused(session: Session) -> None:
     dw = make_dealer_world(session)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="WEEK-ONE",
-                        drive_from=MONDAY, drive_to=MONDAY + timedelta(days=6))
+    service.create_code(
+        session,
+        scope=STAFF,
+        campaign_id=dw.campaign.id,
+        code="WEEK-ONE",
+        drive_from=MONDAY,
+        drive_to=MONDAY + timedelta(days=6),
+    )
     with pytest.raises(InvitationNotValidForProduct):
-        service.book_with_code(session, code="WEEK-ONE", product_code="sim",
-                               starts_at=at(MONDAY, 10), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="WEEK-ONE",
+            product_code="sim",
+            starts_at=at(MONDAY, 10),
+            guest=GUEST,
+            now=NOW,
+        )
     with pytest.raises(InvitationNotValidForDate):
-        service.book_with_code(session, code="WEEK-ONE", product_code="drive",
-                               starts_at=at(MONDAY + timedelta(days=7), 10), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="WEEK-ONE",
+            product_code="drive",
+            starts_at=at(MONDAY + timedelta(days=7), 10),
+            guest=GUEST,
+            now=NOW,
+        )
     with pytest.raises(InvitationNotValidForDate):
-        service.book_with_code(session, code="WEEK-ONE", product_code="drive",
-                               starts_at=at(MONDAY - timedelta(days=1), 10), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="WEEK-ONE",
+            product_code="drive",
+            starts_at=at(MONDAY - timedelta(days=1), 10),
+            guest=GUEST,
+            now=NOW,
+        )
     code = session.scalar(select(InvitationCode).where(InvitationCode.code == "WEEK-ONE"))
     assert code is not None and code.uses == 0
 
 
 def test_allotment_is_enforced_per_month(session: Session) -> None:
     dw = make_dealer_world(session, places=2)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="OPEN-DOOR",
-                        max_uses=None)
+    service.create_code(
+        session, scope=STAFF, campaign_id=dw.campaign.id, code="OPEN-DOOR", max_uses=None
+    )
     for hour in (9, 11):
-        service.book_with_code(session, code="OPEN-DOOR", product_code="drive",
-                               starts_at=at(MONDAY, hour), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="OPEN-DOOR",
+            product_code="drive",
+            starts_at=at(MONDAY, hour),
+            guest=GUEST,
+            now=NOW,
+        )
     with pytest.raises(AllotmentExhausted, match="June 2031"):
-        service.book_with_code(session, code="OPEN-DOOR", product_code="drive",
-                               starts_at=at(MONDAY + timedelta(days=3), 10), guest=GUEST, now=NOW)
+        service.book_with_code(
+            session,
+            code="OPEN-DOOR",
+            product_code="drive",
+            starts_at=at(MONDAY + timedelta(days=3), 10),
+            guest=GUEST,
+            now=NOW,
+        )
     # A cancellation gives the place back.
     first = service.list_attributed_bookings(session, scope=STAFF)[-1]
     bookings.cancel_booking(session, ref=first.booking.ref, now=NOW)
-    service.book_with_code(session, code="OPEN-DOOR", product_code="drive",
-                           starts_at=at(MONDAY + timedelta(days=3), 10), guest=GUEST, now=NOW)
+    service.book_with_code(
+        session,
+        code="OPEN-DOOR",
+        product_code="drive",
+        starts_at=at(MONDAY + timedelta(days=3), 10),
+        guest=GUEST,
+        now=NOW,
+    )

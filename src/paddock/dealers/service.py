@@ -400,13 +400,18 @@ def list_codes(
     return session.scalars(query.order_by(InvitationCode.id).limit(min(limit, PAGE_MAX))).all()
 
 
-def revoke_code(session: Session, *, scope: Scope, code: str) -> InvitationCode:
+def revoke_code(
+    session: Session, *, scope: Scope, code: str, campaign_id: int | None = None
+) -> InvitationCode:
     """Withdraw a code: it stops working at once; bookings already made stand."""
     with write_transaction(session):
-        row = session.scalar(
-            select(InvitationCode).where(InvitationCode.code == normalize_code(code))
-        )
-        if row is None or not scope.allows(row.dealer_id):
+        key = normalize_code(code)
+        row = session.scalar(select(InvitationCode).where(InvitationCode.code == key))
+        if (
+            row is None
+            or not scope.allows(row.dealer_id)
+            or (campaign_id is not None and row.campaign_id != campaign_id)
+        ):
             raise NotFound(f"No invitation code '{code}'.")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
