@@ -17,6 +17,7 @@ from paddock.bookings.schemas import (
     ResourceRead,
 )
 from paddock.catalog import service as catalog_service
+from paddock.errors import Invalid, NotFound
 from paddock.http import SessionDep
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
@@ -71,17 +72,23 @@ def create_booking(
     """Admit a booking only if every resource it needs is free. Send an `Idempotency-Key`
     header so that a retried request never books twice."""
     settings = request.app.state.settings
-    result = service.create_booking(
-        session,
-        product_code=body.product,
-        starts_at=body.starts_at,
-        guest=service.Guest(body.guest.name, str(body.guest.email), body.guest.phone, body.notes),
-        hold=body.hold,
-        hold_minutes=settings.hold_minutes,
-        idempotency_key=idempotency_key,
-        channel="api",
-        actor=f"guest:{body.guest.email}",
-    )
+    try:
+        result = service.create_booking(
+            session,
+            product_code=body.product,
+            starts_at=body.starts_at,
+            guest=service.Guest(
+                body.guest.name, str(body.guest.email), body.guest.phone, body.notes
+            ),
+            hold=body.hold,
+            hold_minutes=settings.hold_minutes,
+            idempotency_key=idempotency_key,
+            channel="api",
+            actor=f"guest:{body.guest.email}",
+        )
+    except NotFound as exc:
+        # /bookings exists; the body names a product that does not: invalid input, not a 404.
+        raise Invalid(exc.detail, errors=[{"field": "product", "message": exc.detail}]) from exc
     if result.replayed:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/bookings/{result.booking.ref}"

@@ -1,0 +1,186 @@
+"""The bookings and availability API on SQLite and PostgreSQL: RFC 9457 problems for every
+refusal, idempotent creation, availability ranges, and the served documentation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from paddock.bookings import service
+from paddock.db import utcnow
+from tests.factories import MONDAY, at, make_world
+
+PROBLEM = "application/problem+json"
+GUEST = {"name": "Ann Lee", "email": "ann@example.com", "phone": "+1 404 555 0100"}
+
+
+def body(start: datetime, **changes: Any) -> dict[str, Any]:
+    return {"product": "drive", "starts_at": start.isoformat(), "guest": GUEST, **changes}
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    problem: dict[str, Any] = response.json()
+    assert problem["type"] == f"https://paddock.example/problems/{code}"
+    assert problem["status"] == status
+    assert problem["title"] and isinstance(problem["title"], str)
+    assert problem["detail"] and isinstance(problem["detail"], str)
+    assert problem["instance"] == response.request.url.path
+    return problem
+
+
+def test_create_read_and_not_found(client: TestClient, session: Session) -> None:
+    make_world(session)
+    created = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)))
+    assert created.status_code == 201
+    booking = created.json()
+    assert booking["status"] == "confirmed" and booking["product"] == "drive"
+    assert booking["manage_token"] and len(booking["resources"]) == 3
+    assert created.headers["location"] == f"/api/v1/bookings/{booking['ref']}"
+    read = client.get(f"/api/v1/bookings/{booking['ref'].lower()}").json()
+    assert read["ref"] == booking["ref"] and read["manage_token"] is None
+    history = client.get(f"/api/v1/bookings/{booking['ref']}/history").json()
+    assert [h["action"] for h in history] == ["confirmed"]
+    problem = assert_problem(client.get("/api/v1/bookings/PNOPE123"), 404, "not-found")
+    assert "PNOPE123" in problem["detail"]
+    assert_problem(client.post("/api/v1/bookings/PNOPE123/cancel"), 404, "not-found")
+
+
+def test_sold_out_is_409_with_the_shortfall(client: TestClient, session: Session) -> None:
+    make_world(session, cars=1, coaches=3)
+    assert client.post("/api/v1/bookings", json=body(at(MONDAY, 10))).status_code == 201
+    problem = assert_problem(
+        client.post("/api/v1/bookings", json=body(at(MONDAY, 10, 30))), 409, "sold-out"
+    )
+    assert problem["title"] == "Sold out"
+    assert problem["binding_pool"] == "car"
+    (short,) = problem["shortfalls"]
+    assert short["pool"] == "car" and short["pool_name"] == "Cars"
+    assert (short["needed"], short["free"], short["missing"]) == (1, 0, 1)
+    assert datetime.fromisoformat(short["starts_at"]) == at(MONDAY, 10, 30)
+    assert "Cars" in problem["detail"]
+
+
+def test_expired_hold_is_410(client: TestClient, session: Session) -> None:
+    make_world(session)
+    hold = service.create_booking(
+        session,
+        product_code="drive",
+        starts_at=at(MONDAY, 10),
+        guest=service.Guest("Ann Lee", "ann@example.com"),
+        hold=True,
+        hold_minutes=10,
+        now=utcnow() - timedelta(hours=1),
+    )
+    ref = hold.booking.ref
+    assert client.get(f"/api/v1/bookings/{ref}").json()["status"] == "expired"
+    problem = assert_problem(client.post(f"/api/v1/bookings/{ref}/confirm"), 410, "hold-expired")
+    assert ref in problem["detail"]
+    assert client.get(f"/api/v1/bookings/{ref}").json()["resources"] == []
+
+
+def test_hold_then_confirm(client: TestClient, session: Session) -> None:
+    make_world(session)
+    held = client.post("/api/v1/bookings", json=body(at(MONDAY, 10), hold=True)).json()
+    assert held["status"] == "held" and held["hold_expires_at"]
+    confirmed = client.post(f"/api/v1/bookings/{held['ref']}/confirm")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+
+
+def test_invalid_transitions_are_409(client: TestClient, session: Session) -> None:
+    make_world(session)
+    ref = client.post("/api/v1/bookings", json=body(at(MONDAY, 10), hold=True)).json()["ref"]
+    problem = assert_problem(
+        client.post(f"/api/v1/bookings/{ref}/check-in"), 409, "invalid-transition"
+    )
+    assert "held" in problem["detail"]
+    cancelled = client.post(f"/api/v1/bookings/{ref}/cancel", json={"reason": "ill"})
+    assert cancelled.json()["status"] == "cancelled"
+    assert_problem(client.post(f"/api/v1/bookings/{ref}/confirm"), 409, "invalid-transition")
+    assert_problem(
+        client.post(f"/api/v1/bookings/{ref}/move", json={"starts_at": at(MONDAY, 12).isoformat()}),
+        409,
+        "invalid-transition",
+    )
+
+
+def test_validation_problems_are_422(client: TestClient, session: Session) -> None:
+    make_world(session)
+    start = at(MONDAY, 10)
+    cases: dict[str, tuple[dict[str, Any], str]] = {
+        "bad email": (body(start, guest={**GUEST, "email": "ann@"}), "guest.email"),
+        "naive time": (body(start, starts_at="2031-06-02T10:00:00"), "starts_at"),
+        "unknown product": (body(start, product="no-such-drive"), "no-such-drive"),
+        "off the grid": (body(at(MONDAY, 10, 10)), "not a start time"),
+        "after closing": (body(at(MONDAY, 17)), "not a start time"),
+        "in the past": (body(utcnow() - timedelta(days=1)), "passed"),
+        "no name": (body(start, guest={**GUEST, "name": "42"}), "name"),
+        "missing guest": ({"product": "drive", "starts_at": start.isoformat()}, "guest"),
+    }
+    for name, (payload, expected) in cases.items():
+        response = client.post("/api/v1/bookings", json=payload)
+        problem = assert_problem(response, 422, "invalid")
+        assert expected in problem["detail"], (name, problem)
+    # Structural errors list each field.
+    problem = client.post("/api/v1/bookings", json=cases["bad email"][0]).json()
+    assert problem["errors"][0]["field"] == "guest.email"
+    assert client.get("/api/v1/bookings").json() == []
+
+
+def test_idempotent_replay(client: TestClient, session: Session) -> None:
+    make_world(session)
+    headers = {"Idempotency-Key": "order-7f3a"}
+    first = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)), headers=headers)
+    again = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)), headers=headers)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["ref"] == first.json()["ref"]
+    assert again.headers["location"] == first.headers["location"]
+    assert len(client.get("/api/v1/bookings").json()) == 1
+    reused = client.post("/api/v1/bookings", json=body(at(MONDAY, 12)), headers=headers)
+    problem = assert_problem(reused, 409, "conflict")
+    assert "Idempotency-Key" in problem["detail"]
+
+
+def test_availability_range(client: TestClient, session: Session) -> None:
+    make_world(session, cars=1)
+    client.post("/api/v1/bookings", json=body(at(MONDAY, 10)))
+    url = "/api/v1/products/drive/availability"
+    month = client.get(url, params={"from": str(MONDAY)})
+    assert month.status_code == 200
+    result = month.json()
+    assert result["time_zone"] == "America/New_York" and result["site"] == "TST"
+    assert date.fromisoformat(result["date_to"]) == MONDAY + timedelta(days=29)  # 30 days
+    assert len(result["slots"]) == 30 * 18
+    slot = next(s for s in result["slots"] if s["local_time"] == "2031-06-02T10:00:00-04:00")
+    assert slot["remaining"] == 0 and slot["short"]["pool"] == "car"
+    last = MONDAY + timedelta(days=61)
+    assert client.get(url, params={"from": str(MONDAY), "to": str(last)}).status_code == 200
+    too_long = client.get(url, params={"from": str(MONDAY), "to": str(last + timedelta(1))})
+    assert "62 days" in assert_problem(too_long, 422, "invalid")["detail"]
+    backwards = client.get(url, params={"from": str(MONDAY), "to": str(MONDAY - timedelta(1))})
+    assert_problem(backwards, 422, "invalid")
+    assert_problem(client.get(url), 422, "invalid")  # 'from' is required
+    assert_problem(client.get(url, params={"from": "June 2nd"}), 422, "invalid")
+    assert_problem(
+        client.get("/api/v1/products/nope/availability", params={"from": str(MONDAY)}),
+        404,
+        "not-found",
+    )
+
+
+def test_docs_and_openapi_are_served(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["title"] == "Paddock"
+    for path in (
+        "/api/v1/bookings",
+        "/api/v1/bookings/{ref}",
+        "/api/v1/products/{code}/availability",
+    ):
+        assert path in spec["paths"]
+    assert_problem(client.get("/api/v1/no-such-thing"), 404, "http-404")
