@@ -1,0 +1,28 @@
+"""The web interface: server-rendered pages (Jinja2 + htmx) on the domain services.
+
+`install(app)` adds the security headers, HTML error pages, the static assets and every page
+router; app.py calls it after the JSON routers. See README.md in this folder.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from paddock.web import assets
+from paddock.web.auth.pages import router as auth_router
+from paddock.web.errors import install_error_pages
+from paddock.web.guest.pages import router as guest_router
+from paddock.web.ops.pages import router as ops_router
+from paddock.web.security import SecurityHeadersMiddleware
+
+PAGE_ROUTERS = (auth_router, ops_router, guest_router)
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(SecurityHeadersMiddleware)
+    install_error_pages(app)
+    app.include_router(assets.router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    # Compress the bundles now, in the background, so the first visitor does not wait.
+    assets.registry.warm_in_background()

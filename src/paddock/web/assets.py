@@ -1,0 +1,219 @@
+"""Static assets with fingerprinted names, compressed once and kept in memory.
+
+`asset("app.css")` gives `/static/app.3f2a9c1e0b.css`: the content hash is in the URL, so the
+response can be cached for a year as immutable and a changed file gets a new URL. Each file is
+compressed (brotli and gzip) the first time a client asks for that encoding, or ahead of time by
+`warm()`, and served from memory with an ETag. Files come from `paddock/static/` and from a few
+named sources elsewhere (Plotly's bundle ships inside the installed `plotly` wheel, so it is
+served from there instead of being committed).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import mimetypes
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import brotli
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+DIGEST_LENGTH = 10
+COMPRESSIBLE = {".css", ".js", ".svg", ".json", ".txt", ".map", ".ics", ".html", ".xml"}
+# Brotli's best quality takes seconds on a megabyte-sized bundle; a lower one is within 10 %.
+BROTLI_BEST_UP_TO = 256 * 1024
+
+
+def _plotly_bundle() -> bytes:
+    return (resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+
+
+# Assets that are not files under static/: logical name -> loader.
+EXTERNAL_SOURCES: dict[str, Callable[[], bytes]] = {"vendor/plotly.min.js": _plotly_bundle}
+
+
+@dataclass
+class Asset:
+    name: str
+    content: bytes
+    digest: str
+    media_type: str
+    _encoded: dict[str, bytes] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url_name(self) -> str:
+        """`app.css` -> `app.<digest>.css`; `vendor/htmx.min.js` -> `vendor/htmx.min.<d>.js`."""
+        stem, dot, suffix = self.name.rpartition(".")
+        return f"{stem}.{self.digest}.{suffix}" if dot else f"{self.name}.{self.digest}"
+
+    @property
+    def compressible(self) -> bool:
+        return Path(self.name).suffix in COMPRESSIBLE and len(self.content) > 256
+
+    def encoded(self, encoding: str) -> bytes:
+        """The body in `encoding` ('br', 'gzip' or 'identity'), compressed once and kept."""
+        if encoding == "identity":
+            return self.content
+        with self._lock:
+            body = self._encoded.get(encoding)
+            if body is None:
+                body = _compress(self.content, encoding)
+                self._encoded[encoding] = body
+            return body
+
+
+def _compress(content: bytes, encoding: str) -> bytes:
+    if encoding == "br":
+        quality = 11 if len(content) <= BROTLI_BEST_UP_TO else 9
+        return bytes(brotli.compress(content, quality=quality, mode=brotli.MODE_TEXT))
+    if encoding == "gzip":
+        return gzip.compress(content, compresslevel=9, mtime=0)
+    raise ValueError(f"unknown encoding {encoding}")
+
+
+class AssetRegistry:
+    def __init__(
+        self, directory: Path = STATIC_DIR, external: dict[str, Callable[[], bytes]] | None = None
+    ) -> None:
+        self._directory = directory
+        self._external = dict(EXTERNAL_SOURCES if external is None else external)
+        self._by_name: dict[str, Asset] | None = None
+        self._by_url: dict[str, Asset] = {}
+        self._lock = threading.Lock()
+        self._warming = False
+
+    def _load(self) -> dict[str, Asset]:
+        if self._by_name is not None:
+            return self._by_name
+        with self._lock:
+            if self._by_name is None:
+                found: dict[str, Asset] = {}
+                for path in sorted(self._directory.rglob("*")):
+                    if path.is_file() and not path.name.startswith("."):
+                        name = path.relative_to(self._directory).as_posix()
+                        found[name] = _make_asset(name, path.read_bytes())
+                for name, loader in self._external.items():
+                    found[name] = _make_asset(name, loader())
+                self._by_url = {a.url_name: a for a in found.values()}
+                self._by_name = found
+        return self._by_name
+
+    def url(self, name: str) -> str:
+        """The fingerprinted URL of a logical asset name; a typo fails loudly at render time."""
+        asset = self._load().get(name)
+        if asset is None:
+            raise KeyError(f"no static asset named '{name}'")
+        return f"/static/{asset.url_name}"
+
+    def get(self, name: str) -> Asset | None:
+        return self._load().get(name)
+
+    def by_url_name(self, url_name: str) -> Asset | None:
+        self._load()
+        return self._by_url.get(url_name)
+
+    def add(self, name: str, loader: Callable[[], bytes]) -> None:
+        """Serve bytes made by code (a generated stylesheet) as an asset called `name`."""
+        with self._lock:
+            self._external[name] = loader
+            if self._by_name is not None:
+                made = _make_asset(name, loader())
+                self._by_name[name] = made
+                self._by_url[made.url_name] = made
+
+    def names(self) -> list[str]:
+        return sorted(self._load())
+
+    def warm(self) -> None:
+        """Compress every compressible asset in both encodings now (run in the background at
+        start-up so the first visitor does not wait for Plotly's bundle)."""
+        for asset in self._load().values():
+            if asset.compressible:
+                asset.encoded("br")
+                asset.encoded("gzip")
+
+    def warm_in_background(self) -> None:
+        with self._lock:
+            if self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self.warm, name="paddock-assets-warm", daemon=True).start()
+
+
+def _make_asset(name: str, content: bytes) -> Asset:
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type in {"application/javascript", "image/svg+xml"}:
+        media_type += "; charset=utf-8"
+    digest = hashlib.sha256(content).hexdigest()[:DIGEST_LENGTH]
+    return Asset(name, content, digest, media_type)
+
+
+registry = AssetRegistry()
+
+
+def asset(name: str) -> str:
+    """Jinja global: `{{ asset('app.css') }}` -> `/static/app.<hash>.css`."""
+    return registry.url(name)
+
+
+def choose_encoding(accept_encoding: str) -> str:
+    """Brotli, then gzip, then none, honouring q-values (`br;q=0` refuses brotli)."""
+    weights: dict[str, float] = {}
+    for part in accept_encoding.split(","):
+        token, _, params = part.strip().partition(";")
+        token = token.strip().lower()
+        if not token:
+            continue
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        weights[token] = q
+    star = weights.get("*", 0.0)
+    for encoding in ("br", "gzip"):
+        if weights.get(encoding, star) > 0:
+            return encoding
+    return "identity"
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.api_route("/static/{path:path}", methods=["GET", "HEAD"])
+def static_file(path: str, request: Request) -> Response:
+    """Fingerprinted names are immutable for a year; a plain name (for a hand-typed URL or a
+    tool) is served too but must be revalidated."""
+    asset = registry.by_url_name(path)
+    cache = IMMUTABLE
+    if asset is None:
+        asset = registry.get(path)
+        cache = REVALIDATE
+    if asset is None:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    encoding = "identity"
+    if asset.compressible:
+        encoding = choose_encoding(request.headers.get("accept-encoding", ""))
+    etag = f'"{asset.digest}-{encoding}"'
+    headers = {"Cache-Control": cache, "ETag": etag, "Vary": "Accept-Encoding"}
+    if encoding != "identity":
+        headers["Content-Encoding"] = encoding
+    if _matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(asset.encoded(encoding), media_type=asset.media_type, headers=headers)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return etag in tags or "*" in tags
