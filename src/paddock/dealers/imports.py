@@ -207,12 +207,10 @@ def _parse(text: str) -> tuple[list[tuple[int, dict[str, str], list[str]]], list
     """Rows as (line, fields by canonical column, problems) and file-level warnings."""
     if not text.strip():
         raise Invalid("The file is empty.")
-    sample = text[:4096]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # Spreadsheets save with ',' or (in many locales) ';', sometimes tabs: the header decides.
+    first_line = text.lstrip().splitlines()[0]
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader, None)
     if not header:
         raise Invalid("The file has no header line (name,email,phone,consent,product,note).")
