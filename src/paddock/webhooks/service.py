@@ -7,7 +7,8 @@ anything else (an error status, a refused connection, a timeout) schedules the n
 exponential back-off and jitter, until `max_attempts`, when the event is dead until replayed.
 A crash between POST and record only means the lease runs out and the event is sent again:
 delivery is at least once, and receivers deduplicate on the `Paddock-Event-Id` header. Events of
-one booking go out in order: one waits while an earlier one for the same endpoint is pending."""
+one booking go out in order: one waits while an earlier one for the same endpoint has failed or
+is in flight, and within a pass a failure holds back the booking's later events."""
 
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ class DispatchReport:
 @dataclass(frozen=True)
 class _Claim:
     event_id: int
+    endpoint_id: int
+    booking_id: int | None
     attempt: int
     url: str
     secret: str
@@ -234,8 +237,14 @@ def dispatch(
         return report
     own_client = client is None
     http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    held_back: set[tuple[int, int]] = set()
     try:
         for claim in claims:
+            key = (claim.endpoint_id, claim.booking_id or -claim.event_id)
+            if key in held_back:
+                _release(session, claim.event_id)
+                report.claimed -= 1
+                continue
             status_code, error, took_ms = _post(http, claim)
             outcome = _record(
                 session, claim, status_code, error, took_ms, now or utcnow(), policy, rng
@@ -246,6 +255,8 @@ def dispatch(
                 report.dead += 1
             else:
                 report.failed += 1
+            if outcome != EventStatus.DELIVERED:
+                held_back.add(key)
     finally:
         if own_client:
             http.close()
@@ -281,6 +292,7 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
             earlier.booking_id == WebhookEvent.booking_id,
             earlier.id < WebhookEvent.id,
             earlier.status == EventStatus.PENDING,
+            (earlier.attempts > 0) | (earlier.locked_until > now),
         )
         .correlate(WebhookEvent)
     )
@@ -321,6 +333,8 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
             claims.append(
                 _Claim(
                     event.id,
+                    event.endpoint_id,
+                    event.booking_id,
                     event.attempts + 1,
                     endpoint.url,
                     endpoint.secret,
@@ -329,6 +343,13 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
                 )
             )
     return claims
+
+
+def _release(session: Session, event_id: int) -> None:
+    with write_transaction(session):
+        session.execute(
+            update(WebhookEvent).where(WebhookEvent.id == event_id).values(locked_until=None)
+        )
 
 
 def _post(client: httpx.Client, claim: _Claim) -> tuple[int | None, str, int]:
