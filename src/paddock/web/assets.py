@@ -214,6 +214,17 @@ def static_file(path: str, request: Request) -> Response:
     return Response(asset.encoded(encoding), media_type=asset.media_type, headers=headers)
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for it even when a page names its icon; the SVG serves."""
+    icon = registry.get("favicon.svg")
+    if icon is None:
+        return Response(status_code=404)
+    return Response(
+        icon.content, media_type=icon.media_type, headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 def _matches(if_none_match: str, etag: str) -> bool:
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
     return etag in tags or "*" in tags

@@ -105,7 +105,9 @@ def install_error_pages(app: FastAPI) -> None:
                 f"{e['msg']}"
                 for e in exc.errors()
             )
-            return error_page(request, 422, "Invalid input", f"The address is not valid: {problems}")
+            return error_page(
+                request, 422, "Invalid input", f"The address is not valid: {problems}"
+            )
         return await json_validation(request, exc)
 
     app.add_exception_handler(DomainError, on_domain)

@@ -52,5 +52,5 @@ def message_of(error: object) -> str:
     if kind in _FRIENDLY:
         return _FRIENDLY[kind]
     text = str(error.get("msg", "This value is not valid."))
-    text = text.removeprefix("Value error, ")
+    text = text.removeprefix("Value error, ").removeprefix("value is not a valid email address: ")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

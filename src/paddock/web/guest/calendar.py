@@ -111,9 +111,7 @@ def shortfall_reason(slot: Slot) -> str:
     return f"Fully booked: no {name} free"
 
 
-def build_month(
-    first: date, slots: Sequence[Slot], zone: ZoneInfo, today: date
-) -> Month:
+def build_month(first: date, slots: Sequence[Slot], zone: ZoneInfo, today: date) -> Month:
     """Weeks from Monday, each day with its free start times or why there are none."""
     by_day: dict[date, list[SlotView]] = defaultdict(list)
     for slot in slots:

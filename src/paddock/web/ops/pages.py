@@ -77,6 +77,7 @@ def timeline(
             "previous": when - timedelta(days=1),
             "next": when + timedelta(days=1),
             "today": utcnow().astimezone(ZoneInfo(chosen.time_zone)).date(),
+            "ops_site": chosen.code,
         },
         partial="ops/_timeline.html",
     )
@@ -93,7 +94,7 @@ def search(
     secret = str(request.app.state.settings.secret_key)
     chosen, sites = _site(session, site)
     if q:
-        results = queries.search(session, text=q, secret=secret, site_id=chosen.id)
+        results = queries.search(session, text=q, secret=secret)
     else:
         today = _day(None, chosen)
         start = datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo(chosen.time_zone))
@@ -107,7 +108,7 @@ def search(
     return render(
         request,
         "ops/search.html",
-        {"q": q, "results": results, "site": chosen, "sites": sites},
+        {"q": q, "results": results, "site": chosen, "sites": sites, "ops_site": chosen.code},
         partial="ops/_results.html",
     )
 
@@ -163,13 +164,12 @@ def booking(
             "move_day": chosen_day,
             "slots": slots,
             "local_start": view.booking.starts_at.astimezone(zone),
+            "ops_site": view.site.code,
         },
     )
 
 
-def _act(
-    request: Request, ref: str, action: Callable[[], object], success: str
-) -> Response:
+def _act(request: Request, ref: str, action: Callable[[], object], success: str) -> Response:
     try:
         action()
     except DomainError as exc:

@@ -52,9 +52,7 @@ def interpret_search(text: str, secret: str) -> tuple[str, str]:
     return "text", text
 
 
-def search(
-    session: Session, *, text: str, secret: str, site_id: int | None = None
-) -> list[Found]:
+def search(session: Session, *, text: str, secret: str, site_id: int | None = None) -> list[Found]:
     """Bookings by reference, check-in code, guest name or e-mail; nearest to now first."""
     kind, value = interpret_search(text, secret)
     if not value:
@@ -78,7 +76,10 @@ def search(
     else:
         pattern = f"%{value.lower()}%"
         query = query.where(
-            or_(func.lower(Booking.guest_name).like(pattern), func.lower(Booking.guest_email).like(pattern))
+            or_(
+                func.lower(Booking.guest_name).like(pattern),
+                func.lower(Booking.guest_email).like(pattern),
+            )
         )
         if site_id is not None:
             query = query.where(Booking.site_id == site_id)
@@ -127,9 +128,11 @@ def booking_view(session: Session, *, ref: str, now: datetime) -> BookingView:
     product = catalog.get_product(session, code=result.product_code)
     site = product.site
     pool_ids = sorted({r.pool_id for r in result.resources})
-    pools = {
-        p.id: p for p in session.scalars(select(Pool).where(Pool.id.in_(pool_ids))).all()
-    } if pool_ids else {}
+    pools = (
+        {p.id: p for p in session.scalars(select(Pool).where(Pool.id.in_(pool_ids))).all()}
+        if pool_ids
+        else {}
+    )
     held: list[Held] = []
     clock = capacity.site_clock(session, site.id, site.time_zone)
     for resource in sorted(result.resources, key=lambda r: (r.starts_at, r.pool_id)):
@@ -150,7 +153,9 @@ def booking_view(session: Session, *, ref: str, now: datetime) -> BookingView:
     return BookingView(result, product, site, result.status, held, history)
 
 
-def arrivals(session: Session, *, site: Site, day_start: datetime, day_end: datetime) -> list[Found]:
+def arrivals(
+    session: Session, *, site: Site, day_start: datetime, day_end: datetime
+) -> list[Found]:
     """The day's bookings at a site that are expected or here, in start order."""
     rows = session.execute(
         select(

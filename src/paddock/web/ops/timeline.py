@@ -255,7 +255,7 @@ def load_timeline(session: Session, *, site: Site, day: date, now: datetime) -> 
         ),
     )
     qualifications: dict[int, list[str]] = defaultdict(list)
-    for pool_id, _code, pool_name, kind, unit_id, _label, _attrs in memberships:
+    for _pool, _code, pool_name, kind, unit_id, _label, _attrs in memberships:
         if kind in MERGED_KINDS:
             qualifications[unit_id].append(pool_name)
     for pool_id, _code, pool_name, kind, unit_id, label, attrs in ordered:
@@ -284,9 +284,7 @@ def load_timeline(session: Session, *, site: Site, day: date, now: datetime) -> 
         moment = following
     now_line = line(now) if start <= now < end else None
     live_bookings = {a.engagement_id for a in live if a.engagement_kind == "booking"}
-    checked = sum(
-        1 for i in live_bookings if i in bookings and bookings[i].status == "checked_in"
-    )
+    checked = sum(1 for i in live_bookings if i in bookings and bookings[i].status == "checked_in")
     return Timeline(
         site=site,
         day=day,
