@@ -42,7 +42,8 @@ test-postgres: install
 	PADDOCK_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -m postgres -n 2 --dist loadfile
 
 test-browser: install
-	$(BIN)/python -m pytest -m browser
+	$(BIN)/python -m pytest -m browser tests/browser
+	@echo "Browser screenshots: $(CURDIR)/test-artifacts/screenshots/"
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 from tests.factories import make_world
 
 from paddock.accounts import service as accounts
@@ -46,11 +47,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("PADDOCK_ARTIFACTS", ROOT / "test-artifacts"))
 SCREENSHOTS = ARTIFACTS / "screenshots"
 PASSWORD = "paddock-browser-test-1"
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}", allow_module_level=True)
-
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -131,6 +127,8 @@ def live_server(
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
