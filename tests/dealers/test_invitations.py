@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
+from paddock.db import utcnow
 from paddock.dealers import service
 from paddock.dealers.errors import (
     AllotmentExhausted,
@@ -208,3 +211,90 @@ def test_allotment_is_enforced_per_month(session: Session) -> None:
         guest=GUEST,
         now=NOW,
     )
+
+
+def test_personal_code_attributes_the_invitee_and_is_single_use(session: Session) -> None:
+    dw = make_dealer_world(session)
+    row = service.add_invitee(
+        session,
+        scope=scope_of(dw.north),
+        campaign_id=dw.campaign.id,
+        name="Ann Lee",
+        email="Ann@Example.com",
+        consent_marketing=True,
+    )
+    assert row.invitee.email_key == "ann@example.com"
+    code = row.code.lower().replace("-", " - ")  # typed sloppily from the letter
+    with pytest.raises(InvitationNotFound):  # inner dashes are part of the code, spaces not
+        service.get_invitation(session, code=code.replace("-", ""), now=NOW)
+    result = service.book_with_code(
+        session, code=code, product_code="drive", starts_at=at(MONDAY, 10), guest=GUEST, now=NOW
+    )
+    attribution = session.get(BookingAttribution, result.booking.id)
+    assert attribution is not None and attribution.invitee_id == row.invitee.id
+    with pytest.raises(InvitationUsedUp, match="already been used"):
+        service.get_invitation(session, code=row.code, now=NOW)
+    listed = service.list_invitees(session, scope=scope_of(dw.north))
+    assert listed[0].bookings == 1
+
+
+def test_http_invitation_read_book_and_replay(client: TestClient, session: Session) -> None:
+    dw = make_dealer_world(session)
+    service.create_code(
+        session,
+        scope=STAFF,
+        campaign_id=dw.campaign.id,
+        code="HTTP-ONCE",
+        expires_at=at(MONDAY, 23),
+    )
+    shown = client.get("/api/v1/invitations/ http-once ")
+    assert shown.status_code == 200
+    body = shown.json()
+    assert body["dealer"]["name"] == "Hudson Motors" and body["uses_left"] == 1
+    assert [p["code"] for p in body["products"]] == ["drive"]
+    assert (
+        client.get("/api/v1/invitations/NOPE-NOPE").json()["type"].endswith("invitation-not-found")
+    )
+    request = {
+        "product": "drive",
+        "starts_at": at(MONDAY, 10).isoformat(),
+        "guest": {"name": "Ann Lee", "email": "ann@example.com"},
+    }
+    key = {"Idempotency-Key": "abc-123"}
+    first = client.post("/api/v1/invitations/HTTP-ONCE/bookings", json=request, headers=key)
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/invitations/HTTP-ONCE/bookings", json=request, headers=key)
+    assert again.status_code == 200 and again.json()["ref"] == first.json()["ref"]
+    other = client.post(
+        "/api/v1/invitations/HTTP-ONCE/bookings",
+        json=request,
+        headers={"Idempotency-Key": "abc-456"},
+    )
+    assert other.status_code == 409
+    assert other.json()["type"].endswith("invitation-used-up")
+    assert client.get("/api/v1/invitations/HTTP-ONCE").status_code == 409
+    wrong = client.post(
+        "/api/v1/invitations/HTTP-ONCE/bookings", json={**request, "product": "sim"}
+    )
+    assert wrong.status_code in (409, 422)
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="WRONG-PROD")
+    wrong = client.post(
+        "/api/v1/invitations/WRONG-PROD/bookings", json={**request, "product": "sim"}
+    )
+    assert wrong.status_code == 422 and wrong.json()["type"].endswith("invitation-wrong-product")
+    service.create_code(
+        session,
+        scope=STAFF,
+        campaign_id=dw.campaign.id,
+        code="GONE-SOON",
+        expires_at=utcnow() + timedelta(seconds=1),
+        now=utcnow(),
+    )
+    time.sleep(1.1)
+    assert client.get("/api/v1/invitations/GONE-SOON").status_code == 410
+    availability = client.get(
+        "/api/v1/invitations/WRONG-PROD/availability",
+        params={"product": "drive", "from": str(MONDAY)},
+    )
+    assert availability.status_code == 200
+    assert availability.json()["places_left"] == {"2031-06": 3}
