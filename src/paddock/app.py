@@ -19,6 +19,8 @@ from paddock.catalog.api import router as catalog_router
 from paddock.db import make_engine, make_session_factory
 from paddock.dealers.api import router as dealers_router
 from paddock.http import install_problem_handlers
+from paddock.motorsport import engagements as motorsport_engagements
+from paddock.motorsport.api import router as motorsport_router
 from paddock.settings import Settings, get_settings
 from paddock.web import install as install_web
 
@@ -54,12 +56,14 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.state.engine = engine
     app.state.session_factory = session_factory
     booking_engagements.register()
+    motorsport_engagements.register()
     install_problem_handlers(app)
     app.include_router(catalog_router)
     app.include_router(bookings_router)
     app.include_router(capacity_router)
     app.include_router(accounts_router)
     app.include_router(dealers_router)
+    app.include_router(motorsport_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

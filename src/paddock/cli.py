@@ -16,6 +16,8 @@ from paddock.capacity.cli import fleet_app, site_app
 from paddock.catalog.cli import availability, products_app, sites_app
 from paddock.cli_support import console, errors, session_scope
 from paddock.errors import DomainError
+from paddock.motorsport import engagements as motorsport_engagements
+from paddock.motorsport.cli import motorsport_app
 from paddock.settings import get_settings
 
 app = typer.Typer(
@@ -34,9 +36,11 @@ app.add_typer(fleet_app, name="fleet")
 app.add_typer(site_app, name="site")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(motorsport_app, name="motorsport")
 app.command("availability")(availability)
 app.command("book")(book)
 booking_engagements.register()
+motorsport_engagements.register()
 
 
 @db_app.command("upgrade")

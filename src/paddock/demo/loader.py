@@ -25,6 +25,8 @@ from paddock.capacity.models import (
 )
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product, ProductDemand
+from paddock.demo.dealers import load_dealers
+from paddock.demo.motorsport import load_motorsport
 from paddock.demo.world import SITES, SiteSpec
 from paddock.errors import Conflict
 
@@ -107,6 +109,8 @@ def load(
         site = session.scalar(select(Site).where(Site.code == spec.code))
         assert site is not None
         counts["bookings"] += _history(session, site, rng, today, days_back, days_ahead, progress)
+    counts.update(load_dealers(session, rng, today))
+    counts.update(load_motorsport(session))
     session.commit()
     counts["units"] = session.scalar(select(func.count()).select_from(Unit)) or 0
     counts["products"] = session.scalar(select(func.count()).select_from(Product)) or 0

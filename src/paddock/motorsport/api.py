@@ -1,0 +1,331 @@
+"""Customer racing as JSON: calendars, teams, entries, support resources and their load, the
+support standard (versioned), the grid policy, requests with their evaluation, set decisions,
+recorded decisions, results and the service level. Every answer that decides something
+carries its reasons in plain words next to the data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from paddock.errors import Invalid
+from paddock.http import SessionDep
+from paddock.motorsport import service
+from paddock.motorsport.schemas import (
+    ChampionshipRead,
+    ChassisRead,
+    DecideBody,
+    DecisionRead,
+    DecisionRecordCreate,
+    DecisionRecordRead,
+    DeliveryCreate,
+    EntryRead,
+    EvaluationRead,
+    EventRead,
+    EventService,
+    ImportRead,
+    LoadRead,
+    PolicyRead,
+    PolicyUpdate,
+    RequestCreate,
+    RequestRead,
+    ResourceRead,
+    ResultCreate,
+    ResultRead,
+    ServiceLevelRead,
+    StandardRead,
+    StandardUpdate,
+    TeamRead,
+    TeamUpdate,
+    WhatIf,
+)
+
+router = APIRouter(prefix="/api/v1/motorsport", tags=["motorsport"])
+Year = Annotated[int, Query(ge=1990, le=2100, description="Season year")]
+MAX_IMPORT_BYTES = 1_000_000
+
+
+@router.get("/championships", response_model=list[ChampionshipRead])
+def list_championships(session: SessionDep) -> list[ChampionshipRead]:
+    return service.list_championships(session)
+
+
+@router.get("/calendar", response_model=list[EventRead])
+def calendar(session: SessionDep, season: Year, championship: str | None = None) -> list[EventRead]:
+    """The year's events with race weeks, flyaway flags and same-weekend clashes."""
+    return service.season_calendar(session, year=season, championship=championship)
+
+
+@router.post(
+    "/seasons/import",
+    response_model=ImportRead,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {"text/csv": {"schema": {"type": "string"}}, "text/calendar": {}},
+            "required": True,
+        }
+    },
+)
+async def import_season(
+    request: Request,
+    session: SessionDep,
+    fmt: str | None = Query(
+        default=None, alias="format", description="csv or ics (default: from the content type)"
+    ),
+    championship: str | None = Query(default=None, description="For ICS: the series"),
+    season: int | None = Query(default=None, description="For ICS: the season year"),
+    replace: bool = False,
+    actor: str = "api",
+) -> ImportRead:
+    """Import calendars from a CSV (`championship,season,round,venue,country,region,
+    start_date,end_date[,flyaway,setup_days,travel_days]`) or an ICS body. All or nothing;
+    every bad line is listed in `errors`."""
+    data = await request.body()
+    if len(data) > MAX_IMPORT_BYTES:
+        raise Invalid("The calendar file is larger than 1 MB.")
+    kind = fmt or ("ics" if "calendar" in request.headers.get("content-type", "") else "csv")
+    return await run_in_threadpool(
+        service.import_season,
+        session,
+        data=data,
+        fmt=kind,
+        championship=championship,
+        year=season,
+        replace=replace,
+        actor=actor,
+    )
+
+
+@router.get("/teams", response_model=list[TeamRead])
+def list_teams(session: SessionDep) -> list[TeamRead]:
+    return service.list_teams(session)
+
+
+@router.get("/teams/{team}", response_model=TeamRead)
+def get_team(team: str, session: SessionDep) -> TeamRead:
+    """A team with its entries, chassis (and their history) and results."""
+    return service.get_team(session, team=team)
+
+
+@router.patch("/teams/{team}", response_model=TeamRead)
+def update_team(team: str, body: TeamUpdate, session: SessionDep) -> TeamRead:
+    """Edit a team: its priority weighs its requests in the set decision."""
+    return service.update_team(
+        session,
+        team=team,
+        name=body.name,
+        base_region=body.base_region,
+        priority=body.priority,
+        notes=body.notes,
+        actor=body.actor,
+    )
+
+
+@router.get("/entries", response_model=list[EntryRead])
+def list_entries(
+    session: SessionDep, season: int | None = None, team: str | None = None
+) -> list[EntryRead]:
+    return service.list_entries(session, year=season, team=team)
+
+
+@router.get("/chassis", response_model=list[ChassisRead])
+def list_chassis(session: SessionDep) -> list[ChassisRead]:
+    return service.list_chassis(session)
+
+
+@router.get("/resources", response_model=list[ResourceRead])
+def list_resources(session: SessionDep, season: int | None = None) -> list[ResourceRead]:
+    """Support pools on the capacity core, their units and days away in the season."""
+    return service.list_resources(session, year=season)
+
+
+@router.get("/resources/load", response_model=LoadRead)
+def resource_load(session: SessionDep, season: Year) -> LoadRead:
+    """Per pool and week: capacity, committed load, load if every open request were
+    accepted, and what loads it (the planner's heat map)."""
+    return service.resource_load(session, year=season)
+
+
+@router.get("/standard", response_model=StandardRead)
+def get_standard(session: SessionDep, version: int | None = None) -> StandardRead:
+    """The newest version of the support standard (or the version asked for)."""
+    return service.get_standard(session, version=version)
+
+
+@router.get("/standard/versions", response_model=list[StandardRead])
+def list_standards(session: SessionDep) -> list[StandardRead]:
+    return service.list_standards(session)
+
+
+@router.put("/standard", response_model=StandardRead, status_code=201)
+def put_standard(body: StandardUpdate, session: SessionDep) -> StandardRead:
+    """Edit the standard: always a new version; decisions keep the version they used."""
+    return service.new_standard_version(
+        session,
+        lines=body.lines,
+        effective_from=body.effective_from,
+        freight=body.freight,
+        support_tests=body.support_tests,
+        name=body.name,
+        note=body.note,
+        actor=body.actor,
+    )
+
+
+@router.get("/policy", response_model=PolicyRead)
+def get_policy(session: SessionDep) -> PolicyRead:
+    return service.get_policy(session)
+
+
+@router.put("/policy", response_model=PolicyRead)
+def put_policy(body: PolicyUpdate, session: SessionDep) -> PolicyRead:
+    """Edit the grid cap (default, per series) and the value weights."""
+    return service.update_policy(
+        session,
+        default_max_cars=body.default_max_cars,
+        max_cars_by_series=body.max_cars_by_series,
+        strategic_weight=body.strategic_weight,
+        win_bonus=body.win_bonus,
+        podium_bonus=body.podium_bonus,
+        actor=body.actor,
+    )
+
+
+@router.get("/requests", response_model=list[RequestRead])
+def list_requests(
+    session: SessionDep, season: int | None = None, status: str | None = None
+) -> list[RequestRead]:
+    return service.list_requests(session, year=season, status=status)
+
+
+@router.post("/requests", response_model=RequestRead, status_code=201)
+def create_request(body: RequestCreate, session: SessionDep) -> RequestRead:
+    return service.create_request(
+        session,
+        team=body.team,
+        championship=body.championship,
+        year=body.season,
+        kind=body.kind,
+        car_number=body.car_number,
+        base_region=body.base_region,
+        received_on=body.received_on,
+        note=body.note,
+        actor=body.actor,
+    )
+
+
+@router.get("/requests/{code}", response_model=RequestRead)
+def get_request(code: str, session: SessionDep) -> RequestRead:
+    return service.get_request(session, code=code)
+
+
+@router.post("/requests/{code}/withdraw", response_model=RequestRead)
+def withdraw_request(code: str, session: SessionDep, actor: str = "api") -> RequestRead:
+    return service.withdraw_request(session, code=code, actor=actor)
+
+
+@router.post("/requests/{code}/evaluate", response_model=EvaluationRead)
+def evaluate_request(code: str, session: SessionDep) -> EvaluationRead:
+    """Accept or decline on today's commitments and capacity, event by event and resource by
+    resource, with the first binding constraint and what it would take. Nothing is stored."""
+    return service.evaluate_request(session, code=code).read
+
+
+@router.post("/evaluate", response_model=EvaluationRead)
+def evaluate_what_if(body: WhatIf, session: SessionDep) -> EvaluationRead:
+    """Evaluate a request without storing it (a team's matching open request if it has one)."""
+    return service.evaluate_what_if(
+        session,
+        team=body.team,
+        championship=body.championship,
+        year=body.season,
+        kind=body.kind,
+        base_region=body.base_region,
+    ).read
+
+
+@router.post("/decisions/decide", response_model=DecisionRead)
+def decide(body: DecideBody, session: SessionDep) -> DecisionRead:
+    """Choose the set of open requests with the most value under capacity and the grid cap
+    (CP-SAT: objective, bound, gap), compared with accepting in order of arrival. Nothing is
+    recorded: POST /decisions records a decision."""
+    return service.decide_season(
+        session, year=body.season, request_codes=body.requests, time_limit_s=body.time_limit_s
+    ).read
+
+
+@router.get("/decisions", response_model=list[DecisionRecordRead])
+def list_decisions(session: SessionDep, season: int | None = None) -> list[DecisionRecordRead]:
+    return service.list_decisions(session, year=season)
+
+
+@router.post(
+    "/decisions",
+    response_model=DecisionRecordRead,
+    status_code=201,
+    responses={409: {"description": "Support capacity exceeded, or already decided"}},
+)
+def record_decision(body: DecisionRecordCreate, session: SessionDep) -> DecisionRecordRead:
+    """Record who decided what and why. Accepted requests become entries holding their
+    support on the capacity core; declined ones keep their reasons."""
+    return service.record_decision(
+        session,
+        year=body.season,
+        accept=body.accept,
+        decline=body.decline,
+        use_optimum=body.use_optimum,
+        decided_by=body.decided_by,
+        rationale=body.rationale,
+    )
+
+
+@router.get("/decisions/{decision_id}", response_model=DecisionRecordRead)
+def get_decision(
+    decision_id: int, session: SessionDep, snapshot: bool = True
+) -> DecisionRecordRead:
+    """A recorded decision with the capacity snapshot it was taken on."""
+    return service.get_decision(session, decision_id=decision_id, with_snapshot=snapshot)
+
+
+@router.get("/results", response_model=list[ResultRead])
+def list_results(
+    session: SessionDep, season: int | None = None, team: str | None = None
+) -> list[ResultRead]:
+    return service.list_results(session, year=season, team=team)
+
+
+@router.post("/results", response_model=ResultRead, status_code=201)
+def record_result(body: ResultCreate, session: SessionDep) -> ResultRead:
+    return service.record_result(
+        session,
+        championship=body.championship,
+        year=body.season,
+        car_number=body.car_number,
+        event=body.event,
+        position=body.position,
+        note=body.note,
+    )
+
+
+@router.post("/deliveries", response_model=EventService, status_code=201)
+def record_delivery(body: DeliveryCreate, session: SessionDep) -> EventService:
+    """Support delivered to a car at an event, per resource kind (promised from the
+    standard)."""
+    return service.record_delivery(
+        session,
+        championship=body.championship,
+        year=body.season,
+        car_number=body.car_number,
+        event=body.event,
+        items=[service.Delivered(i.kind, i.delivered, i.on_time, i.note) for i in body.items],
+        actor=body.actor,
+    )
+
+
+@router.get("/service-level", response_model=ServiceLevelRead)
+def service_level(session: SessionDep, season: Year, team: str | None = None) -> ServiceLevelRead:
+    """Support promised vs delivered per car and event: fill rate and on-time rate."""
+    return service.service_level(session, year=season, team=team)

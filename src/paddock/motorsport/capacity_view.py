@@ -1,0 +1,416 @@
+"""Support resources seen by day, from the shared capacity core, and entries' allocations.
+
+A support pool is a capacity `Pool` marked by a `SupportPool` row (its region). Its units work
+around the clock (a 00:00-00:00 shift every weekday merges into one stretch); a unit serves a
+site-local day when its working time covers the whole day and no block (leave, other
+commitments) touches it. Allocations of other engagements take days away too; allocations of
+motorsport entries are the engine's commitments, so the engine counts those itself.
+
+Accepting an entry gives it allocations for the days its demand windows add: a whole window
+on one unit when one is free throughout, otherwise a relay of units day by day (a hand-over
+mid-week), which always exists when the per-day counts the engine checked allow it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paddock.capacity import engine as capacity_engine
+from paddock.capacity.models import (
+    Allocation,
+    Block,
+    Pool,
+    Site,
+    SiteHours,
+    Unit,
+    UnitShift,
+    pool_membership,
+)
+from paddock.capacity.service import AllocationConflict
+from paddock.motorsport.models import SupportPool
+from paddock.motorsport.standard import ResourcePool, Unavailability
+
+ENGAGEMENT = "motorsport_entry"
+BoolGrid = npt.NDArray[np.bool_]
+Weekly = dict[int, list[tuple[time, time]]]
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    pool_id: int
+    site_id: int
+    code: str
+    name: str
+    kind: str
+    region: str | None
+    unit_rows: tuple[int, ...]
+
+
+@dataclass
+class CapacityGrid:
+    """Support units × site-local days over [origin, origin + days)."""
+
+    origin: date
+    days: int
+    pools: dict[str, PoolInfo]
+    unit_ids: list[int]
+    unit_labels: list[str]
+    unit_sites: list[int]
+    # A unit can serve the day: working all of it and not blocked.
+    usable: BoolGrid
+    # Held by allocations of other engagements (bookings, dealer places...).
+    held_other: BoolGrid
+    # Held by motorsport entries' allocations.
+    held_entries: BoolGrid
+    zones: dict[int, ZoneInfo]
+    # Per unit row and day: the reasons of blocks touching it.
+    block_reasons: dict[tuple[int, int], set[str]] = field(default_factory=dict)
+
+    def day(self, index: int) -> date:
+        return self.origin + timedelta(days=index)
+
+    def index(self, day: date) -> int:
+        return (day - self.origin).days
+
+    def free_for_engine(self) -> BoolGrid:
+        return self.usable & ~self.held_other
+
+    def free_now(self) -> BoolGrid:
+        return self.usable & ~self.held_other & ~self.held_entries
+
+    def day_start(self, row: int, index: int) -> datetime:
+        zone = self.zones[self.unit_sites[row]]
+        return datetime.combine(self.day(index), time(), tzinfo=zone).astimezone(UTC)
+
+
+def load_grid(session: Session, *, start: date, end: date, now: datetime) -> CapacityGrid:
+    """Every support pool's units, their working time, blocks and live allocations by day."""
+    rows = session.execute(
+        select(
+            Pool.id,
+            Pool.site_id,
+            Pool.code,
+            Pool.name,
+            Pool.kind,
+            SupportPool.region,
+            Site.time_zone,
+        )
+        .join(SupportPool, SupportPool.pool_id == Pool.id)
+        .join(Site, Site.id == Pool.site_id)
+        .order_by(Pool.id)
+    ).all()
+    zones = {site_id: ZoneInfo(zone) for _, site_id, _, _, _, _, zone in rows}
+    members: dict[int, list[int]] = defaultdict(list)
+    unit_ids: list[int] = []
+    unit_labels: list[str] = []
+    unit_sites: list[int] = []
+    row_of: dict[int, int] = {}
+    if rows:
+        for pool_id, unit_id, label, site_id in session.execute(
+            select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.site_id)
+            .join(Unit, Unit.id == pool_membership.c.unit_id)
+            .where(pool_membership.c.pool_id.in_([r[0] for r in rows]), Unit.active.is_(True))
+            .order_by(Unit.id)
+        ):
+            if unit_id not in row_of:
+                row_of[unit_id] = len(unit_ids)
+                unit_ids.append(unit_id)
+                unit_labels.append(label)
+                unit_sites.append(site_id)
+            members[pool_id].append(row_of[unit_id])
+    days = (end - start).days + 1
+    grid = CapacityGrid(
+        origin=start,
+        days=days,
+        pools={
+            code: PoolInfo(pool_id, site_id, code, name, kind, region, tuple(members[pool_id]))
+            for pool_id, site_id, code, name, kind, region, _ in rows
+        },
+        unit_ids=unit_ids,
+        unit_labels=unit_labels,
+        unit_sites=unit_sites,
+        usable=np.zeros((len(unit_ids), days), dtype=np.bool_),
+        held_other=np.zeros((len(unit_ids), days), dtype=np.bool_),
+        held_entries=np.zeros((len(unit_ids), days), dtype=np.bool_),
+        zones=zones,
+    )
+    if not unit_ids:
+        return grid
+    bounds = {site: _day_bounds(start, days, zone) for site, zone in zones.items()}
+    _mark_working(session, grid, bounds, row_of, start, end)
+    window = (
+        datetime.fromtimestamp(min(b[0] for b in bounds.values()), UTC),
+        datetime.fromtimestamp(max(b[-1] for b in bounds.values()), UTC),
+    )
+    for unit_id, site_id, b_start, b_end, reason, kind in session.execute(
+        select(
+            Block.unit_id, Block.site_id, Block.starts_at, Block.ends_at, Block.reason, Block.kind
+        )
+        .where(
+            Block.site_id.in_(list(zones)),
+            or_(Block.unit_id.in_(unit_ids), Block.unit_id.is_(None)),
+            Block.starts_at < window[1],
+            Block.ends_at > window[0],
+        )
+        .order_by(Block.id)
+    ):
+        targets = (
+            [row_of[unit_id]]
+            if unit_id is not None
+            else [r for r, s in enumerate(unit_sites) if s == site_id]
+        )
+        for row in targets:
+            span = _span(bounds[unit_sites[row]], b_start, b_end)
+            grid.usable[row, span] = False
+            for index in range(span.start, span.stop):
+                grid.block_reasons.setdefault((row, index), set()).add(reason or kind)
+    for unit_id, kind, a_start, a_end, expires_at in session.execute(
+        select(
+            Allocation.unit_id,
+            Allocation.engagement_kind,
+            Allocation.starts_at,
+            Allocation.ends_at,
+            Allocation.expires_at,
+        ).where(
+            Allocation.unit_id.in_(unit_ids),
+            Allocation.active.is_(True),
+            Allocation.starts_at < window[1],
+            Allocation.ends_at > window[0],
+        )
+    ):
+        if expires_at is not None and expires_at <= now:
+            continue  # a lapsed hold holds nothing
+        row = row_of[unit_id]
+        target = grid.held_entries if kind == ENGAGEMENT else grid.held_other
+        target[row, _span(bounds[unit_sites[row]], a_start, a_end)] = True
+    return grid
+
+
+def _day_bounds(start: date, days: int, zone: ZoneInfo) -> npt.NDArray[np.float64]:
+    """Epoch seconds of each local midnight from `start`, days + 1 of them."""
+    return np.array(
+        [
+            datetime.combine(start + timedelta(days=i), time(), tzinfo=zone).timestamp()
+            for i in range(days + 1)
+        ],
+        dtype=np.float64,
+    )
+
+
+def _span(bounds: npt.NDArray[np.float64], start: datetime, end: datetime) -> slice:
+    """Days touched by [start, end)."""
+    first = int(np.searchsorted(bounds, start.timestamp(), side="right")) - 1
+    last = int(np.searchsorted(bounds, end.timestamp(), side="left"))
+    days = len(bounds) - 1
+    return slice(min(max(first, 0), days), min(max(last, 0), days))
+
+
+def _mark_working(
+    session: Session,
+    grid: CapacityGrid,
+    bounds: dict[int, npt.NDArray[np.float64]],
+    row_of: dict[int, int],
+    start: date,
+    end: date,
+) -> None:
+    hours: dict[int, Weekly] = defaultdict(lambda: defaultdict(list))
+    for site_id, weekday, opens, closes in session.execute(
+        select(SiteHours.site_id, SiteHours.weekday, SiteHours.opens_at, SiteHours.closes_at).where(
+            SiteHours.site_id.in_(list(grid.zones))
+        )
+    ):
+        hours[site_id][weekday].append((opens, closes))
+    shifts: dict[int, Weekly] = defaultdict(lambda: defaultdict(list))
+    for unit_id, weekday, s_start, s_end in session.execute(
+        select(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at).where(
+            UnitShift.unit_id.in_(grid.unit_ids)
+        )
+    ):
+        shifts[unit_id][weekday].append((s_start, s_end))
+    # Most units share one pattern (around the clock): compute each pattern once.
+    cache: dict[tuple[int, tuple[tuple[int, time, time], ...]], npt.NDArray[np.bool_]] = {}
+    for unit_id, row in row_of.items():
+        site = grid.unit_sites[row]
+        weekly = shifts.get(unit_id) or hours.get(site) or {}
+        key = (site, tuple(sorted((d, s, e) for d, spans in weekly.items() for s, e in spans)))
+        covered = cache.get(key)
+        if covered is None:
+            covered = cache[key] = _covered_days(
+                bounds[site],
+                capacity_engine.local_intervals(
+                    start - timedelta(days=1), end + timedelta(days=1), weekly, grid.zones[site]
+                ),
+            )
+        grid.usable[row] = covered
+
+
+def _covered_days(
+    bounds: npt.NDArray[np.float64], intervals: Iterable[tuple[datetime, datetime]]
+) -> npt.NDArray[np.bool_]:
+    covered = np.zeros(len(bounds) - 1, dtype=np.bool_)
+    for start, end in intervals:
+        first = int(np.searchsorted(bounds, start.timestamp(), side="left"))
+        last = int(np.searchsorted(bounds, end.timestamp(), side="right")) - 1
+        if last > first:
+            covered[first:last] = True
+    return covered
+
+
+def resource_pools(grid: CapacityGrid) -> list[ResourcePool]:
+    """The engine's pools: units, minus what is unavailable day by day (blocks, other
+    engagements, time off shift), as runs of days."""
+    free = grid.free_for_engine()
+    pools = []
+    for info in grid.pools.values():
+        rows = list(info.unit_rows)
+        units = len(rows)
+        away = units - free[rows].sum(axis=0) if rows else np.zeros(grid.days, dtype=np.int64)
+        gaps = []
+        for first, last, count in _runs(away):
+            reasons = sorted(
+                {
+                    reason
+                    for row in rows
+                    for index in range(first, last + 1)
+                    for reason in grid.block_reasons.get((row, index), ())
+                }
+            )
+            gaps.append(
+                Unavailability(
+                    grid.day(first), grid.day(last), count, ", ".join(reasons) or "unavailable"
+                )
+            )
+        pools.append(ResourcePool(info.code, info.name, info.kind, units, info.region, tuple(gaps)))
+    return pools
+
+
+def _runs(values: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]:
+    """(first, last, value) of each run of equal non-zero values."""
+    out: list[tuple[int, int, int]] = []
+    if not len(values):
+        return out
+    changes = np.flatnonzero(np.diff(values, prepend=values[0] - 1))
+    ends = [*changes[1:], len(values)]
+    for first, stop in zip(changes, ends, strict=True):
+        value = int(values[first])
+        if value:
+            out.append((int(first), int(stop) - 1, value))
+    return out
+
+
+@dataclass(frozen=True)
+class WindowNeed:
+    """Units an entry adds to a pool over whole days, with a label for messages."""
+
+    pool_code: str
+    start_date: date
+    end_date: date
+    units: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Held:
+    pool_code: str
+    unit_id: int
+    unit_label: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class NotEnoughUnits(Exception):
+    def __init__(self, need: WindowNeed, day: date, free: int) -> None:
+        super().__init__(f"{need.pool_code} on {day}")
+        self.need = need
+        self.day = day
+        self.free = free
+
+
+def choose_allocations(grid: CapacityGrid, needs: Sequence[WindowNeed]) -> list[Held]:
+    """Units for each need: one unit over the whole window when possible (fewest busy days
+    first), else a relay of units day by day. Marks the choice in the grid."""
+    free = grid.free_now()
+    held: list[Held] = []
+    for need in sorted(needs, key=lambda n: (n.start_date, n.pool_code)):
+        info = grid.pools[need.pool_code]
+        first, last = grid.index(need.start_date), grid.index(need.end_date)
+        if first < 0 or last >= grid.days:
+            raise ValueError(f"{need.label}: outside the loaded days")
+        for _ in range(need.units):
+            for row, start, stop in _one_unit(free, list(info.unit_rows), first, last, need, grid):
+                free[row, start:stop] = False
+                grid.held_entries[row, start:stop] = True
+                held.append(
+                    Held(
+                        need.pool_code,
+                        grid.unit_ids[row],
+                        grid.unit_labels[row],
+                        grid.day_start(row, start),
+                        grid.day_start(row, stop),
+                    )
+                )
+    return held
+
+
+def _one_unit(
+    free: BoolGrid, rows: list[int], first: int, last: int, need: WindowNeed, grid: CapacityGrid
+) -> list[tuple[int, int, int]]:
+    if not rows:
+        raise NotEnoughUnits(need, grid.day(first), 0)
+    span = free[rows, first : last + 1]
+    whole = np.flatnonzero(span.all(axis=1))
+    if whole.size:
+        busy = (~free[rows]).sum(axis=1)
+        best = min(whole, key=lambda i: (int(busy[i]), rows[i]))
+        return [(rows[best], first, last + 1)]
+    pieces = []
+    day = first
+    while day <= last:
+        runs = []
+        for i, row in enumerate(rows):
+            if not span[i, day - first]:
+                continue
+            blocked = np.flatnonzero(~span[i, day - first :])
+            runs.append((int(blocked[0]) if blocked.size else last + 1 - day, -row))
+        if not runs:
+            raise NotEnoughUnits(need, grid.day(day), int(span[:, day - first].sum()))
+        length, negative_row = max(runs)
+        pieces.append((-negative_row, day, day + length))
+        day += length
+    return pieces
+
+
+def insert_allocations(
+    session: Session, grid: CapacityGrid, entry_id: int, held: Sequence[Held]
+) -> None:
+    if not held:
+        return
+    rows = [
+        {
+            "engagement_kind": ENGAGEMENT,
+            "engagement_id": entry_id,
+            "unit_id": h.unit_id,
+            "pool_id": grid.pools[h.pool_code].pool_id,
+            "starts_at": h.starts_at,
+            "ends_at": h.ends_at,
+            "active": True,
+            "expires_at": None,
+        }
+        for h in held
+    ]
+    try:
+        session.execute(insert(Allocation), rows)
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "23P01":
+            raise AllocationConflict() from exc
+        raise

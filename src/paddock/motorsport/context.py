@@ -1,0 +1,254 @@
+"""The database turned into the engine's dataclasses for one season year: calendar, entries
+(the commitments), the support standard in force, the grid policy, value weights, and the
+support pools from the capacity core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from paddock.errors import Invalid
+from paddock.motorsport import calendars, standard
+from paddock.motorsport import models as orm
+from paddock.motorsport.capacity_view import CapacityGrid, load_grid, resource_pools
+from paddock.motorsport.demand import CarCounts, DemandModel, GroupKey, PoolIndex, count_cars
+from paddock.motorsport.standard import (
+    AppliesAt,
+    DemandLine,
+    FreightRules,
+    PoolBasis,
+    ResourcePool,
+    ResultsRecord,
+    Scope,
+    SupportStandard,
+    ValueWeights,
+)
+from paddock.motorsport.standard import GridPolicy as EngineGridPolicy
+
+# Days of margin around the season when loading capacity (freight ships weeks ahead).
+_MARGIN_DAYS = 14
+
+
+def to_event(row: orm.RaceEvent, championship: str, year: int) -> calendars.CalendarEvent:
+    return calendars.CalendarEvent(
+        championship=championship,
+        season=year,
+        round_name=row.round_name,
+        venue=row.venue,
+        country=row.country,
+        region=row.region,
+        race_start_date=row.race_start_date,
+        race_end_date=row.race_end_date,
+        short_name=row.short_name,
+        is_test=row.is_test,
+        setup_days=row.setup_days,
+        flyaway=row.flyaway,
+        travel_days=row.travel_days,
+    )
+
+
+def to_standard(row: orm.SupportStandard) -> SupportStandard:
+    return SupportStandard(
+        version=row.version,
+        effective_from=row.effective_from,
+        name=row.name,
+        lines=tuple(
+            DemandLine(
+                kind=line.kind,
+                first_car=line.first_car,
+                per_additional_car=line.per_additional_car,
+                per_spare_car=line.per_spare_car,
+                scope=Scope(line.scope),
+                applies_at=AppliesAt(line.applies_at),
+                pool_basis=PoolBasis(line.pool_basis),
+            )
+            for line in row.lines
+        ),
+        freight=FreightRules(
+            lead_days=row.freight_lead_days,
+            return_days=row.freight_return_days,
+            transit_days=row.freight_transit_days,
+            chaining=row.freight_chaining,
+        ),
+        support_tests=row.support_tests,
+    )
+
+
+def to_entry(
+    row: orm.TeamEntry, team_code: str, championship: str, year: int
+) -> calendars.TeamEntry:
+    return calendars.TeamEntry(
+        team_code=team_code,
+        championship=championship,
+        season=year,
+        base_region=row.base_region,
+        car_number=row.car_number,
+        spare=row.spare,
+    )
+
+
+def standard_row_for(session: Session, year: int) -> orm.SupportStandard:
+    """The version in force on 1 January of the season (the newest on ties); failing that,
+    the first version that comes into force during the season."""
+    rows = session.scalars(
+        select(orm.SupportStandard)
+        .options(selectinload(orm.SupportStandard.lines))
+        .order_by(orm.SupportStandard.effective_from, orm.SupportStandard.version)
+    ).all()
+    season_start, season_end = date(year, 1, 1), date(year, 12, 31)
+    in_force = [r for r in rows if r.effective_from <= season_start]
+    if in_force:
+        return in_force[-1]
+    during = [r for r in rows if r.effective_from <= season_end]
+    if during:
+        return during[0]
+    raise Invalid(
+        f"No support standard is in force for {year}: add a version effective from "
+        f"{season_start} or earlier."
+    )
+
+
+def grid_policy_row(session: Session) -> orm.GridPolicy:
+    row = session.scalar(select(orm.GridPolicy).order_by(orm.GridPolicy.id).limit(1))
+    return (
+        row if row is not None else orm.GridPolicy(default_max_cars=2, win_bonus=3, podium_bonus=1)
+    )
+
+
+@dataclass
+class SeasonContext:
+    """Everything one year's evaluations need, loaded once."""
+
+    year: int
+    championships: dict[str, orm.Championship]
+    seasons: dict[str, orm.Season]  # by championship code
+    events: list[calendars.CalendarEvent]
+    event_rows: dict[str, orm.RaceEvent]  # by engine event name within championship
+    entries: list[orm.TeamEntry]
+    commitments: list[calendars.TeamEntry]
+    teams: dict[str, orm.CustomerTeam]  # by code
+    standard_row: orm.SupportStandard
+    standard: SupportStandard
+    policy_row: orm.GridPolicy
+    policy: EngineGridPolicy
+    weights: ValueWeights
+    grid: CapacityGrid
+    pools: list[ResourcePool]
+
+    def model(self) -> DemandModel:
+        return DemandModel(self.events, self.standard, PoolIndex(self.pools))
+
+    def committed(self) -> dict[GroupKey, CarCounts]:
+        return count_cars(self.commitments)
+
+    def team_name(self, code: str) -> str:
+        team = self.teams.get(code)
+        return team.name if team else code
+
+
+def load_context(session: Session, *, year: int, now: datetime) -> SeasonContext:
+    championships = {
+        c.code: c for c in session.scalars(select(orm.Championship).order_by(orm.Championship.id))
+    }
+    seasons = {
+        s.championship.code: s
+        for s in session.scalars(
+            select(orm.Season)
+            .options(selectinload(orm.Season.championship), selectinload(orm.Season.events))
+            .where(orm.Season.year == year)
+        )
+    }
+    events = []
+    event_rows = {}
+    for code, season in seasons.items():
+        for row in season.events:
+            event = to_event(row, code, year)
+            events.append(event)
+            event_rows[f"{code}:{event.name}"] = row
+    teams = {t.code: t for t in session.scalars(select(orm.CustomerTeam))}
+    team_codes = {t.id: t.code for t in teams.values()}
+    season_codes = {s.id: code for code, s in seasons.items()}
+    entries = list(
+        session.scalars(
+            select(orm.TeamEntry)
+            .where(
+                orm.TeamEntry.season_id.in_(list(season_codes)),
+                orm.TeamEntry.status == "entered",
+            )
+            .order_by(orm.TeamEntry.id)
+        )
+    )
+    commitments = [
+        to_entry(e, team_codes[e.team_id], season_codes[e.season_id], year) for e in entries
+    ]
+    standard_row = standard_row_for(session, year)
+    engine_standard = to_standard(standard_row)
+    policy_row = grid_policy_row(session)
+    policy = EngineGridPolicy(
+        default_max_cars=policy_row.default_max_cars,
+        max_cars_by_series={
+            c.code: c.max_customer_cars
+            for c in championships.values()
+            if c.max_customer_cars is not None
+        },
+    )
+    weights = ValueWeights(
+        team_priority={t.code: t.priority for t in teams.values()},
+        strategic_weight={c.code: c.strategic_weight for c in championships.values()},
+        team_results=results_before(session, year),
+        win_bonus=policy_row.win_bonus,
+        podium_bonus=policy_row.podium_bonus,
+    )
+    start, end = horizon(year, events, engine_standard)
+    grid = load_grid(session, start=start, end=end, now=now)
+    return SeasonContext(
+        year=year,
+        championships=championships,
+        seasons=seasons,
+        events=events,
+        event_rows=event_rows,
+        entries=entries,
+        commitments=commitments,
+        teams=teams,
+        standard_row=standard_row,
+        standard=engine_standard,
+        policy_row=policy_row,
+        policy=policy,
+        weights=weights,
+        grid=grid,
+        pools=resource_pools(grid),
+    )
+
+
+def horizon(
+    year: int, events: Sequence[calendars.CalendarEvent], rules: SupportStandard
+) -> tuple[date, date]:
+    """The season's days plus every freight trip's, with a margin."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    if events:
+        lead = max(rules.freight.lead_days, 0)
+        start = min(start, min(e.race_week_start_date for e in events) - timedelta(days=lead))
+        back = max(rules.freight.return_days, 0)
+        end = max(end, max(e.race_week_end_date for e in events) + timedelta(days=back))
+    return start - timedelta(days=_MARGIN_DAYS), end + timedelta(days=_MARGIN_DAYS)
+
+
+def results_before(session: Session, year: int) -> dict[str, ResultsRecord]:
+    """Wins and podiums per team in seasons before `year`: a decision for 2024, taken in late
+    2023, cannot count 2024's results."""
+    rows = session.execute(
+        select(orm.CustomerTeam.code, orm.RaceResult.position)
+        .join(orm.TeamEntry, orm.TeamEntry.id == orm.RaceResult.entry_id)
+        .join(orm.CustomerTeam, orm.CustomerTeam.id == orm.TeamEntry.team_id)
+        .join(orm.Season, orm.Season.id == orm.TeamEntry.season_id)
+        .where(orm.Season.year < year, orm.RaceResult.position.is_not(None))
+    ).all()
+    return standard.results_by_team(
+        calendars.RaceResult(code, "", 0, "", "", position)
+        for code, position in rows
+        if position is not None
+    )

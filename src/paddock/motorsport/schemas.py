@@ -1,0 +1,652 @@
+"""Motorsport data as Pydantic models: API bodies and answers, and the JSON stored with a
+decision. Builders turn the engine's dataclasses into them, with plain words and data side by
+side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from paddock.motorsport.explain import Evaluation
+from paddock.motorsport.selection import Decision
+from paddock.motorsport.standard import SupportRequest
+
+TeamName = Callable[[str], str]
+
+
+# --- Reads of stored things ---
+
+
+class EventRead(BaseModel):
+    code: str
+    championship: str
+    season: int
+    round_name: str
+    name: str
+    venue: str
+    country: str
+    region: str
+    race_start_date: date
+    race_end_date: date
+    race_week_start_date: date
+    race_week_end_date: date
+    setup_days: int
+    travel_days: int
+    is_test: bool
+    flyaway: bool | None
+    clashes_with: list[str] = Field(default_factory=list)
+
+
+class SeasonRead(BaseModel):
+    championship: str
+    year: int
+    calendar_source: str
+    events: list[EventRead] | None = None
+
+
+class ChampionshipRead(BaseModel):
+    code: str
+    name: str
+    strategic_weight: int
+    max_customer_cars: int | None
+    seasons: list[int]
+
+
+class EntryRead(BaseModel):
+    id: int
+    team: str
+    team_name: str
+    championship: str
+    season: int
+    car_number: str | None
+    spare: bool
+    base_region: str
+    chassis: str | None
+    status: str
+    request: str | None
+
+
+class ResultRead(BaseModel):
+    id: int
+    team: str
+    championship: str
+    season: int
+    car_number: str | None
+    event: str
+    event_name: str
+    position: int | None
+    note: str
+
+
+class ChassisRead(BaseModel):
+    serial: str
+    team: str | None
+    delivered_on: date | None
+    spare: bool
+    notes: str
+    entries: list[str] = Field(default_factory=list)
+
+
+class TeamRead(BaseModel):
+    code: str
+    name: str
+    country: str
+    base_region: str
+    priority: int
+    notes: str
+    entries: list[EntryRead] | None = None
+    chassis: list[ChassisRead] | None = None
+    results: list[ResultRead] | None = None
+
+
+class TeamUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    base_region: str | None = Field(default=None, min_length=1, max_length=40)
+    priority: int | None = Field(default=None, ge=0, le=1000)
+    notes: str | None = None
+    actor: str = Field(default="api", max_length=120)
+
+
+class UnavailabilityRead(BaseModel):
+    start_date: date
+    end_date: date
+    units: int
+    reason: str
+
+
+class ResourceRead(BaseModel):
+    code: str
+    name: str
+    kind: str
+    region: str | None
+    units: int
+    unit_labels: list[str]
+    unavailability: list[UnavailabilityRead] = Field(default_factory=list)
+
+
+class WeekLoad(BaseModel):
+    week_start: date
+    capacity: int
+    committed: int
+    with_open_requests: int
+    utilisation: float | None
+    short: int
+    labels: list[str]
+
+
+class ResourceLoadRead(BaseModel):
+    code: str
+    name: str
+    kind: str
+    region: str | None
+    units: int
+    weeks: list[WeekLoad]
+
+
+class LoadRead(BaseModel):
+    year: int
+    standard_version: int
+    open_requests: list[str]
+    resources: list[ResourceLoadRead]
+
+
+class StandardLineIO(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=32)
+    first_car: int = Field(ge=0, le=100)
+    per_additional_car: int = Field(ge=0, le=100)
+    per_spare_car: int = Field(default=0, ge=0, le=100)
+    scope: Literal["race_week", "freight", "season"] = "race_week"
+    applies_at: Literal["all_events", "flyaway", "home"] = "all_events"
+    pool_basis: Literal["entry", "event", "global"] = "entry"
+
+
+class FreightIO(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead_days: int = Field(default=21, ge=0, le=120)
+    return_days: int = Field(default=21, ge=0, le=120)
+    transit_days: int = Field(default=10, ge=0, le=120)
+    chaining: bool = True
+
+
+class StandardRead(BaseModel):
+    version: int
+    effective_from: date
+    name: str
+    note: str
+    lines: list[StandardLineIO]
+    freight: FreightIO
+    support_tests: bool
+    created_at: datetime
+    created_by: str
+    in_force_for: list[int] = Field(default_factory=list)
+
+
+class StandardUpdate(BaseModel):
+    """A new version of the standard (versions are never edited)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[StandardLineIO] = Field(min_length=1, max_length=40)
+    effective_from: date | None = Field(
+        default=None, description="Default: the date the current latest version applies from"
+    )
+    freight: FreightIO | None = None
+    support_tests: bool | None = None
+    name: str | None = Field(default=None, max_length=200)
+    note: str = ""
+    actor: str = Field(default="api", max_length=120)
+
+
+class PolicyRead(BaseModel):
+    default_max_cars: int
+    max_cars_by_series: dict[str, int]
+    strategic_weight: dict[str, int]
+    team_priority: dict[str, int]
+    win_bonus: int
+    podium_bonus: int
+    updated_at: datetime | None
+    updated_by: str
+
+
+class PolicyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_max_cars: int | None = Field(default=None, ge=0, le=100)
+    max_cars_by_series: dict[str, int | None] | None = Field(
+        default=None, description="Per-series cap; null removes the override"
+    )
+    strategic_weight: dict[str, int] | None = None
+    win_bonus: int | None = Field(default=None, ge=0, le=1000)
+    podium_bonus: int | None = Field(default=None, ge=0, le=1000)
+    actor: str = Field(default="api", max_length=120)
+
+
+RequestKindName = Literal["new_team", "additional_car", "spare_car"]
+
+
+class RequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(min_length=1, max_length=200, description="Team code or name")
+    championship: str = Field(min_length=1, max_length=16)
+    season: int = Field(ge=1990, le=2100)
+    kind: RequestKindName
+    car_number: str | None = Field(default=None, max_length=8)
+    base_region: str | None = Field(default=None, max_length=40)
+    received_on: date | None = None
+    note: str = ""
+    actor: str = Field(default="api", max_length=120)
+
+
+class WhatIf(BaseModel):
+    """A request evaluated without being stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(min_length=1, max_length=200)
+    championship: str = Field(min_length=1, max_length=16)
+    season: int = Field(ge=1990, le=2100)
+    kind: RequestKindName
+    base_region: str | None = Field(default=None, max_length=40)
+
+
+class RequestRead(BaseModel):
+    code: str
+    team: str
+    team_name: str
+    championship: str
+    season: int
+    kind: str
+    base_region: str
+    car_number: str | None
+    received_on: date
+    status: str
+    note: str
+    decision_id: int | None
+    decided_at: datetime | None
+    reasons: list[str]
+    value: int | None = None
+
+
+# --- The engine's answers ---
+
+
+class RequestSummary(BaseModel):
+    code: str
+    team: str
+    team_name: str
+    kind: str
+    championship: str
+    season: int
+    base_region: str
+    received_on: date | None
+
+
+class LoadRowRead(BaseModel):
+    pool: str
+    pool_name: str
+    kind: str
+    region: str | None
+    label: str
+    events: list[str]
+    scope: str
+    start_date: date
+    end_date: date
+    period: str
+    committed: int
+    requested: int
+    capacity: int
+    shortfall: int
+    description: str
+
+
+class AdditionRead(BaseModel):
+    pool: str
+    pool_name: str
+    kind: str
+    region: str | None
+    start_date: date
+    end_date: date
+    units: int
+    label: str
+    pool_exists: bool
+    description: str
+
+
+class GridRead(BaseModel):
+    championship: str
+    season: int
+    committed_cars: int
+    added_cars: int
+    max_cars: int
+    violated: bool
+    description: str
+
+
+class BindingRead(BaseModel):
+    kind: str
+    description: str
+    pool: str | None
+    on_date: date | None
+    shortfall: int
+
+
+class EvaluationRead(BaseModel):
+    request: RequestSummary
+    accepted: bool
+    verdict: Literal["accept", "decline"]
+    headline: str
+    reasons: list[str]
+    rows: list[LoadRowRead]
+    shortfalls: list[LoadRowRead]
+    grid: GridRead
+    first_binding: BindingRead | None
+    what_it_would_take: list[AdditionRead]
+    grid_cap_needed: int | None
+    standard_version: int
+
+
+class GreedyRead(BaseModel):
+    accepted: list[str]
+    declined: list[str]
+    value: int
+
+
+class ComparisonRead(BaseModel):
+    optimal_value: int
+    greedy_value: int
+    gain: int
+    accepted_only_by_optimal: list[str]
+    accepted_only_by_greedy: list[str]
+    description: str
+
+
+class DecisionRead(BaseModel):
+    year: int
+    requests: list[RequestSummary]
+    accepted: list[str]
+    declined: list[str]
+    status: str
+    proven_optimal: bool
+    objective: int
+    best_bound: float
+    gap: float
+    wall_time_s: float
+    values: dict[str, int]
+    greedy: GreedyRead
+    comparison: ComparisonRead
+    declined_explanations: list[EvaluationRead]
+    capacity_constraints: int
+    standard_version: int
+    summary: list[str]
+
+
+class DecisionRecordCreate(BaseModel):
+    """Record a decision: list what is accepted and declined, or take the optimum."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    season: int = Field(ge=1990, le=2100)
+    accept: list[str] = Field(default_factory=list)
+    decline: list[str] = Field(default_factory=list)
+    use_optimum: bool = Field(
+        default=False, description="Accept the optimal set of the season's open requests"
+    )
+    decided_by: str = Field(min_length=1, max_length=120)
+    rationale: str = ""
+
+
+class DecidedRequest(BaseModel):
+    request: str
+    team: str
+    outcome: Literal["accepted", "declined"]
+    entry_id: int | None
+    car_number: str | None
+    allocations: int
+    reasons: list[str]
+
+
+class DecisionRecordRead(BaseModel):
+    id: int
+    year: int
+    decided_at: datetime
+    decided_by: str
+    rationale: str
+    standard_version: int
+    policy: dict[str, Any]
+    requests: list[DecidedRequest]
+    result: dict[str, Any]
+    capacity_snapshot: dict[str, Any] | None = None
+
+
+class DecideBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    season: int = Field(ge=1990, le=2100)
+    requests: list[str] | None = Field(
+        default=None, description="Request codes; default: the season's open requests"
+    )
+    time_limit_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class ResultCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    championship: str
+    season: int
+    car_number: str = Field(min_length=1, max_length=8)
+    event: str = Field(description="Event code, or its short or round name")
+    position: int | None = Field(default=None, ge=1, le=200)
+    note: str = ""
+
+
+class DeliveryItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=32)
+    delivered: int = Field(ge=0, le=100)
+    on_time: bool = True
+    note: str = ""
+
+
+class DeliveryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    championship: str
+    season: int
+    car_number: str = Field(min_length=1, max_length=8)
+    event: str
+    items: list[DeliveryItem] = Field(min_length=1, max_length=20)
+    actor: str = Field(default="api", max_length=120)
+
+
+class DeliveryLine(BaseModel):
+    kind: str
+    promised: int
+    delivered: int
+    on_time: bool
+    note: str
+
+
+class EventService(BaseModel):
+    event: str
+    event_name: str
+    race_start_date: date
+    lines: list[DeliveryLine]
+    fill_rate: float | None
+    on_time_rate: float | None
+
+
+class EntryService(BaseModel):
+    entry_id: int
+    team: str
+    team_name: str
+    championship: str
+    car_number: str | None
+    events: list[EventService]
+    fill_rate: float | None
+    on_time_rate: float | None
+
+
+class ServiceLevelRead(BaseModel):
+    year: int
+    entries: list[EntryService]
+    fill_rate: float | None
+    on_time_rate: float | None
+    summary: str
+
+
+class ImportRead(BaseModel):
+    seasons: list[SeasonRead]
+    events: int
+    replaced: int
+
+
+# --- Builders ---
+
+
+def request_summary(request: SupportRequest, team_name: TeamName) -> RequestSummary:
+    return RequestSummary(
+        code=request.code,
+        team=request.team_code,
+        team_name=team_name(request.team_code),
+        kind=str(request.kind),
+        championship=request.championship,
+        season=request.season,
+        base_region=request.base_region,
+        received_on=request.received_on,
+    )
+
+
+def evaluation_read(evaluation: Evaluation, team_name: TeamName) -> EvaluationRead:
+    def row(r: Any) -> LoadRowRead:
+        return LoadRowRead(
+            pool=r.pool_code,
+            pool_name=r.pool_name,
+            kind=r.kind,
+            region=r.region,
+            label=r.label,
+            events=list(r.event_names),
+            scope=str(r.scope),
+            start_date=r.start_date,
+            end_date=r.end_date,
+            period=r.period,
+            committed=r.existing_demand,
+            requested=r.added_demand,
+            capacity=r.capacity,
+            shortfall=r.shortfall,
+            description=r.describe(),
+        )
+
+    grid = evaluation.grid
+    binding = evaluation.first_binding
+    return EvaluationRead(
+        request=request_summary(evaluation.request, team_name),
+        accepted=evaluation.accepted,
+        verdict="accept" if evaluation.accepted else "decline",
+        headline=evaluation.reasons[0],
+        reasons=list(evaluation.reasons),
+        rows=[row(r) for r in evaluation.rows],
+        shortfalls=[row(r) for r in evaluation.shortfalls],
+        grid=GridRead(
+            championship=grid.championship,
+            season=grid.season,
+            committed_cars=grid.committed_cars,
+            added_cars=grid.added_cars,
+            max_cars=grid.max_cars,
+            violated=grid.violated,
+            description=grid.describe(),
+        ),
+        first_binding=BindingRead(
+            kind=binding.kind,
+            description=binding.description,
+            pool=binding.pool_code,
+            on_date=binding.on_date,
+            shortfall=binding.shortfall,
+        )
+        if binding
+        else None,
+        what_it_would_take=[
+            AdditionRead(
+                pool=a.pool_code,
+                pool_name=a.pool_name,
+                kind=a.kind,
+                region=a.region,
+                start_date=a.start_date,
+                end_date=a.end_date,
+                units=a.units,
+                label=a.label,
+                pool_exists=a.pool_exists,
+                description=a.describe(),
+            )
+            for a in evaluation.what_it_would_take
+        ],
+        grid_cap_needed=evaluation.grid_cap_needed,
+        standard_version=evaluation.standard_version,
+    )
+
+
+def decision_read(
+    decision: Decision,
+    *,
+    year: int,
+    requests: list[SupportRequest],
+    team_name: TeamName,
+    standard_version: int,
+) -> DecisionRead:
+    by_code = {r.code: r for r in requests}
+
+    def who(code: str) -> str:
+        request = by_code[code]
+        return f"{team_name(request.team_code)} ({code})"
+
+    summary = [
+        f"{len(decision.accepted_codes)} of {len(requests)} request(s) accepted for {year}: "
+        + (", ".join(who(c) for c in decision.accepted_codes) or "none")
+        + ".",
+        f"Objective {decision.objective_value}, best bound {decision.best_bound:g}, "
+        f"gap {decision.gap:.1%} ({decision.status.lower()}, {decision.wall_time_s:.3f} s).",
+        decision.comparison.describe(),
+    ]
+    for evaluation in decision.declined_explanations:
+        summary.append(f"{who(evaluation.request.code)}: {evaluation.reasons[0]}")
+    return DecisionRead(
+        year=year,
+        requests=[request_summary(r, team_name) for r in requests],
+        accepted=list(decision.accepted_codes),
+        declined=list(decision.declined_codes),
+        status=decision.status,
+        proven_optimal=decision.proven_optimal,
+        objective=decision.objective_value,
+        best_bound=decision.best_bound,
+        gap=decision.gap,
+        wall_time_s=decision.wall_time_s,
+        values=dict(decision.values),
+        greedy=GreedyRead(
+            accepted=list(decision.greedy.accepted_codes),
+            declined=list(decision.greedy.declined_codes),
+            value=decision.greedy.value,
+        ),
+        comparison=ComparisonRead(
+            optimal_value=decision.comparison.optimal_value,
+            greedy_value=decision.comparison.greedy_value,
+            gain=decision.comparison.gain,
+            accepted_only_by_optimal=list(decision.comparison.accepted_only_by_optimal),
+            accepted_only_by_greedy=list(decision.comparison.accepted_only_by_greedy),
+            description=decision.comparison.describe(),
+        ),
+        declined_explanations=[
+            evaluation_read(e, team_name) for e in decision.declined_explanations
+        ],
+        capacity_constraints=decision.capacity_constraints,
+        standard_version=standard_version,
+        summary=summary,
+    )
