@@ -361,7 +361,7 @@ def login(
     with write_transaction(session):
         session.add(
             UserSession(
-                token_hash=_digest(token),
+                token_hash=digest(token),
                 user_id=user.id,
                 created_at=now,
                 last_seen_at=now,
@@ -376,9 +376,7 @@ def login(
 
 def logout(session: Session, *, token: str) -> bool:
     with write_transaction(session):
-        result = session.execute(
-            delete(UserSession).where(UserSession.token_hash == _digest(token))
-        )
+        result = session.execute(delete(UserSession).where(UserSession.token_hash == digest(token)))
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -397,7 +395,7 @@ def session_principal(
     row = session.execute(
         select(UserSession, User)
         .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _digest(token))
+        .where(UserSession.token_hash == digest(token))
     ).first()
     if row is None:
         return None
@@ -461,7 +459,7 @@ def create_token(
         token = ApiToken(
             dealer_id=dealer_id,
             name=name,
-            token_hash=_digest(secret),
+            token_hash=digest(secret),
             prefix=secret[: len(TOKEN_PREFIX) + 6],
             created_by=actor,
             created_at=now,
@@ -509,7 +507,7 @@ def token_principal(
 ) -> Principal | None:
     """The dealer a bearer token speaks for, or None when unknown, revoked or expired."""
     now = now or utcnow()
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
@@ -526,8 +524,9 @@ def token_principal(
 # Helpers ----------------------------------------------------------------------------------
 
 
-def _digest(secret: str) -> str:
-    # Session ids and tokens are 256-bit random: a fast hash is enough (no guessing to slow).
+def digest(secret: str) -> str:
+    """What is stored of a session id or API token. They are 256-bit random, so a fast hash
+    is enough (there is no guessing to slow down, unlike passwords)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 

@@ -1,0 +1,602 @@
+"""The demo dealer network: about 200 dealers across four US regions (the brief's "about 200
+dealers"), demo accounts, monthly allotments of test-drive places, campaigns with shared and
+personal codes, and about 15% of the demo's test drives attributed to dealers (the 2012 plan:
+"about 15% arranged through dealers"), larger dealers more.
+
+Deterministic for a given seed. Demo accounts share one password (see README): demo only."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from paddock.accounts import service as accounts
+from paddock.accounts.models import ApiToken, Role, User
+from paddock.bookings.models import Booking, BookingStatus
+from paddock.capacity.models import Allocation, Pool, Site, Unit, UnitShift, pool_membership
+from paddock.catalog.models import Product
+from paddock.dealers import allotments
+from paddock.dealers.models import (
+    BookingAttribution,
+    Campaign,
+    Dealer,
+    DealerAllotment,
+    InvitationCode,
+    Invitee,
+    campaign_product,
+)
+
+DEMO_PASSWORD = "demo-password"  # demo only: documented in README, never for real accounts
+DEMO_TOKEN = "pdk_demo_d-atl-001"  # demo only: an API token of dealer D-ATL-001
+DEALER_SHARE = 0.15
+MIDNIGHT = time(0, 0)
+
+# (code, city, state, dealers there) per region; West dealers send guests to Los Angeles.
+# fmt: off
+CITIES: dict[str, tuple[tuple[str, str, str, int], ...]] = {
+    "Northeast": (
+        ("NYC", "New York", "NY", 4), ("GCY", "Garden City", "NY", 2),
+        ("WPL", "White Plains", "NY", 2), ("ALB", "Albany", "NY", 1), ("ROC", "Rochester", "NY", 1),
+        ("BUF", "Buffalo", "NY", 1), ("SYR", "Syracuse", "NY", 1), ("PRN", "Princeton", "NJ", 2),
+        ("PAR", "Paramus", "NJ", 2), ("MOR", "Morristown", "NJ", 2), ("RBK", "Red Bank", "NJ", 1),
+        ("CHH", "Cherry Hill", "NJ", 1), ("PHL", "Philadelphia", "PA", 3),
+        ("PIT", "Pittsburgh", "PA", 2), ("HBG", "Harrisburg", "PA", 1),
+        ("ABE", "Allentown", "PA", 1), ("ERI", "Erie", "PA", 1), ("BOS", "Boston", "MA", 3),
+        ("NWD", "Norwood", "MA", 1), ("WOR", "Worcester", "MA", 1), ("HYA", "Hyannis", "MA", 1),
+        ("PVD", "Providence", "RI", 1), ("GRN", "Greenwich", "CT", 2), ("HFD", "Hartford", "CT", 1),
+        ("HVN", "New Haven", "CT", 1), ("MHT", "Manchester", "NH", 1), ("PWM", "Portland", "ME", 1),
+        ("BTV", "Burlington", "VT", 1),
+    ),
+    "Southeast": (
+        ("ATL", "Atlanta", "GA", 4), ("MGE", "Marietta", "GA", 1), ("SAV", "Savannah", "GA", 1),
+        ("AGS", "Augusta", "GA", 1), ("CLT", "Charlotte", "NC", 2), ("RDU", "Raleigh", "NC", 2),
+        ("GSO", "Greensboro", "NC", 1), ("AVL", "Asheville", "NC", 1),
+        ("CHS", "Charleston", "SC", 1), ("GSP", "Greenville", "SC", 1),
+        ("CAE", "Columbia", "SC", 1), ("MIA", "Miami", "FL", 3),
+        ("FLL", "Fort Lauderdale", "FL", 2), ("PBI", "West Palm Beach", "FL", 2),
+        ("ORL", "Orlando", "FL", 2), ("TPA", "Tampa", "FL", 2), ("SRQ", "Sarasota", "FL", 1),
+        ("JAX", "Jacksonville", "FL", 1), ("APF", "Naples", "FL", 1),
+        ("RSW", "Fort Myers", "FL", 1), ("TLH", "Tallahassee", "FL", 1),
+        ("BHM", "Birmingham", "AL", 1), ("HSV", "Huntsville", "AL", 1), ("MOB", "Mobile", "AL", 1),
+        ("BNA", "Nashville", "TN", 2), ("MEM", "Memphis", "TN", 1), ("TYS", "Knoxville", "TN", 1),
+        ("CHA", "Chattanooga", "TN", 1), ("SDF", "Louisville", "KY", 1),
+        ("LEX", "Lexington", "KY", 1), ("JAN", "Jackson", "MS", 1), ("RIC", "Richmond", "VA", 1),
+        ("ORF", "Virginia Beach", "VA", 1), ("TYC", "Tysons", "VA", 2),
+        ("BWI", "Baltimore", "MD", 2), ("BET", "Bethesda", "MD", 1), ("ILG", "Wilmington", "DE", 1),
+    ),
+    "Central": (
+        ("CHI", "Chicago", "IL", 4), ("NBK", "Northbrook", "IL", 1), ("NPV", "Naperville", "IL", 1),
+        ("STL", "St. Louis", "MO", 2), ("MCI", "Kansas City", "MO", 2), ("DET", "Detroit", "MI", 1),
+        ("TRY", "Troy", "MI", 1), ("BFH", "Bloomfield Hills", "MI", 1),
+        ("GRR", "Grand Rapids", "MI", 1), ("CLE", "Cleveland", "OH", 2),
+        ("CMH", "Columbus", "OH", 2), ("CVG", "Cincinnati", "OH", 2), ("DAY", "Dayton", "OH", 1),
+        ("TOL", "Toledo", "OH", 1), ("IND", "Indianapolis", "IN", 2),
+        ("FWA", "Fort Wayne", "IN", 1), ("MKE", "Milwaukee", "WI", 2), ("MSN", "Madison", "WI", 1),
+        ("MSP", "Minneapolis", "MN", 2), ("DSM", "Des Moines", "IA", 1), ("OMA", "Omaha", "NE", 1),
+        ("ICT", "Wichita", "KS", 1), ("OKC", "Oklahoma City", "OK", 1), ("TUL", "Tulsa", "OK", 1),
+        ("DAL", "Dallas", "TX", 3), ("PLN", "Plano", "TX", 1), ("FTW", "Fort Worth", "TX", 1),
+        ("HOU", "Houston", "TX", 3), ("WDL", "The Woodlands", "TX", 1), ("AUS", "Austin", "TX", 2),
+        ("SAT", "San Antonio", "TX", 2), ("ELP", "El Paso", "TX", 1),
+        ("MSY", "New Orleans", "LA", 1), ("BTR", "Baton Rouge", "LA", 1),
+        ("LIT", "Little Rock", "AR", 1), ("FSD", "Sioux Falls", "SD", 1), ("FAR", "Fargo", "ND", 1),
+    ),
+    "West": (
+        ("LAX", "Los Angeles", "CA", 3), ("BEV", "Beverly Hills", "CA", 1),
+        ("SMO", "Santa Monica", "CA", 1), ("PAS", "Pasadena", "CA", 1),
+        ("TOA", "Torrance", "CA", 1), ("NPB", "Newport Beach", "CA", 2), ("IRV", "Irvine", "CA", 1),
+        ("SAN", "San Diego", "CA", 2), ("PSP", "Palm Springs", "CA", 1),
+        ("SBA", "Santa Barbara", "CA", 1), ("SFO", "San Francisco", "CA", 2),
+        ("SRF", "San Rafael", "CA", 1), ("PAO", "Palo Alto", "CA", 1), ("SJC", "San Jose", "CA", 1),
+        ("WCK", "Walnut Creek", "CA", 1), ("SAC", "Sacramento", "CA", 1),
+        ("FAT", "Fresno", "CA", 1), ("BFL", "Bakersfield", "CA", 1), ("SEA", "Seattle", "WA", 2),
+        ("BLV", "Bellevue", "WA", 1), ("TAC", "Tacoma", "WA", 1), ("GEG", "Spokane", "WA", 1),
+        ("PDX", "Portland", "OR", 2), ("EUG", "Eugene", "OR", 1), ("BOI", "Boise", "ID", 1),
+        ("SLC", "Salt Lake City", "UT", 2), ("LAS", "Las Vegas", "NV", 2), ("RNO", "Reno", "NV", 1),
+        ("PHX", "Phoenix", "AZ", 2), ("SCF", "Scottsdale", "AZ", 2), ("TUS", "Tucson", "AZ", 1),
+        ("DEN", "Denver", "CO", 3), ("COS", "Colorado Springs", "CO", 1),
+        ("ABQ", "Albuquerque", "NM", 1), ("SAF", "Santa Fe", "NM", 1), ("HNL", "Honolulu", "HI", 1),
+        ("ANC", "Anchorage", "AK", 1), ("BIL", "Billings", "MT", 1), ("JAC", "Jackson", "WY", 1),
+    ),
+}
+FAMILY_NAMES = (
+    "Hendrick", "Holman", "Herzog", "Brumos", "Lyon", "Carlsen", "Kemper", "Whitlock", "Prestige",
+    "Bauer", "Steinberg", "Walden", "Ashford", "Crestview", "Lakeside", "Ridgeway",
+)
+AREAS = ("North", "South", "West", "East", "Downtown")
+FIRST = (
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Mia", "William",
+    "Amelia", "Benjamin", "Harper", "Lucas", "Evelyn", "Henry", "Grace", "Jack", "Chloe", "Daniel",
+    "Nora", "Samuel", "Lily", "David", "Zoe", "Owen", "Ruby", "Caleb", "Iris", "Miles",
+)
+LAST = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Martinez",
+    "Lopez", "Wilson", "Anderson", "Thomas", "Moore", "Jackson", "White", "Harris", "Clark",
+    "Lewis", "Walker", "Young", "Allen", "King", "Scott", "Nguyen", "Patel", "Kim", "Reed",
+)
+CAMPAIGNS = (
+    ("Spring drive days", "Clients and prospects drive the range on the circuit."),
+    ("Electric experience", "Taycan and comparison drives for electric-curious prospects."),
+    ("GT client evening", "Loyal clients try the GT cars with a coach."),
+    ("Conquest weekend", "Prospects close to buying, invited to drive before they decide."),
+)
+# fmt: on
+
+
+@dataclass
+class _DealerPlan:
+    id: int
+    code: str
+    name: str
+    site_id: int
+    weight: float
+    places: int
+
+
+def load_dealers(session: Session, rng: random.Random, today: date) -> dict[str, int]:
+    """Add the dealer network on top of the loaded sites and booking history (one commit)."""
+    local = random.Random(rng.getrandbits(64))  # our draws do not shift anyone else's
+    sites = {s.code: s for s in session.scalars(select(Site))}
+    history = _driving_history(session)
+    dealers = _dealers(session, local, sites, history)
+    users = _accounts(session, dealers)
+    months = _months(history, today)
+    pools = _allotments(session, dealers, months)
+    campaigns, shared, personal = _campaigns(session, local, dealers, today)
+    attributed = _attribute(session, local, dealers, sites, history, pools, shared, personal)
+    session.commit()
+    return {
+        "dealers": len(dealers),
+        "users": users,
+        "campaigns": campaigns,
+        "invitees": sum(len(v) for v in personal.values()),
+        "attributed bookings": attributed,
+    }
+
+
+def _driving_history(session: Session) -> list[tuple[int, int, datetime, str]]:
+    """(booking, site, start, status) of every test drive (driving products)."""
+    rows = session.execute(
+        select(Booking.id, Booking.site_id, Booking.starts_at, Booking.status)
+        .join(Product, Product.id == Booking.product_id)
+        .where(Product.category == "driving")
+        .order_by(Booking.id)
+    ).all()
+    return [(int(i), int(s), start, str(status)) for i, s, start, status in rows]
+
+
+def _dealers(
+    session: Session,
+    local: random.Random,
+    sites: dict[str, Site],
+    history: list[tuple[int, int, datetime, str]],
+) -> list[_DealerPlan]:
+    specs: list[dict[str, Any]] = []
+    for region, cities in CITIES.items():
+        site = sites["LA"] if region == "West" and "LA" in sites else sites["ATL"]
+        for city_code, city, state, count in cities:
+            names = _names(local, city, count)
+            for n in range(1, count + 1):
+                # Dealer sizes are skewed: a few big metro dealers, many small ones.
+                weight = local.lognormvariate(0, 0.7) * (1.6 if count >= 3 else 1.0)
+                specs.append(
+                    {
+                        "code": f"D-{city_code}-{n:03d}",
+                        "name": names[n - 1],
+                        "city": city,
+                        "state": state,
+                        "region": region,
+                        "home_site_id": site.id,
+                        "email": f"sales@d-{city_code.lower()}-{n:03d}.example",
+                        "phone": f"+1 555 {local.randint(200, 999)} {local.randint(1000, 9999)}",
+                        "weight": weight,
+                    }
+                )
+    # Places per month: each dealer's expected share of 15% of its centre's monthly test
+    # drives, with room to spare (allotments are rarely all used).
+    drives_per_month: dict[int, float] = defaultdict(float)
+    span_days = max(
+        (max(h[2] for h in history) - min(h[2] for h in history)).days if history else 30, 1
+    )
+    for _, site_id, _, _ in history:
+        drives_per_month[site_id] += 30 / span_days
+    weight_per_site: dict[int, float] = defaultdict(float)
+    for spec in specs:
+        weight_per_site[spec["home_site_id"]] += spec["weight"]
+    for spec in specs:
+        expected = (
+            drives_per_month[spec["home_site_id"]]
+            * DEALER_SHARE
+            * spec["weight"]
+            / weight_per_site[spec["home_site_id"]]
+        )
+        spec["monthly_allotment"] = max(2, math.ceil(expected * 1.6) + 1)
+    weights = [spec.pop("weight") for spec in specs]
+    ids = session.scalars(
+        insert(Dealer).returning(Dealer.id, sort_by_parameter_order=True),
+        [{**s, "active": True, "created_at": datetime(2015, 5, 1, tzinfo=UTC)} for s in specs],
+    ).all()
+    return [
+        _DealerPlan(i, s["code"], s["name"], s["home_site_id"], w, s["monthly_allotment"])
+        for i, s, w in zip(ids, specs, weights, strict=True)
+    ]
+
+
+def _names(local: random.Random, city: str, count: int) -> list[str]:
+    names = [f"Porsche {city}"]
+    families = list(FAMILY_NAMES)
+    local.shuffle(families)
+    areas = list(AREAS)
+    local.shuffle(areas)
+    while len(names) < count:
+        if local.random() < 0.5 and areas:
+            names.append(f"Porsche {city} {areas.pop()}")
+        else:
+            names.append(f"{families.pop()} Porsche {city}")
+    return names
+
+
+def _accounts(session: Session, dealers: list[_DealerPlan]) -> int:
+    """Centre staff, dealer staff (dealer@<code>.example, plus sales@ and manager@ at the 20
+    largest dealers) and one API token; every demo account has the demo password."""
+    shared_hash = accounts.hash_password(DEMO_PASSWORD)  # one slow hash for all demo accounts
+    rows: list[dict[str, Any]] = [
+        {"email": f"{who}@paddock.example", "name": name, "role": role, "dealer_id": None}
+        for who, name, role in (
+            ("admin", "Alex Admin", Role.ADMIN),
+            ("ops", "Olive Operations", Role.OPERATIONS),
+            ("coach", "Avery Brooks", Role.COACH),
+            ("motorsport", "Morgan Motorsport", Role.MOTORSPORT),
+        )
+    ]
+    largest = {d.id for d in sorted(dealers, key=lambda d: -d.weight)[:20]}
+    for dealer in dealers:
+        domain = f"{dealer.code.lower()}.example"
+        staff = ["dealer", "sales", "manager"] if dealer.id in largest else ["dealer"]
+        rows.extend(
+            {
+                "email": f"{who}@{domain}",
+                "name": f"{who.capitalize()} at {dealer.name}",
+                "role": Role.DEALER,
+                "dealer_id": dealer.id,
+            }
+            for who in staff
+        )
+    created = datetime(2015, 5, 1, tzinfo=UTC)
+    session.execute(
+        insert(User),
+        [
+            {
+                **r,
+                "role": str(r["role"]),
+                "password_hash": shared_hash,
+                "active": True,
+                "failed_logins": 0,
+                "locked_until": None,
+                "last_login_at": None,
+                "password_changed_at": created,
+                "created_at": created,
+            }
+            for r in rows
+        ],
+    )
+    first = next(d for d in dealers if d.code == "D-ATL-001")
+    session.execute(
+        insert(ApiToken),
+        {
+            "dealer_id": first.id,
+            "name": "Demo DMS",
+            "token_hash": accounts.digest(DEMO_TOKEN),
+            "prefix": DEMO_TOKEN[:10],
+            "created_by": "demo",
+            "created_at": created,
+            "last_used_at": None,
+            "expires_at": None,
+            "revoked_at": None,
+        },
+    )
+    return len(rows)
+
+
+def _months(history: list[tuple[int, int, datetime, str]], today: date) -> list[date]:
+    first = allotments.first_of_month(
+        min((h[2].date() for h in history), default=today) - timedelta(days=1)
+    )
+    last = allotments.first_of_month(
+        max((h[2].date() for h in history), default=today) + timedelta(days=1)
+    )
+    months = [first]
+    while months[-1] < last:
+        months.append(allotments.next_month(months[-1]))
+    return months
+
+
+def _allotments(
+    session: Session, dealers: list[_DealerPlan], months: list[date]
+) -> dict[tuple[int, date], tuple[int, list[int]]]:
+    """Per (dealer, month): the places pool and its units, bulk-inserted."""
+    pool_rows = [
+        {
+            "site_id": d.site_id,
+            "code": allotments.pool_code(d.code, m),
+            "kind": allotments.POOL_KIND,
+            "name": f"{d.name} test-drive places {m:%B %Y}",
+        }
+        for d in dealers
+        for m in months
+    ]
+    pool_ids = session.scalars(
+        insert(Pool).returning(Pool.id, sort_by_parameter_order=True), pool_rows
+    ).all()
+    keys = [(d, m) for d in dealers for m in months]
+    unit_rows = [
+        {
+            "site_id": d.site_id,
+            "label": f"{d.code} {m:%Y-%m} place {n:03d}",
+            "kind": allotments.UNIT_KIND,
+            "active": True,
+            "usage_minutes": 0,
+            "attributes": {"dealer": d.code, "month": f"{m:%Y-%m}"},
+        }
+        for d, m in keys
+        for n in range(1, d.places + 1)
+    ]
+    unit_ids = session.scalars(
+        insert(Unit).returning(Unit.id, sort_by_parameter_order=True), unit_rows
+    ).all()
+    result: dict[tuple[int, date], tuple[int, list[int]]] = {}
+    memberships: list[dict[str, int]] = []
+    position = 0
+    for (d, m), pool_id in zip(keys, pool_ids, strict=True):
+        units = list(unit_ids[position : position + d.places])
+        position += d.places
+        result[(d.id, m)] = (pool_id, units)
+        memberships.extend({"pool_id": pool_id, "unit_id": u} for u in units)
+    session.execute(insert(pool_membership), memberships)
+    session.execute(
+        insert(UnitShift),
+        [
+            {"unit_id": u, "weekday": day, "starts_at": MIDNIGHT, "ends_at": MIDNIGHT}
+            for u in unit_ids
+            for day in range(7)
+        ],
+    )
+    session.execute(
+        insert(DealerAllotment),
+        [
+            {
+                "dealer_id": d.id,
+                "site_id": d.site_id,
+                "month": m,
+                "places": d.places,
+                "pool_id": result[(d.id, m)][0],
+                "updated_at": datetime.combine(m, MIDNIGHT, tzinfo=UTC) - timedelta(days=10),
+            }
+            for d, m in keys
+        ],
+    )
+    return result
+
+
+def _campaigns(
+    session: Session, local: random.Random, dealers: list[_DealerPlan], today: date
+) -> tuple[int, dict[int, list[tuple[int, int]]], dict[int, list[tuple[int, int, str, str]]]]:
+    """One or two campaigns per dealer over the demo period, each with a shared code and a
+    handful of personal invitations. Returns the count, shared codes per dealer (campaign, code
+    id) and personal codes per dealer (campaign, code id, invitee name, e-mail)."""
+    products_by_site: dict[int, list[int]] = defaultdict(list)
+    for product_id, site_id in session.execute(
+        select(Product.id, Product.site_id).where(Product.category == "driving")
+    ):
+        products_by_site[site_id].append(product_id)
+    campaign_rows: list[dict[str, Any]] = []
+    owners: list[_DealerPlan] = []
+    for dealer in dealers:
+        for title, text in local.sample(CAMPAIGNS, k=1 + (dealer.weight > 1.2)):
+            start = today - timedelta(days=local.randint(60, 90))
+            campaign_rows.append(
+                {
+                    "dealer_id": dealer.id,
+                    "name": title,
+                    "description": text,
+                    "drive_from": start,
+                    "drive_to": today + timedelta(days=local.randint(45, 120)),
+                    "created_by": f"user:dealer@{dealer.code.lower()}.example",
+                    "created_at": datetime.combine(start, MIDNIGHT, tzinfo=UTC)
+                    - timedelta(days=14),
+                    "archived_at": None,
+                }
+            )
+            owners.append(dealer)
+    campaign_ids = session.scalars(
+        insert(Campaign).returning(Campaign.id, sort_by_parameter_order=True), campaign_rows
+    ).all()
+    session.execute(
+        insert(campaign_product),
+        [
+            {"campaign_id": cid, "product_id": pid}
+            for cid, dealer in zip(campaign_ids, owners, strict=True)
+            for pid in products_by_site[dealer.site_id]
+        ],
+    )
+    shared: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    personal: dict[int, list[tuple[int, int, str, str]]] = defaultdict(list)
+    code_rows: list[dict[str, Any]] = []
+    invitee_rows: list[dict[str, Any]] = []
+    for cid, dealer, row in zip(campaign_ids, owners, campaign_rows, strict=True):
+        word = row["name"].split()[0].upper()
+        code_rows.append(
+            {
+                "code": f"{dealer.code[2:].replace('-', '')}-{word}",
+                "dealer_id": dealer.id,
+                "campaign_id": cid,
+                "kind": "shared",
+                "invitee_id": None,
+                "max_uses": local.choice((None, 20, 40, 60)),
+                "uses": 0,
+                "expires_at": None,
+                "drive_from": None,
+                "drive_to": None,
+                "created_at": row["created_at"],
+                "revoked_at": None,
+            }
+        )
+        for _ in range(local.randint(4, 12)):
+            name = f"{local.choice(FIRST)} {local.choice(LAST)}"
+            email = f"{name.lower().replace(' ', '.')}.{len(invitee_rows)}@example.com"
+            invitee_rows.append(
+                {
+                    "dealer_id": dealer.id,
+                    "campaign_id": cid,
+                    "name": name,
+                    "email": email,
+                    "email_key": email,
+                    "phone": f"+1 555 {local.randint(200, 999)} {local.randint(1000, 9999)}",
+                    "consent_marketing": local.random() < 0.7,
+                    "product_code": "",
+                    "note": "",
+                    "source": local.choice(("import", "manual")),
+                    "created_at": row["created_at"] + timedelta(days=local.randint(0, 10)),
+                }
+            )
+    code_ids = session.scalars(
+        insert(InvitationCode).returning(InvitationCode.id, sort_by_parameter_order=True),
+        code_rows,
+    ).all()
+    for row, code_id in zip(code_rows, code_ids, strict=True):
+        shared[row["dealer_id"]].append((row["campaign_id"], code_id))
+    invitee_ids = session.scalars(
+        insert(Invitee).returning(Invitee.id, sort_by_parameter_order=True), invitee_rows
+    ).all()
+    personal_rows = [
+        {
+            "code": _demo_code(local),
+            "dealer_id": row["dealer_id"],
+            "campaign_id": row["campaign_id"],
+            "kind": "personal",
+            "invitee_id": iid,
+            "max_uses": 1,
+            "uses": 0,
+            "expires_at": None,
+            "drive_from": None,
+            "drive_to": None,
+            "created_at": row["created_at"],
+            "revoked_at": None,
+        }
+        for row, iid in zip(invitee_rows, invitee_ids, strict=True)
+    ]
+    personal_ids = session.scalars(
+        insert(InvitationCode).returning(InvitationCode.id, sort_by_parameter_order=True),
+        personal_rows,
+    ).all()
+    for row, code_id, inv in zip(personal_rows, personal_ids, invitee_rows, strict=True):
+        personal[row["dealer_id"]].append((row["campaign_id"], code_id, inv["name"], inv["email"]))
+    return len(campaign_ids), shared, personal
+
+
+def _attribute(
+    session: Session,
+    local: random.Random,
+    dealers: list[_DealerPlan],
+    sites: dict[str, Site],
+    history: list[tuple[int, int, datetime, str]],
+    pools: dict[tuple[int, date], tuple[int, list[int]]],
+    shared: dict[int, list[tuple[int, int]]],
+    personal: dict[int, list[tuple[int, int, str, str]]],
+) -> int:
+    """About 15% of test drives came through a dealer: a personal invitation (the guest is the
+    invitee) or a campaign's shared code. Each takes one of the dealer's places that month."""
+    zones = {s.id: ZoneInfo(s.time_zone) for s in sites.values()}
+    by_site: dict[int, list[_DealerPlan]] = defaultdict(list)
+    for dealer in dealers:
+        by_site[dealer.site_id].append(dealer)
+    used_places: dict[tuple[int, date], int] = defaultdict(int)
+    uses: dict[int, int] = defaultdict(int)
+    attributions: list[dict[str, Any]] = []
+    allocations: list[dict[str, Any]] = []
+    guests: list[dict[str, Any]] = []
+    for booking_id, site_id, start, status in history:
+        if local.random() >= DEALER_SHARE or not by_site[site_id]:
+            continue
+        zone = zones[site_id]
+        month = allotments.local_month(start, zone)
+        candidates = by_site[site_id]
+        for dealer in local.choices(candidates, [d.weight for d in candidates], k=3):
+            key = (dealer.id, month)
+            if key in pools and used_places[key] < dealer.places:
+                break
+        else:
+            continue  # the dealers drawn have no place left that month: not attributed
+        pool_id, units = pools[key]
+        unit_id = units[used_places[key]]
+        used_places[key] += 1
+        invitee = (
+            next((p for p in personal[dealer.id] if uses[p[1]] == 0), None)
+            if local.random() < 0.6
+            else None
+        )
+        if invitee is not None:
+            code_id = invitee[1]
+            guests.append({"id": booking_id, "guest_name": invitee[2], "guest_email": invitee[3]})
+        else:
+            code_id = local.choice(shared[dealer.id])[1]
+        uses[code_id] += 1
+        attributions.append(
+            {
+                "booking_id": booking_id,
+                "dealer_id": dealer.id,
+                "invitation_code_id": code_id,
+                "invitee_id": None,  # filled in below for personal codes
+                "created_at": start - timedelta(days=local.randint(3, 30)),
+            }
+        )
+        month_start, month_end = allotments.month_window(month, zone)
+        allocations.append(
+            {
+                "engagement_kind": "booking",
+                "engagement_id": booking_id,
+                "unit_id": unit_id,
+                "pool_id": pool_id,
+                "starts_at": month_start,
+                "ends_at": month_end,
+                "active": status not in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW),
+                "expires_at": None,
+            }
+        )
+    if not attributions:
+        return 0
+    # Personal codes point at their invitee: resolve invitee ids from the codes.
+    invitee_of = dict(
+        session.execute(
+            select(InvitationCode.id, InvitationCode.invitee_id).where(
+                InvitationCode.id.in_([a["invitation_code_id"] for a in attributions]),
+                InvitationCode.kind == "personal",
+            )
+        ).all()
+    )
+    for row in attributions:
+        row["invitee_id"] = invitee_of.get(row["invitation_code_id"])
+    session.execute(insert(BookingAttribution), attributions)
+    session.execute(insert(Allocation), allocations)
+    session.execute(
+        update(Booking)
+        .where(Booking.id.in_([a["booking_id"] for a in attributions]))
+        .values(channel="invitation")
+    )
+    if guests:  # a personal invitation's booking is the invitee's
+        session.execute(update(Booking), guests)
+    session.execute(update(InvitationCode), [{"id": c, "uses": n} for c, n in uses.items()])
+    return len(attributions)
+
+
+def _demo_code(local: random.Random) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(local.choice(alphabet) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
