@@ -15,6 +15,7 @@ from paddock.bookings.cli import book, bookings_app
 from paddock.capacity.cli import fleet_app, site_app
 from paddock.catalog.cli import availability, products_app, sites_app
 from paddock.cli_support import console, errors, session_scope
+from paddock.dealers.cli import campaigns_app, dealers_app, invitations_app
 from paddock.errors import DomainError
 from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.cli import motorsport_app
@@ -37,6 +38,9 @@ app.add_typer(site_app, name="site")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(motorsport_app, name="motorsport")
+app.add_typer(dealers_app, name="dealers")
+app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(invitations_app, name="invitations")
 app.command("availability")(availability)
 app.command("book")(book)
 booking_engagements.register()
