@@ -12,10 +12,11 @@ from paddock.web import assets
 from paddock.web.auth.pages import router as auth_router
 from paddock.web.errors import install_error_pages
 from paddock.web.guest.pages import router as guest_router
+from paddock.web.ops.fleet import router as fleet_router
 from paddock.web.ops.pages import router as ops_router
 from paddock.web.security import SecurityHeadersMiddleware
 
-PAGE_ROUTERS = (auth_router, ops_router, guest_router)
+PAGE_ROUTERS = (auth_router, fleet_router, ops_router, guest_router)
 
 
 def install(app: FastAPI) -> None:

@@ -208,7 +208,7 @@ def guest_message(exc: DomainError) -> str:
         if shortfalls:
             name = str(shortfalls[0].get("pool_name", "")).strip()
             return (
-                f"Sorry, that time has just been taken: no {name} is free then. "
+                f"Sorry, that time has just been taken ({name}: none free then). "
                 "Please choose another time."
             )
         return "Sorry, that time has just been taken. Please choose another time."

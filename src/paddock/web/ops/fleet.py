@@ -1,0 +1,166 @@
+"""Fleet status, maintenance windows and site closures (capacity.operations): what each car,
+rig and coach is doing now, what is blocked when, and forms to block or close."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paddock.accounts.models import Role
+from paddock.capacity import operations
+from paddock.catalog import service as catalog
+from paddock.db import utcnow
+from paddock.errors import DomainError, Invalid, NotFound
+from paddock.http import SessionDep
+from paddock.web.deps import OpsPage, OpsWriter, can, page_router
+from paddock.web.flash import flash
+from paddock.web.rendering import render, see_other
+
+router = page_router(prefix="/ops/fleet")
+# Pools shown as the fleet, in this order; modules and seats are positions, not machines.
+FLEET_KINDS = ("vehicle_model", "simulator", "coach")
+
+
+def parse_local(text: str, time_zone: str, field: str) -> datetime:
+    """A `datetime-local` input (site time) as an aware instant."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise Invalid(f"{field}: '{text}' is not a date and time.") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(time_zone))
+    return moment
+
+
+@router.get("")
+def fleet(
+    request: Request, session: SessionDep, user: OpsPage, site: str | None = None
+) -> HTMLResponse:
+    all_sites = list(catalog.list_sites(session))
+    if not all_sites:
+        raise NotFound("No site is set up yet.")
+    chosen = operations.get_site(session, code=site or all_sites[0].code)
+    now = utcnow()
+    pools = [
+        p
+        for p in operations.pools_overview(session, site_code=chosen.code, now=now)
+        if p.pool.kind in FLEET_KINDS
+    ]
+    pools.sort(key=lambda p: (FLEET_KINDS.index(p.pool.kind), p.pool.name))
+    seen: set[int] = set()
+    groups = []
+    for pool in pools:
+        units = [u for u in pool.units if u.unit.id not in seen]
+        seen.update(u.unit.id for u in units)
+        if units:
+            groups.append((pool, units))
+    blocks = operations.list_blocks(session, site_code=chosen.code, now=now)
+    labels = operations.labels(session, [b.unit_id for b in blocks if b.unit_id is not None])
+    unit_blocks = [b for b in blocks if b.unit_id is not None and b.kind != "retired"]
+    closures = [b for b in blocks if b.unit_id is None]
+    active_units = sorted(
+        {u.unit.id: u.unit for _, us in groups for u in us if u.unit.active}.values(),
+        key=lambda u: u.label,
+    )
+    session.rollback()
+    return render(
+        request,
+        "ops/fleet.html",
+        {
+            "site": chosen,
+            "sites": all_sites,
+            "groups": groups,
+            "unit_blocks": unit_blocks,
+            "closures": closures,
+            "labels": labels,
+            "units": active_units,
+            "writer": can(user, Role.ADMIN, Role.OPERATIONS),
+            "unit_kinds": operations.UNIT_BLOCK_KINDS,
+            "site_kinds": operations.SITE_BLOCK_KINDS,
+            "ops_site": chosen.code,
+        },
+    )
+
+
+def _back(site_code: str) -> str:
+    return f"/ops/fleet?site={site_code}"
+
+
+@router.post("/blocks")
+def block(
+    request: Request,
+    session: SessionDep,
+    user: OpsWriter,
+    site: Annotated[str, Form()],
+    unit_id: Annotated[int, Form()],
+    starts_at: Annotated[str, Form()],
+    ends_at: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
+    kind: Annotated[str, Form()] = "maintenance",
+) -> Response:
+    try:
+        chosen = operations.get_site(session, code=site)
+        made = operations.block_unit(
+            session,
+            unit_id=unit_id,
+            starts_at=parse_local(starts_at, chosen.time_zone, "Start"),
+            ends_at=parse_local(ends_at, chosen.time_zone, "End"),
+            reason=reason,
+            kind=kind,
+            actor=user.actor,
+        )
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    else:
+        flash(request, f"Blocked ({made.kind}) as asked.", "success")
+    return see_other(request, _back(site))
+
+
+@router.post("/closures")
+def close(
+    request: Request,
+    session: SessionDep,
+    user: OpsWriter,
+    site: Annotated[str, Form()],
+    starts_at: Annotated[str, Form()],
+    ends_at: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
+    kind: Annotated[str, Form()] = "closure",
+) -> Response:
+    try:
+        chosen = operations.get_site(session, code=site)
+        operations.close_site(
+            session,
+            site_code=chosen.code,
+            starts_at=parse_local(starts_at, chosen.time_zone, "Start"),
+            ends_at=parse_local(ends_at, chosen.time_zone, "End"),
+            reason=reason,
+            kind=kind,
+            actor=user.actor,
+        )
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    else:
+        flash(request, f"{chosen.name} is closed for that time.", "success")
+    return see_other(request, _back(site))
+
+
+@router.post("/blocks/{block_id}/remove")
+def remove(
+    request: Request,
+    session: SessionDep,
+    user: OpsWriter,
+    block_id: int,
+    site: Annotated[str, Form()],
+) -> Response:
+    try:
+        operations.remove_block(session, block_id=block_id, actor=user.actor)
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    else:
+        flash(request, "Removed: that time can be booked again.", "success")
+    return see_other(request, _back(site))
