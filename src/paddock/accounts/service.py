@@ -40,6 +40,8 @@ TOUCH_EVERY = timedelta(minutes=1)
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 accepts more, but nobody needs it and it costs CPU
 TOKEN_PREFIX = "pdk_"
+# Security decisions read the row as it is now, not as a long-lived session remembers it.
+FRESH = {"populate_existing": True}
 
 # The current parameters; a stored hash made with others is upgraded at the next sign-in.
 hasher = PasswordHasher()
@@ -322,7 +324,7 @@ def authenticate(
         )
     key = email.strip().lower()
     with write_transaction(session):
-        user = session.scalar(select(User).where(User.email == key))
+        user = session.scalar(select(User).where(User.email == key).execution_options(**FRESH))
         if user is None or not user.active:
             _verify(_dummy_hash, password)
             address_throttle.failed(ip)
@@ -396,6 +398,7 @@ def session_principal(
         select(UserSession, User)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == digest(token))
+        .execution_options(**FRESH)
     ).first()
     if row is None:
         return None
@@ -507,7 +510,9 @@ def token_principal(
 ) -> Principal | None:
     """The dealer a bearer token speaks for, or None when unknown, revoked or expired."""
     now = now or utcnow()
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == digest(secret)).execution_options(**FRESH)
+    )
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
