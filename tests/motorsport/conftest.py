@@ -1,0 +1,21 @@
+"""The motorsport demo world (late 2023) in a migrated database, for service, API and CLI tests."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from paddock.demo.motorsport import load_motorsport
+from paddock.motorsport import engagements
+
+JOTA = "jota-wec-2024-additional-car"
+PROTON = "proton-wec-2024-additional-car"
+JDC = "jdc-miller-imsa-2024-spare-car"
+
+
+@pytest.fixture
+def demo(session: Session) -> Session:
+    engagements.register()
+    load_motorsport(session)
+    session.commit()
+    return session
