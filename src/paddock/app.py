@@ -11,11 +11,14 @@ from fastapi import FastAPI
 
 from paddock import __version__
 from paddock.accounts.api import router as accounts_router
+from paddock.analytics.api import router as kpi_router
 from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import service as booking_service
 from paddock.bookings.api import router as bookings_router
 from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
+from paddock.crm import background as crm_background
+from paddock.crm.api import router as crm_router
 from paddock.db import make_engine, make_session_factory
 from paddock.dealers.api import router as dealers_router
 from paddock.http import install_problem_handlers
@@ -23,6 +26,7 @@ from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.api import router as motorsport_router
 from paddock.settings import Settings, get_settings
 from paddock.web import install as install_web
+from paddock.webhooks.api import router as webhooks_router
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
@@ -40,9 +44,12 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_sweep_holds(app)) if sweeper else None
+        crm_task = asyncio.create_task(crm_background.run(app)) if sweeper else None
         yield
         if task:
             task.cancel()
+        if crm_task:
+            crm_task.cancel()
         engine.dispose()
 
     app = FastAPI(
@@ -64,6 +71,9 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.include_router(accounts_router)
     app.include_router(dealers_router)
     app.include_router(motorsport_router)
+    app.include_router(crm_router)
+    app.include_router(webhooks_router)
+    app.include_router(kpi_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -30,6 +30,7 @@ from paddock.crm.models import (
     PersonConsent,
     PersonKind,
     SyncCursor,
+    Vehicle,
 )
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
@@ -506,3 +507,24 @@ def _check_kind(kind: str) -> None:
 def _check_dealer(session: Session, dealer_id: int | None) -> None:
     if dealer_id is not None and session.get(Dealer, dealer_id) is None:
         raise NotFound(f"No dealer #{dealer_id}.")
+
+
+def vehicles_of(
+    session: Session, *, person_id: int
+) -> list[tuple[Vehicle, str | None, str | None]]:
+    """The person's cars, with the selling dealer's code and the delivery booking's ref."""
+    rows = session.execute(
+        select(Vehicle, Dealer.code, Booking.ref)
+        .outerjoin(Dealer, Dealer.id == Vehicle.dealer_id)
+        .outerjoin(Booking, Booking.id == Vehicle.delivery_booking_id)
+        .where(Vehicle.person_id == person_id)
+        .order_by(Vehicle.id)
+    ).all()
+    return [(vehicle, dealer, ref) for vehicle, dealer, ref in rows]
+
+
+def dealer_codes(session: Session, dealer_ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {d for d in dealer_ids if d is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Dealer.id, Dealer.code).where(Dealer.id.in_(wanted))).all())

@@ -150,10 +150,11 @@ def import_sales_csv(
     source: str,
     actor: str,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    dry_run: bool = False,
     now: datetime | None = None,
 ) -> ImportReport:
     """All rows or none: every row is checked first; if any is wrong, Invalid lists each
-    rejected row with the reason and nothing is written."""
+    rejected row with the reason and nothing is written. A dry run only checks."""
     now = now or utcnow()
     sales, errors = parse_sales_csv(text, today=now.date())
     errors = sorted(
@@ -166,6 +167,8 @@ def import_sales_csv(
             "nothing was imported. Fix them and import the file again.",
             errors=[e.as_dict() for e in errors],
         )
+    if dry_run:
+        return ImportReport(rows=len(sales), imported=0, conversions=0)
 
     def write() -> ImportReport:
         report = ImportReport(rows=len(sales), imported=0, conversions=0)

@@ -15,6 +15,7 @@ from paddock.crm.people import (
     LinkReport,
     Visit,
     create_person,
+    dealer_codes,
     find_by_email,
     get_person,
     link_bookings,
@@ -22,6 +23,7 @@ from paddock.crm.people import (
     normalise_email,
     set_consents,
     update_person,
+    vehicles_of,
     visits,
 )
 from paddock.crm.privacy import erase_person, export_person
@@ -46,6 +48,7 @@ __all__ = [
     "SaleResult",
     "Visit",
     "create_person",
+    "dealer_codes",
     "erase_person",
     "export_person",
     "find_by_email",
@@ -61,5 +64,6 @@ __all__ = [
     "schedule_delivery",
     "set_consents",
     "update_person",
+    "vehicles_of",
     "visits",
 ]
