@@ -10,16 +10,19 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
 from paddock.accounts.cli import tokens_app, users_app
+from paddock.analytics.cli import kpi
 from paddock.bookings import engagements as booking_engagements
 from paddock.bookings.cli import book, bookings_app
 from paddock.capacity.cli import fleet_app, site_app
 from paddock.catalog.cli import availability, products_app, sites_app
 from paddock.cli_support import console, errors, session_scope
+from paddock.crm.cli import crm_app
 from paddock.dealers.cli import campaigns_app, dealers_app, invitations_app
 from paddock.errors import DomainError
 from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.cli import motorsport_app
 from paddock.settings import get_settings
+from paddock.webhooks.cli import webhooks_app
 
 app = typer.Typer(
     help="Paddock: customer programmes admitted only when the capacity exists.",
@@ -41,6 +44,9 @@ app.add_typer(motorsport_app, name="motorsport")
 app.add_typer(dealers_app, name="dealers")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(invitations_app, name="invitations")
+app.add_typer(crm_app, name="crm")
+app.add_typer(webhooks_app, name="webhooks")
+app.command("kpi")(kpi)
 app.command("availability")(availability)
 app.command("book")(book)
 booking_engagements.register()
