@@ -111,8 +111,16 @@ def shortfall_reason(slot: Slot) -> str:
     return f"Fully booked: no {name} free"
 
 
-def build_month(first: date, slots: Sequence[Slot], zone: ZoneInfo, today: date) -> Month:
-    """Weeks from Monday, each day with its free start times or why there are none."""
+def build_month(
+    first: date,
+    slots: Sequence[Slot],
+    zone: ZoneInfo,
+    today: date,
+    *,
+    window: tuple[date, date] | None = None,
+) -> Month:
+    """Weeks from Monday, each day with its free start times or why there are none; days
+    outside `window` (an invitation's dates) say so."""
     by_day: dict[date, list[SlotView]] = defaultdict(list)
     for slot in slots:
         local = slot.starts_at.astimezone(zone)
@@ -126,7 +134,10 @@ def build_month(first: date, slots: Sequence[Slot], zone: ZoneInfo, today: date)
     while day <= grid_end:
         week: list[Day] = []
         for _ in range(7):
-            week.append(_day(day, start <= day <= last, by_day.get(day, []), today))
+            cell = _day(day, start <= day <= last, by_day.get(day, []), today)
+            if window and cell.status != "past" and not window[0] <= day <= window[1]:
+                cell = Day(day, cell.in_month, "closed", "Not in your invitation's dates", 0, ())
+            week.append(cell)
             day += timedelta(days=1)
         weeks.append(week)
     first_now = today.replace(day=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -16,15 +17,18 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking, BookingStatus
+from paddock.capacity.engine import Slot
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
 from paddock.db import utcnow
+from paddock.dealers import service as dealers
+from paddock.dealers.errors import AllotmentExhausted
 from paddock.errors import Busy, DomainError, HoldExpired, Invalid, NotFound, SoldOut
 from paddock.http import SessionDep
 from paddock.web.deps import page_router
 from paddock.web.flash import flash
 from paddock.web.forms import read_form
-from paddock.web.guest import calendar, ics, qr
+from paddock.web.guest import calendar, ics, invitations, qr
 from paddock.web.rendering import render, see_other
 
 router = page_router()
@@ -92,6 +96,9 @@ def _public_product(session: SessionDep, code: str) -> Product:
     return product
 
 
+SlotLoader = Callable[[date, date, datetime], Sequence[Slot]]
+
+
 def _picker(
     session: SessionDep,
     product: Product,
@@ -100,7 +107,11 @@ def _picker(
     day: str | None,
     nav_url: str,
     action_url: str,
+    load: SlotLoader | None = None,
+    window: tuple[date, date] | None = None,
 ) -> Picker:
+    """The month around `day` (or `month`), its free times from `load` (the product's
+    availability unless given), days outside `window` explained as such."""
     zone = ZoneInfo(product.site.time_zone)
     now = utcnow()
     today = now.astimezone(zone).date()
@@ -109,15 +120,21 @@ def _picker(
         chosen = _parse_day(day)
         if chosen:
             first = calendar.parse_month(chosen.strftime("%Y-%m"), today)
+    elif not month and not day and window and window[0] > today:
+        first = calendar.parse_month(window[0].strftime("%Y-%m"), today)
     start, last = calendar.month_bounds(first)
-    result = catalog.availability(
-        session,
-        product_code=product.code,
-        date_from=max(start, today),
-        date_to=last,
-        now=now,
-    )
-    view = calendar.build_month(first, result.slots, zone, today)
+    lo, hi = max(start, today), last
+    if window:
+        lo, hi = max(lo, window[0]), min(hi, window[1])
+    if load is None:
+
+        def load(date_from: date, date_to: date, at: datetime) -> Sequence[Slot]:
+            return catalog.availability(
+                session, product_code=product.code, date_from=date_from, date_to=date_to, now=at
+            ).slots
+
+    slots = load(lo, hi, now) if lo <= hi else []
+    view = calendar.build_month(first, slots, zone, today, window=window)
     selected = view.find(_parse_day(day)) if day else None
     return Picker(
         product, view, selected, product.site.time_zone, nav_url, action_url, secrets.token_hex(8)
@@ -203,6 +220,8 @@ def _day_url(base: str, start: datetime, time_zone: str) -> str:
 
 def guest_message(exc: DomainError) -> str:
     """A refusal in the guest's words (the service's detail is written for staff and logs)."""
+    if isinstance(exc, AllotmentExhausted):
+        return exc.detail
     if isinstance(exc, SoldOut):
         shortfalls = exc.extra.get("shortfalls") or []
         if shortfalls:
@@ -231,6 +250,7 @@ class Booked:
     product: Product
     status: str
     token: str
+    invited_by: str | None = None  # the dealer whose invitation this booking came through
 
     @property
     def booking(self) -> Booking:
@@ -256,7 +276,8 @@ class Booked:
 def _booked(session: SessionDep, token: str) -> Booked:
     result = bookings.get_by_token(session, token=token)
     product = catalog.get_product(session, code=result.product_code)
-    return Booked(result, product, result.status, token)
+    dealer = invitations.dealer_of(session, result.booking.id)
+    return Booked(result, product, result.status, token, dealer)
 
 
 def _details_page(
@@ -291,19 +312,61 @@ async def confirm(request: Request, session: SessionDep, token: str) -> Response
     if form is None:
         return _details_page(request, booked, values, errors, 422)
     guest = bookings.Guest(form.name, str(form.email), form.phone, form.notes)
+    if form.code and booked.invited_by is None:
+        return _confirm_with_code(request, session, booked, guest, form.code, values)
     try:
-        if form.code:
-            raise Invalid("Invitation codes cannot be checked yet; leave the field empty.")
         bookings.confirm_with_guest(session, ref=booked.booking.ref, guest=guest, actor="guest:web")
     except HoldExpired as exc:
         flash(request, guest_message(exc), "error")
         start = booked.booking.starts_at
         return see_other(request, _day_url(f"/book/{booked.product.code}", start, booked.zone))
-    except Invalid as exc:
-        errors["code" if form.code else "form"] = exc.detail
-        return _details_page(request, booked, values, errors, 422)
     flash(request, "Your booking is confirmed. See you at the centre!", "success")
     return see_other(request, f"/b/{token}")
+
+
+def _confirm_with_code(
+    request: Request,
+    session: SessionDep,
+    booked: Booked,
+    guest: bookings.Guest,
+    code: str,
+    values: dict[str, str],
+) -> Response:
+    """A code typed on the details page: check it, then book the held time with it (the
+    hold is given up a moment before, as the code's booking needs the same resources)."""
+    booking = booked.booking
+    try:
+        invitation = dealers.get_invitation(session, code=code)
+        again = invitations.day_url(invitation.code, booked.product, booking.starts_at)
+        invitations.check_fits(invitation, booked.product.code, booking.starts_at, booked.zone)
+    except DomainError as exc:
+        return _details_page(request, booked, values, {"code": exc.detail}, 422)
+    if booked.status != BookingStatus.HELD:
+        flash(request, guest_message(HoldExpired("expired")), "error")
+        return see_other(request, again)
+    bookings.cancel_booking(
+        session, ref=booking.ref, reason="Booked again with an invitation code", actor="guest:web"
+    )
+    try:
+        result = dealers.book_with_code(
+            session,
+            code=invitation.code,
+            product_code=booked.product.code,
+            starts_at=booking.starts_at,
+            guest=guest,
+            idempotency_key=f"web-code:{booking.ref}",
+            channel="invitation",
+            actor="guest:web",
+        )
+    except DomainError as exc:
+        flash(request, guest_message(exc), "error")
+        return see_other(request, again)
+    flash(
+        request,
+        f"Your booking is confirmed, with the invitation of {invitation.dealer_name}.",
+        "success",
+    )
+    return see_other(request, f"/b/{result.booking.manage_token}")
 
 
 @router.post("/b/{token}/release")
@@ -446,3 +509,107 @@ def cancel(
     )
     flash(request, f"Booking {booked.booking.ref} is cancelled.", "success")
     return see_other(request, f"/b/{token}")
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+@router.get("/invite")
+def invite_form(request: Request, code: str = "") -> Response:
+    """Where a guest types a code from a dealer's invitation."""
+    if code.strip():
+        return see_other(request, f"/invite/{dealers.normalize_code(code)}")
+    return render(request, "guest/invite_code.html", {"error": "", "code": ""})
+
+
+@router.get("/invite/{code}")
+def invitation(request: Request, session: SessionDep, code: str) -> Response:
+    try:
+        found = dealers.get_invitation(session, code=code)
+    except DomainError as exc:
+        return render(
+            request,
+            "guest/invite_code.html",
+            {"error": exc.detail, "code": code},
+            status_code=exc.status,
+        )
+    return render(request, "guest/invitation.html", {"inv": found})
+
+
+def _invitation_product(
+    session: SessionDep, code: str, product_code: str
+) -> tuple[dealers.Invitation, Product]:
+    found = dealers.get_invitation(session, code=code)
+    if product_code not in {p.code for p in found.products}:
+        raise NotFound("This invitation does not include that experience.")
+    return found, catalog.get_product(session, code=product_code)
+
+
+@router.get("/invite/{code}/book/{product_code}")
+def invitation_book(
+    request: Request,
+    session: SessionDep,
+    code: str,
+    product_code: str,
+    month: str | None = None,
+    day: str | None = None,
+) -> HTMLResponse:
+    found, product = _invitation_product(session, code, product_code)
+
+    def load(date_from: date, date_to: date, at: datetime) -> Sequence[Slot]:
+        return dealers.invitation_availability(
+            session,
+            code=found.code,
+            product_code=product.code,
+            date_from=date_from,
+            date_to=date_to,
+            now=at,
+        ).slots
+
+    base = f"/invite/{found.code}/book/{product.code}"
+    picker = _picker(
+        session,
+        product,
+        month=month,
+        day=day,
+        nav_url=base,
+        action_url=f"{base}/hold",
+        load=load,
+        window=(found.drive_from, found.drive_to),
+    )
+    return render(
+        request,
+        "guest/book.html",
+        {"product": product, "picker": picker, "moving": None, "inv": found},
+        partial="guest/_picker.html",
+    )
+
+
+@router.post("/invite/{code}/book/{product_code}/hold")
+def invitation_hold(
+    request: Request,
+    session: SessionDep,
+    code: str,
+    product_code: str,
+    starts_at: Annotated[str, Form()],
+    request_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    found, product = _invitation_product(session, code, product_code)
+    start = _parse_instant(starts_at)
+    try:
+        result = dealers.book_with_code(
+            session,
+            code=found.code,
+            product_code=product.code,
+            starts_at=start,
+            guest=HOLD_GUEST,
+            hold=True,
+            hold_minutes=request.app.state.settings.hold_minutes,
+            idempotency_key=f"web-code-hold:{request_id}" if request_id else None,
+            channel="invitation",
+            actor="guest:web",
+        )
+    except DomainError as exc:
+        flash(request, guest_message(exc), "error")
+        return see_other(request, invitations.day_url(found.code, product, start))
+    return see_other(request, f"/b/{result.booking.manage_token}/details")
