@@ -1,23 +1,37 @@
-"""Benchmark of the motorsport decision engine (standalone: `python bench/bench_motorsport.py`).
+"""Benchmark of the motorsport decision engine (`python bench/bench_motorsport.py [--quick]`).
 
 Two full seasons (2024 and 2025) of FIA WEC and IMSA GTP with the demo support organisation:
 - `evaluate`: one request over both seasons, median and p99 over repeated runs (target < 50 ms);
 - `decide`: 30 random requests over both series, time to a proven optimum on 2 workers
-  (target < 2 s), with the greedy comparison.
+  (target < 2 s), with the greedy comparison;
+- `evaluate_from_db`: `service.evaluate_request` end to end on the demo database (load the
+  season, the capacity pools by day from the shared core, evaluate, build the answer), on
+  SQLite and, when reachable, PostgreSQL (target < 50 ms).
 Writes bench/results/motorsport.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import random
 import statistics
+import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
+
+from paddock.db import make_engine, make_session_factory
+from paddock.demo.motorsport import load_motorsport
+from paddock.migrate import upgrade
+from paddock.motorsport import service
 from paddock.motorsport.calendars import (
     ALL_EVENTS,
     ENTRIES_2024,
@@ -40,8 +54,13 @@ from paddock.motorsport.solver import (
 from paddock.motorsport.standard import demo_resource_pools
 
 RESULTS_PATH = Path(__file__).parent / "results" / "motorsport.json"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PADDOCK_BENCH_POSTGRES_URL",
+    os.environ.get("PADDOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+)
 EVALUATE_RUNS = 300
 DECIDE_INSTANCES = 5
+DB_RUNS = 60
 REQUESTS_PER_INSTANCE = 30
 TEAMS = ("jota", "proton", "jdc-miller", "united", "ao", "iron", "akkodis", "wayne", "tower")
 
@@ -172,16 +191,137 @@ def bench_decide() -> dict[str, object]:
     }
 
 
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite:///{folder}/bench.db"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str | None]:
+    name = f"paddock_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error:
+        yield None
+        return
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_evaluate_from_db(url: str, runs: int) -> dict[str, object]:
+    """The demo world; each run a fresh session, as a request to the API would have."""
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        load_motorsport(session)
+        session.commit()
+    code = "jota-wec-2024-additional-car"
+    timings, decide_timings = [], []
+    verdict = ""
+    for _ in range(runs):
+        with factory() as session:
+            start = time.perf_counter()
+            result = service.evaluate_request(session, code=code)
+            timings.append((time.perf_counter() - start) * 1000)
+            verdict = result.read.verdict
+    for _ in range(max(3, runs // 10)):
+        with factory() as session:
+            start = time.perf_counter()
+            service.decide_season(session, year=2024, num_workers=2, random_seed=0)
+            decide_timings.append((time.perf_counter() - start) * 1000)
+    engine.dispose()
+    return {
+        "request": code,
+        "verdict": verdict,
+        "runs": runs,
+        "median_ms": round(statistics.median(timings), 2),
+        "p99_ms": round(percentile(timings, 0.99), 2),
+        "max_ms": round(max(timings), 2),
+        "decide_season_median_ms": round(statistics.median(decide_timings), 2),
+        "target_ms": 50,
+    }
+
+
+def target(
+    what: str, value: float | None, unit: str, goal: str, met: bool | None
+) -> dict[str, object]:
+    return {"what": what, "value": value, "unit": unit, "target": goal, "met": met}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs (for make bench)")
+    quick = parser.parse_args().quick
+    global EVALUATE_RUNS, DECIDE_INSTANCES
+    if quick:
+        EVALUATE_RUNS, DECIDE_INSTANCES = 50, 2
+    db_runs = 15 if quick else DB_RUNS
+    pure_evaluate = bench_evaluate()
+    pure_decide = bench_decide()
+    from_db: dict[str, object] = {}
+    with sqlite_database() as url:
+        from_db["sqlite"] = bench_evaluate_from_db(url, db_runs)
+    with postgres_database() as pg_url:
+        from_db["postgresql"] = bench_evaluate_from_db(pg_url, db_runs) if pg_url else None
+
+    def median(backend: str) -> float | None:
+        result = from_db.get(backend)
+        return float(result["median_ms"]) if isinstance(result, dict) else None  # type: ignore[arg-type]
+
+    targets = [
+        target(
+            "evaluate one request, two seasons (engine)",
+            pure_evaluate["median_ms"],
+            "ms",  # type: ignore[arg-type]
+            "< 50",
+            float(pure_evaluate["median_ms"]) < 50,
+        ),  # type: ignore[arg-type]
+        target(
+            "30 requests proven optimal (2 workers)",
+            pure_decide["max_decide_total_s"],
+            "s",  # type: ignore[arg-type]
+            "< 2",
+            bool(pure_decide["all_optimal"]) and float(pure_decide["max_decide_total_s"]) < 2,
+        ),  # type: ignore[arg-type]
+    ]
+    for backend in ("sqlite", "postgresql"):
+        value = median(backend)
+        targets.append(
+            target(
+                f"service.evaluate_request from the database ({backend}), median",
+                value,
+                "ms",
+                "< 50",
+                None if value is None else value < 50,
+            )
+        )
     report = {
+        "name": "motorsport",
+        "mode": "quick" if quick else "full",
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+        },
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "evaluate": bench_evaluate(),
-        "decide": bench_decide(),
+        "targets": targets,
+        "evaluate": pure_evaluate,
+        "decide": pure_decide,
+        "evaluate_from_db": from_db,
     }
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(report, indent=2))
+    for item in targets:
+        verdict = {True: "met", False: "MISSED", None: "not measured"}[item["met"]]  # type: ignore[index]
+        print(f"{item['what']}: {item['value']} {item['unit']} (target {item['target']}) {verdict}")
 
 
 if __name__ == "__main__":
