@@ -25,6 +25,7 @@ from paddock.capacity.models import (
 )
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product, ProductDemand
+from paddock.demo.crm import load_crm
 from paddock.demo.dealers import load_dealers
 from paddock.demo.motorsport import load_motorsport
 from paddock.demo.world import SITES, SiteSpec
@@ -110,6 +111,7 @@ def load(
         assert site is not None
         counts["bookings"] += _history(session, site, rng, today, days_back, days_ahead, progress)
     counts.update(load_dealers(session, rng, today))
+    counts.update(load_crm(session, rng, today))
     counts.update(load_motorsport(session))
     session.commit()
     counts["units"] = session.scalar(select(func.count()).select_from(Unit)) or 0
