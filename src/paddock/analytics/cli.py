@@ -104,7 +104,7 @@ def _tables(r: service.KpiReport) -> None:
         )
     console.print(use)
     board = Table(
-        "#", "dealer", "region", "bookings", "drivers", "no-shows", "sales", title="Dealers"
+        "#", "dealer", "region", "bookings", "drivers", "no-shows", "conversions", title="Dealers"
     )
     for row in r.leaderboard:
         board.add_row(
