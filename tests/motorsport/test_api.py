@@ -54,6 +54,21 @@ def test_evaluate_and_decide_return_words_and_data(demo: Session, client: TestCl
         json={"team": "united", "championship": "WEC", "season": 2024, "kind": "new_team"},
     )
     assert what_if.status_code == 404  # no such team yet
+    team = {"code": "united", "name": "United Autosports", "base_region": "Europe"}
+    assert client.post(f"{API}/teams", json=team).status_code == 201
+    assert client.post(f"{API}/teams", json=team).status_code == 409
+    newcomer = client.post(
+        f"{API}/evaluate",
+        json={"team": "united", "championship": "WEC", "season": 2024, "kind": "new_team"},
+    ).json()
+    # A new team needs its own crew, where a second car shares its team's ("reduces
+    # complexity"): the parts specialists and the European parts trucks run out.
+    assert newcomer["verdict"] == "decline"
+    assert {r["pool"] for r in newcomer["shortfalls"]} == {"parts", "truck-eu"}
+    assert newcomer["first_binding"]["description"] == (
+        "parts specialists short by 1 from 17 Apr 2024"
+    )
+    assert len(newcomer["what_it_would_take"]) == 5
 
     decided = client.post(f"{API}/decisions/decide", json={"season": 2024}).json()
     assert decided["accepted"] == [JOTA, JDC] and decided["declined"] == [PROTON]

@@ -37,6 +37,7 @@ from paddock.motorsport.schemas import (
     ServiceLevelRead,
     StandardRead,
     StandardUpdate,
+    TeamCreate,
     TeamRead,
     TeamUpdate,
     WhatIf,
@@ -102,6 +103,20 @@ async def import_season(
 @router.get("/teams", response_model=list[TeamRead])
 def list_teams(session: SessionDep) -> list[TeamRead]:
     return service.list_teams(session)
+
+
+@router.post("/teams", response_model=TeamRead, status_code=201)
+def create_team(body: TeamCreate, session: SessionDep) -> TeamRead:
+    return service.create_team(
+        session,
+        code=body.code,
+        name=body.name,
+        base_region=body.base_region,
+        country=body.country,
+        priority=body.priority,
+        notes=body.notes,
+        actor=body.actor,
+    )
 
 
 @router.get("/teams/{team}", response_model=TeamRead)

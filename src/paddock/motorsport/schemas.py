@@ -102,6 +102,18 @@ class TeamRead(BaseModel):
     results: list[ResultRead] | None = None
 
 
+class TeamCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=2, max_length=40, description="e.g. united-autosports")
+    name: str = Field(min_length=1, max_length=200)
+    base_region: str = Field(min_length=1, max_length=40)
+    country: str = Field(default="", max_length=80)
+    priority: int = Field(default=1, ge=0, le=1000)
+    notes: str = ""
+    actor: str = Field(default="api", max_length=120)
+
+
 class TeamUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

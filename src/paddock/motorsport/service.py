@@ -9,6 +9,7 @@ here so that callers need only this module.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -97,6 +98,7 @@ from paddock.motorsport.standard import (
 )
 
 ENGAGEMENT = capacity_view.ENGAGEMENT
+TEAM_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,45 @@ def get_team(session: Session, *, team: str) -> TeamRead:
     read.chassis = [c for c in list_chassis(session) if c.team == row.code]
     read.results = list_results(session, team=row.code)
     return read
+
+
+def create_team(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    base_region: str,
+    country: str = "",
+    priority: int = 1,
+    notes: str = "",
+    actor: str = "api",
+    now: datetime | None = None,
+) -> TeamRead:
+    """A new customer team (its first car is a 'new team' request)."""
+    now = now or utcnow()
+    code = code.strip().lower()
+    if not TEAM_CODE.match(code):
+        raise Invalid(f"'{code}' is not a team code: lower-case letters, digits and dashes.")
+    if priority < 0:
+        raise Invalid("A team's priority is 0 or more.")
+
+    def write() -> TeamRead:
+        if session.scalar(select(orm.CustomerTeam.id).where(orm.CustomerTeam.code == code)):
+            raise Conflict(f"A team with code '{code}' already exists.")
+        row = orm.CustomerTeam(
+            code=code,
+            name=name.strip(),
+            base_region=base_region.strip(),
+            country=country.strip(),
+            priority=priority,
+            notes=notes,
+        )
+        session.add(row)
+        session.flush()
+        audit(session, actor, "customer_team", row.id, "created", now, code=code)
+        return _team_read(row)
+
+    return run_write(session, write)
 
 
 def update_team(
@@ -1348,6 +1389,7 @@ __all__ = [
     "Evaluated",
     "ResultRead",
     "create_request",
+    "create_team",
     "decide_season",
     "entry_allocations",
     "evaluate_request",
