@@ -3,6 +3,7 @@ rig and coach is doing now, what is blocked when, and forms to block or close.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -45,28 +46,14 @@ def fleet(
         raise NotFound("No site is set up yet.")
     chosen = operations.get_site(session, code=site or all_sites[0].code)
     now = utcnow()
-    pools = [
-        p
-        for p in operations.pools_overview(session, site_code=chosen.code, now=now)
-        if p.pool.kind in FLEET_KINDS
-    ]
-    pools.sort(key=lambda p: (FLEET_KINDS.index(p.pool.kind), p.pool.name))
-    seen: set[int] = set()
-    groups = []
-    for pool in pools:
-        units = [u for u in pool.units if u.unit.id not in seen]
-        seen.update(u.unit.id for u in units)
-        if units:
-            groups.append((pool, units))
+    groups = fleet_groups(session, chosen.code, now)
     blocks = operations.list_blocks(session, site_code=chosen.code, now=now)
     labels = operations.labels(session, [b.unit_id for b in blocks if b.unit_id is not None])
     unit_blocks = [b for b in blocks if b.unit_id is not None and b.kind != "retired"]
     closures = [b for b in blocks if b.unit_id is None]
     active_units = sorted(
-        {u.unit.id: u.unit for _, us in groups for u in us if u.unit.active}.values(),
-        key=lambda u: u.label,
+        (u.unit for g in groups for u in g.units if u.unit.active), key=lambda u: u.label
     )
-    session.rollback()
     return render(
         request,
         "ops/fleet.html",
@@ -84,6 +71,36 @@ def fleet(
             "ops_site": chosen.code,
         },
     )
+
+
+@dataclass
+class FleetGroup:
+    key: str
+    name: str
+    kind: str
+    units: list[operations.UnitState] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        return sum(1 for u in self.units if u.state == "available")
+
+
+def fleet_groups(session: SessionDep, site_code: str, now: datetime) -> list[FleetGroup]:
+    """Cars by model, then simulators, then coaches (one group: a coach is in several
+    qualification pools)."""
+    groups: dict[str, FleetGroup] = {}
+    for kind in FLEET_KINDS:
+        for state in operations.list_units(session, site_code=site_code, kind=kind, now=now):
+            pool = next((p for p in state.unit.pools if p.kind == kind), None)
+            if kind == "coach" or pool is None:
+                key, name = kind, "Coaches" if kind == "coach" else kind
+            else:
+                key, name = f"pool-{pool.id}", pool.name
+            groups.setdefault(key, FleetGroup(key, name, kind)).units.append(state)
+    ordered = sorted(groups.values(), key=lambda g: (FLEET_KINDS.index(g.kind), g.name))
+    for group in ordered:
+        group.units.sort(key=lambda u: u.unit.label)
+    return ordered
 
 
 def _back(site_code: str) -> str:

@@ -149,7 +149,6 @@ def booking_view(session: Session, *, ref: str, now: datetime) -> BookingView:
             ]
         held.append(item)
     history = bookings.history(session, ref=ref)
-    session.rollback()
     return BookingView(result, product, site, result.status, held, history)
 
 
