@@ -45,7 +45,7 @@ def test_reads(demo: Session, client: TestClient) -> None:
 def test_evaluate_and_decide_return_words_and_data(demo: Session, client: TestClient) -> None:
     evaluation = client.post(f"{API}/requests/{JOTA}/evaluate").json()
     assert evaluation["verdict"] == "accept"
-    assert evaluation["headline"].startswith("Accepted: jota additional car, WEC 2024")
+    assert evaluation["headline"].startswith("Accepted: Hertz Team Jota additional car, WEC 2024")
     assert evaluation["request"]["team_name"] == "Hertz Team Jota"
     imola = next(r for r in evaluation["rows"] if r["label"] == "Imola")
     assert imola["description"].startswith("Imola (17–21 Apr 2024), data specialists: 4 committed")

@@ -55,7 +55,7 @@ def test_evaluate_jota_second_car(
     assert out.startswith("ACCEPT  Hertz Team Jota: additional car, WEC 2024")
     assert f"open request {JOTA}" in out
     assert "Event by event, resource by resource" in out
-    assert "Shares with jota's 1 existing car(s) in WEC 2024: engineer" in out
+    assert "Shares with Hertz Team Jota's 1 existing car(s) in WEC 2024: engineer" in out
     imola = next(line for line in out.splitlines() if "│ Imola" in line)
     assert "Data specialists" in imola and imola.split("│")[4:8] == [
         "         4 ",
@@ -88,7 +88,7 @@ def test_decide_2024_then_record_it(
     code, out, _ = run(monkeypatch, capsys, "requests", "list", "--season", "2024")
     assert code == 0
     proton_row = next(line for line in out.splitlines() if PROTON in line)
-    assert "declined" in proton_row and "Declined: proton additional car" in proton_row
+    assert "declined" in proton_row and "Declined: Proton Competition additional car" in proton_row
     code, _, err = run(monkeypatch, capsys, "decide", "--season", "2024")
     assert code == 1 and err.strip() == "error: No open requests for 2024."
 

@@ -182,7 +182,7 @@ def test_an_identical_request_is_refused_once_the_capacity_is_taken(demo: Sessio
     assert len(service.list_entries(demo, year=2024)) == entries and allocations(demo) == held
     assert service.get_request(demo, code=twin.code).status == "open"
     declined = service.record_decision(demo, year=2024, decline=[twin.code], decided_by="pm")
-    assert declined.requests[0].reasons[0].startswith("Declined: jota additional car")
+    assert declined.requests[0].reasons[0].startswith("Declined: Hertz Team Jota additional car")
 
 
 def test_capacity_held_elsewhere_on_the_core_counts(demo: Session) -> None:

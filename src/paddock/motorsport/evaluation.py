@@ -270,7 +270,7 @@ def _sharing_notes(
     own_windows: Sequence[DemandWindow],
     after: CarCounts,
 ) -> list[str]:
-    team, series = request.team_code, f"{request.championship} {request.season}"
+    team, series = request.team_label, f"{request.championship} {request.season}"
     if request.is_spare:
         return ["A spare car needs no trackside crew: it adds only season spares and rebuilds."]
     notes = []

@@ -59,7 +59,7 @@ def request_label(request: SupportRequest) -> str:
         RequestKind.ADDITIONAL_CAR: "additional car",
         RequestKind.SPARE_CAR: "spare car",
     }[request.kind]
-    return f"{request.team_code} {what}, {request.championship} {request.season}"
+    return f"{request.team_label} {what}, {request.championship} {request.season}"
 
 
 @dataclass(frozen=True, slots=True)

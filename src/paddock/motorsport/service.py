@@ -781,6 +781,7 @@ def _engine_request(row: orm.SupportRequest) -> SupportRequest:
         season=row.season.year,
         base_region=row.base_region,
         received_on=row.received_on,
+        team_name=row.team.name,
     )
 
 
@@ -855,6 +856,7 @@ def evaluate_what_if(
         championship=season.championship.code,
         season=year,
         base_region=base_region or team_row.base_region,
+        team_name=team_row.name,
     )
     context = load_context(session, year=year, now=now)
     return Evaluated(*_evaluate(context, request), stored_request=None)

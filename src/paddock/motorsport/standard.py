@@ -179,6 +179,12 @@ class SupportRequest:
     season: int
     base_region: str
     received_on: date | None = None
+    # How explanations name the team (its code when empty).
+    team_name: str = ""
+
+    @property
+    def team_label(self) -> str:
+        return self.team_name or self.team_code
 
     @property
     def is_spare(self) -> bool:
