@@ -24,7 +24,7 @@ TODAY = date(2026, 11, 20)
 
 
 def test_demo_dealers(session: Session) -> None:
-    counts = loader.load(session, seed=7, today=TODAY, days_back=20, days_ahead=5)
+    counts = loader.load(session, seed=7, today=TODAY, days_back=8, days_ahead=3)
     assert 190 <= counts["dealers"] <= 210
     codes = session.scalars(select(Dealer.code)).all()
     assert all(DEALER_CODE_PATTERN.match(c) for c in codes) and "D-ATL-001" in codes
@@ -75,7 +75,7 @@ def test_demo_dealers_are_deterministic(sqlite_template: Path, tmp_path: Path) -
         shutil.copy(sqlite_template, tmp_path / name)
         engine = make_engine(f"sqlite:///{tmp_path / name}")
         with make_session_factory(engine)() as session:
-            loader.load(session, seed=7, today=TODAY, days_back=3, days_ahead=2)
+            loader.load(session, seed=7, today=TODAY, days_back=2, days_ahead=1)
             dealers = select(Dealer.code, Dealer.name, Dealer.monthly_allotment)
             attributed = select(BookingAttribution.booking_id, BookingAttribution.dealer_id)
             results.append(

@@ -59,16 +59,17 @@ def list_users(
         dealer_id = service.dealer_id_for_code(session, dealer) if dealer else None
         users = service.list_users(session, dealer_id=dealer_id, role=role, limit=500)
         codes = service.dealer_codes(session, [u.dealer_id for u in users if u.dealer_id])
-        table = Table("id", "e-mail", "name", "role", "dealer", "active", "last sign-in")
+        table = Table("id", "name", "role", "dealer", "active", "last sign-in")
+        table.add_column("e-mail", no_wrap=True)
         for u in users:
             table.add_row(
                 str(u.id),
-                u.email,
                 u.name,
                 u.role,
                 codes.get(u.dealer_id, "") if u.dealer_id else "",
                 "yes" if u.active else "no",
                 f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "",
+                u.email,
             )
         console.print(table)
 

@@ -45,8 +45,9 @@ FRESH = {"populate_existing": True}
 
 # The current parameters; a stored hash made with others is upgraded at the next sign-in.
 hasher = PasswordHasher()
-# Verified against unknown e-mails too, so a wrong address takes as long as a wrong password.
-_dummy_hash = hasher.hash("not-a-password-of-anyone")
+# Verified against unknown e-mails too, so a wrong address takes as long as a wrong password;
+# made with the current parameters (see _dummy_hash).
+_dummy_hashes: dict[str, str] = {}
 
 # The dealer table belongs to the dealers package, which builds on accounts; a user only needs
 # to name its dealer by code, so we refer to the table by name (as the foreign key does).
@@ -326,7 +327,7 @@ def authenticate(
     with write_transaction(session):
         user = session.scalar(select(User).where(User.email == key).execution_options(**FRESH))
         if user is None or not user.active:
-            _verify(_dummy_hash, password)
+            _verify(_dummy_hash(), password)
             address_throttle.failed(ip)
             raise BadCredentials("Wrong e-mail or password.")
         if user.locked_until is not None and user.locked_until > now:
@@ -533,6 +534,13 @@ def digest(secret: str) -> str:
     """What is stored of a session id or API token. They are 256-bit random, so a fast hash
     is enough (there is no guessing to slow down, unlike passwords)."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _dummy_hash() -> str:
+    key = f"{hasher.time_cost}:{hasher.memory_cost}:{hasher.parallelism}"
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash("not-a-password-of-anyone")
+    return _dummy_hashes[key]
 
 
 def _verify(password_hash: str, password: str) -> bool:
