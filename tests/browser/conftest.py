@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
-from tests.factories import make_world
 
 from paddock.accounts import service as accounts
 from paddock.app import create_app
@@ -32,6 +33,11 @@ from paddock.catalog import service as catalog_service
 from paddock.db import make_engine, make_session_factory
 from paddock.demo import loader
 from paddock.settings import Settings
+from paddock.web.charts import figure_json
+from paddock.web.deps import page_router
+from paddock.web.rendering import environment
+from paddock.web.security import csrf_token
+from tests.factories import make_world
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,6 +67,31 @@ class LiveServer:
     def session(self):  # type: ignore[no-untyped-def]
         engine = make_engine(self.database_url, pool_size=1)
         return make_session_factory(engine)()
+
+
+# A page used only by the tests: a Plotly chart rendered through the chart() macro, to prove
+# the locally served bundle draws under the strict Content-Security-Policy.
+chart_demo_router = page_router()
+CHART_PAGE = """{% extends "base.html" %}
+{% from "_charts.html" import chart_assets, chart with context %}
+{% block head %}{{ chart_assets() }}{% endblock %}
+{% block content %}<h1>Chart</h1>{{ chart("demo", figure, "Drivers per month") }}{% endblock %}"""
+
+
+@chart_demo_router.get("/__test/chart")
+def chart_demo(request: Request) -> HTMLResponse:
+    figure = go.Figure(go.Bar(x=["Jan", "Feb", "Mar"], y=[1200, 1500, 1710], name="Drivers"))
+    figure.update_layout(title="Drivers per month")
+    body = environment.from_string(CHART_PAGE).render(
+        request=request,
+        csrf_token=csrf_token(request),
+        messages=[],
+        user=None,
+        nav=[],
+        htmx=False,
+        figure=figure_json(figure),
+    )
+    return HTMLResponse(body)
 
 
 def _free_port() -> int:
@@ -110,6 +141,7 @@ def live_server(
         hold_minutes=10,
     )
     app = create_app(settings, sweeper=False)
+    app.include_router(chart_demo_router)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

@@ -6,9 +6,9 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import LiveServer, Shot, sign_in
 
 from paddock.web.guest.qr import check_in_token
+from tests.browser.conftest import LiveServer, Shot, sign_in
 
 pytestmark = pytest.mark.browser
 

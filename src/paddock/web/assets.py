@@ -10,9 +10,11 @@ served from there instead of being committed).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import mimetypes
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +34,73 @@ COMPRESSIBLE = {".css", ".js", ".svg", ".json", ".txt", ".map", ".ics", ".html",
 BROTLI_BEST_UP_TO = 256 * 1024
 
 
-def _plotly_bundle() -> bytes:
+def plotly_bundle() -> bytes:
     return (resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
 
 
+_STRING = re.compile(r"""\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*""")
+
+
+def plotly_css(bundle: str) -> str:
+    """Plotly's own stylesheet, taken from the bundle. Plotly normally injects these rules
+    as an inline <style>, which the CSP refuses; it skips that when the page already has an
+    element `#plotly.js-style-global.no-inline-styles` (our <link> to this file)."""
+    start = bundle.find('{"X,X div"')
+    if start < 0:
+        return "/* Plotly's style rules were not found in this bundle version. */\n"
+    rules: list[str] = []
+    at = start + 1
+    while bundle[at] != "}":
+        key = _STRING.match(bundle, at)
+        if key is None:
+            break
+        at = key.end()
+        if bundle[at] != ":":
+            break
+        value = _STRING.match(bundle, at + 1)
+        if value is None:
+            break
+        at = value.end()
+        selector = _literal(key.group(1))
+        selector = re.sub(r"^,", " ,", selector)
+        selector = selector.replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        rules.append(f"{selector}{{{_literal(value.group(1))}}}")
+        if bundle[at] == ",":
+            at += 1
+    header = "/* Plotly's style rules, extracted from the bundle by paddock.web.assets. */\n"
+    return header + "\n".join(rules) + "\n"
+
+
+def _literal(token: str) -> str:
+    body = token[1:-1]
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+_INLINE_STYLE = re.compile(
+    r'document\.getElementById\("([0-9a-f]{16,64})"\)\)\{var (\w+)=document\.createElement'
+    r'\("style"\);\2\.id="\1",\2\.textContent='
+)
+
+
+@functools.cache
+def plotly_inline_styles() -> dict[str, str]:
+    """Stylesheets the bundle injects at load when no element has their id (the map
+    library's): id -> CSS. Pages link them under those ids, so nothing is injected."""
+    bundle = plotly_bundle().decode()
+    found: dict[str, str] = {}
+    for match in _INLINE_STYLE.finditer(bundle):
+        text = _STRING.match(bundle, match.end())
+        if text is not None:
+            found[match.group(1)] = _literal(text.group(1))
+    return found
+
+
 # Assets that are not files under static/: logical name -> loader.
-EXTERNAL_SOURCES: dict[str, Callable[[], bytes]] = {"vendor/plotly.min.js": _plotly_bundle}
+EXTERNAL_SOURCES: dict[str, Callable[[], bytes]] = {
+    "vendor/plotly.min.js": plotly_bundle,
+    "vendor/plotly.css": lambda: plotly_css(plotly_bundle().decode()).encode(),
+    "vendor/plotly-extra.css": lambda: "\n".join(plotly_inline_styles().values()).encode(),
+}
 
 
 @dataclass

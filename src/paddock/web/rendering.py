@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from paddock.web import flash as flashes
-from paddock.web.assets import asset
+from paddock.web.assets import asset, plotly_inline_styles
 from paddock.web.security import CSRF_COOKIE, CSRF_FIELD, csrf_token, new_csrf_cookie
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -73,6 +73,7 @@ def _make_environment() -> Environment:
         auto_reload=False,
     )
     env.globals["asset"] = asset
+    env.globals["plotly_style_ids"] = lambda: list(plotly_inline_styles())
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     env.filters["money"] = _money
     env.filters["local"] = _local

@@ -1,0 +1,15 @@
+"""Plotly figures for pages: built in Python (plotly.graph_objects or a plain dict), embedded
+as a JSON data block and drawn by static/charts.js with the Plotly bundle served locally."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from plotly.graph_objects import Figure
+
+
+def figure_json(figure: Figure | dict[str, Any]) -> str:
+    """The figure as JSON that is safe inside <script type="application/json"> (no `</`)."""
+    text = figure.to_json() if isinstance(figure, Figure) else json.dumps(figure)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
