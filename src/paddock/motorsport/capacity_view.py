@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Integer, and_, cast, func, insert, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,7 +94,8 @@ class CapacityGrid:
 
 
 def load_grid(session: Session, *, start: date, end: date, now: datetime) -> CapacityGrid:
-    """Every support pool's units, their working time, blocks and live allocations by day."""
+    """Every support pool's units, their working time, blocks and live allocations by day,
+    in three queries (this runs on every evaluation)."""
     rows = session.execute(
         select(
             Pool.id,
@@ -104,37 +105,41 @@ def load_grid(session: Session, *, start: date, end: date, now: datetime) -> Cap
             Pool.kind,
             SupportPool.region,
             Site.time_zone,
+            Unit.id,
+            Unit.label,
+            Unit.site_id,
         )
         .join(SupportPool, SupportPool.pool_id == Pool.id)
         .join(Site, Site.id == Pool.site_id)
-        .order_by(Pool.id)
+        .outerjoin(pool_membership, pool_membership.c.pool_id == Pool.id)
+        .outerjoin(Unit, and_(Unit.id == pool_membership.c.unit_id, Unit.active.is_(True)))
+        .order_by(Pool.id, Unit.id)
     ).all()
-    zones = {site_id: ZoneInfo(zone) for _, site_id, _, _, _, _, zone in rows}
+    zones: dict[int, ZoneInfo] = {}
+    pools: dict[int, tuple[int, str, str, str, str | None]] = {}
     members: dict[int, list[int]] = defaultdict(list)
     unit_ids: list[int] = []
     unit_labels: list[str] = []
     unit_sites: list[int] = []
     row_of: dict[int, int] = {}
-    if rows:
-        for pool_id, unit_id, label, site_id in session.execute(
-            select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.site_id)
-            .join(Unit, Unit.id == pool_membership.c.unit_id)
-            .where(pool_membership.c.pool_id.in_([r[0] for r in rows]), Unit.active.is_(True))
-            .order_by(Unit.id)
-        ):
-            if unit_id not in row_of:
-                row_of[unit_id] = len(unit_ids)
-                unit_ids.append(unit_id)
-                unit_labels.append(label)
-                unit_sites.append(site_id)
-            members[pool_id].append(row_of[unit_id])
+    for pool_id, site_id, code, name, kind, region, zone, unit_id, label, unit_site in rows:
+        zones.setdefault(site_id, ZoneInfo(zone))
+        pools.setdefault(pool_id, (site_id, code, name, kind, region))
+        if unit_id is None:
+            continue
+        if unit_id not in row_of:
+            row_of[unit_id] = len(unit_ids)
+            unit_ids.append(unit_id)
+            unit_labels.append(label)
+            unit_sites.append(unit_site)
+        members[pool_id].append(row_of[unit_id])
     days = (end - start).days + 1
     grid = CapacityGrid(
         origin=start,
         days=days,
         pools={
             code: PoolInfo(pool_id, site_id, code, name, kind, region, tuple(members[pool_id]))
-            for pool_id, site_id, code, name, kind, region, _ in rows
+            for pool_id, (site_id, code, name, kind, region) in pools.items()
         },
         unit_ids=unit_ids,
         unit_labels=unit_labels,
@@ -146,53 +151,72 @@ def load_grid(session: Session, *, start: date, end: date, now: datetime) -> Cap
     )
     if not unit_ids:
         return grid
+    for site in set(unit_sites) - set(zones):
+        zones[site] = ZoneInfo(
+            session.scalar(select(Site.time_zone).where(Site.id == site)) or "UTC"
+        )
     bounds = {site: _day_bounds(start, days, zone) for site, zone in zones.items()}
     _mark_working(session, grid, bounds, row_of, start, end)
     window = (
         datetime.fromtimestamp(min(b[0] for b in bounds.values()), UTC),
         datetime.fromtimestamp(max(b[-1] for b in bounds.values()), UTC),
     )
-    for unit_id, site_id, b_start, b_end, reason, kind in session.execute(
-        select(
-            Block.unit_id, Block.site_id, Block.starts_at, Block.ends_at, Block.reason, Block.kind
-        )
-        .where(
-            Block.site_id.in_(list(zones)),
-            or_(Block.unit_id.in_(unit_ids), Block.unit_id.is_(None)),
-            Block.starts_at < window[1],
-            Block.ends_at > window[0],
-        )
-        .order_by(Block.id)
+    allocations = select(
+        Allocation.engagement_kind.label("what"),
+        Allocation.unit_id,
+        cast(null(), Integer).label("site_id"),
+        Allocation.starts_at,
+        Allocation.ends_at,
+        Allocation.expires_at,
+        literal(False).label("is_block"),
+    ).where(
+        Allocation.unit_id.in_(unit_ids),
+        Allocation.active.is_(True),
+        Allocation.starts_at < window[1],
+        Allocation.ends_at > window[0],
+    )
+    blocks = select(
+        func.coalesce(func.nullif(Block.reason, ""), Block.kind),
+        Block.unit_id,
+        Block.site_id,
+        Block.starts_at,
+        Block.ends_at,
+        null(),
+        literal(True),
+    ).where(
+        Block.site_id.in_(list(zones)),
+        or_(Block.unit_id.in_(unit_ids), Block.unit_id.is_(None)),
+        Block.starts_at < window[1],
+        Block.ends_at > window[0],
+    )
+    what: str
+    busy_unit: int | None
+    busy_site: int | None
+    b_start: datetime
+    b_end: datetime
+    expires_at: datetime | None
+    is_block: bool
+    for what, busy_unit, busy_site, b_start, b_end, expires_at, is_block in session.execute(
+        union_all(allocations, blocks)
     ):
-        targets = (
-            [row_of[unit_id]]
-            if unit_id is not None
-            else [r for r, s in enumerate(unit_sites) if s == site_id]
-        )
-        for row in targets:
-            span = _span(bounds[unit_sites[row]], b_start, b_end)
-            grid.usable[row, span] = False
-            for index in range(span.start, span.stop):
-                grid.block_reasons.setdefault((row, index), set()).add(reason or kind)
-    for unit_id, kind, a_start, a_end, expires_at in session.execute(
-        select(
-            Allocation.unit_id,
-            Allocation.engagement_kind,
-            Allocation.starts_at,
-            Allocation.ends_at,
-            Allocation.expires_at,
-        ).where(
-            Allocation.unit_id.in_(unit_ids),
-            Allocation.active.is_(True),
-            Allocation.starts_at < window[1],
-            Allocation.ends_at > window[0],
-        )
-    ):
+        if is_block:
+            targets = (
+                [row_of[busy_unit]]
+                if busy_unit is not None
+                else [r for r, s in enumerate(unit_sites) if s == busy_site]
+            )
+            for row in targets:
+                span = _span(bounds[unit_sites[row]], b_start, b_end)
+                grid.usable[row, span] = False
+                for index in range(span.start, span.stop):
+                    grid.block_reasons.setdefault((row, index), set()).add(what)
+            continue
         if expires_at is not None and expires_at <= now:
             continue  # a lapsed hold holds nothing
-        row = row_of[unit_id]
-        target = grid.held_entries if kind == ENGAGEMENT else grid.held_other
-        target[row, _span(bounds[unit_sites[row]], a_start, a_end)] = True
+        assert busy_unit is not None  # an allocation always holds a unit
+        row = row_of[busy_unit]
+        target = grid.held_entries if what == ENGAGEMENT else grid.held_other
+        target[row, _span(bounds[unit_sites[row]], b_start, b_end)] = True
     return grid
 
 
@@ -224,19 +248,21 @@ def _mark_working(
     end: date,
 ) -> None:
     hours: dict[int, Weekly] = defaultdict(lambda: defaultdict(list))
-    for site_id, weekday, opens, closes in session.execute(
-        select(SiteHours.site_id, SiteHours.weekday, SiteHours.opens_at, SiteHours.closes_at).where(
-            SiteHours.site_id.in_(list(grid.zones))
-        )
-    ):
-        hours[site_id][weekday].append((opens, closes))
     shifts: dict[int, Weekly] = defaultdict(lambda: defaultdict(list))
-    for unit_id, weekday, s_start, s_end in session.execute(
-        select(UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at).where(
-            UnitShift.unit_id.in_(grid.unit_ids)
-        )
+    site_hours = select(
+        literal(True).label("is_site"),
+        SiteHours.site_id,
+        SiteHours.weekday,
+        SiteHours.opens_at,
+        SiteHours.closes_at,
+    ).where(SiteHours.site_id.in_(list(grid.zones)))
+    unit_shifts = select(
+        literal(False), UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at
+    ).where(UnitShift.unit_id.in_(grid.unit_ids))
+    for is_site, owner, weekday, opens, closes in session.execute(
+        union_all(site_hours, unit_shifts)
     ):
-        shifts[unit_id][weekday].append((s_start, s_end))
+        (hours if is_site else shifts)[owner][weekday].append((opens, closes))
     # Most units share one pattern (around the clock): compute each pattern once.
     cache: dict[tuple[int, tuple[tuple[int, time, time], ...]], npt.NDArray[np.bool_]] = {}
     for unit_id, row in row_of.items():

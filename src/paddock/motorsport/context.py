@@ -5,11 +5,11 @@ support pools from the capacity core."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from paddock.errors import Invalid
 from paddock.motorsport import calendars, standard
@@ -94,11 +94,15 @@ def to_entry(
 def standard_row_for(session: Session, year: int) -> orm.SupportStandard:
     """The version in force on 1 January of the season (the newest on ties); failing that,
     the first version that comes into force during the season."""
-    rows = session.scalars(
-        select(orm.SupportStandard)
-        .options(selectinload(orm.SupportStandard.lines))
-        .order_by(orm.SupportStandard.effective_from, orm.SupportStandard.version)
-    ).all()
+    rows = (
+        session.scalars(
+            select(orm.SupportStandard)
+            .options(joinedload(orm.SupportStandard.lines))
+            .order_by(orm.SupportStandard.effective_from, orm.SupportStandard.version)
+        )
+        .unique()
+        .all()
+    )
     season_start, season_end = date(year, 1, 1), date(year, 12, 31)
     in_force = [r for r in rows if r.effective_from <= season_start]
     if in_force:
@@ -121,23 +125,23 @@ def grid_policy_row(session: Session) -> orm.GridPolicy:
 
 @dataclass
 class SeasonContext:
-    """Everything one year's evaluations need, loaded once."""
+    """Everything one year's evaluations need, loaded once (value weights only on demand:
+    an evaluation does not need them, a set decision does)."""
 
+    session: Session
     year: int
-    championships: dict[str, orm.Championship]
     seasons: dict[str, orm.Season]  # by championship code
     events: list[calendars.CalendarEvent]
-    event_rows: dict[str, orm.RaceEvent]  # by engine event name within championship
     entries: list[orm.TeamEntry]
     commitments: list[calendars.TeamEntry]
-    teams: dict[str, orm.CustomerTeam]  # by code
     standard_row: orm.SupportStandard
     standard: SupportStandard
     policy_row: orm.GridPolicy
     policy: EngineGridPolicy
-    weights: ValueWeights
     grid: CapacityGrid
     pools: list[ResourcePool]
+    _teams: dict[str, orm.CustomerTeam] | None = field(default=None, repr=False)
+    _weights: ValueWeights | None = field(default=None, repr=False)
 
     def model(self) -> DemandModel:
         return DemandModel(self.events, self.standard, PoolIndex(self.pools))
@@ -145,80 +149,83 @@ class SeasonContext:
     def committed(self) -> dict[GroupKey, CarCounts]:
         return count_cars(self.commitments)
 
+    @property
+    def teams(self) -> dict[str, orm.CustomerTeam]:
+        if self._teams is None:
+            self._teams = {t.code: t for t in self.session.scalars(select(orm.CustomerTeam))}
+        return self._teams
+
     def team_name(self, code: str) -> str:
         team = self.teams.get(code)
         return team.name if team else code
 
+    @property
+    def weights(self) -> ValueWeights:
+        if self._weights is None:
+            self._weights = ValueWeights(
+                team_priority={t.code: t.priority for t in self.teams.values()},
+                strategic_weight={
+                    code: s.championship.strategic_weight for code, s in self.seasons.items()
+                },
+                team_results=results_before(self.session, self.year),
+                win_bonus=self.policy_row.win_bonus,
+                podium_bonus=self.policy_row.podium_bonus,
+            )
+        return self._weights
+
 
 def load_context(session: Session, *, year: int, now: datetime) -> SeasonContext:
-    championships = {
-        c.code: c for c in session.scalars(select(orm.Championship).order_by(orm.Championship.id))
-    }
+    """About eight queries: the year's seasons and events, entries, the standard in force, the
+    policy, and the support pools by day."""
     seasons = {
         s.championship.code: s
         for s in session.scalars(
             select(orm.Season)
-            .options(selectinload(orm.Season.championship), selectinload(orm.Season.events))
+            .options(joinedload(orm.Season.championship), selectinload(orm.Season.events))
             .where(orm.Season.year == year)
-        )
+        ).unique()
     }
-    events = []
-    event_rows = {}
-    for code, season in seasons.items():
-        for row in season.events:
-            event = to_event(row, code, year)
-            events.append(event)
-            event_rows[f"{code}:{event.name}"] = row
-    teams = {t.code: t for t in session.scalars(select(orm.CustomerTeam))}
-    team_codes = {t.id: t.code for t in teams.values()}
-    season_codes = {s.id: code for code, s in seasons.items()}
-    entries = list(
-        session.scalars(
-            select(orm.TeamEntry)
-            .where(
-                orm.TeamEntry.season_id.in_(list(season_codes)),
-                orm.TeamEntry.status == "entered",
-            )
-            .order_by(orm.TeamEntry.id)
-        )
-    )
-    commitments = [
-        to_entry(e, team_codes[e.team_id], season_codes[e.season_id], year) for e in entries
+    events = [
+        to_event(row, code, year) for code, season in seasons.items() for row in season.events
     ]
+    season_codes = {s.id: code for code, s in seasons.items()}
+    entries: list[orm.TeamEntry] = []
+    commitments = []
+    for entry, team_code in session.execute(
+        select(orm.TeamEntry, orm.CustomerTeam.code)
+        .join(orm.CustomerTeam, orm.CustomerTeam.id == orm.TeamEntry.team_id)
+        .where(
+            orm.TeamEntry.season_id.in_(list(season_codes)),
+            orm.TeamEntry.status == "entered",
+        )
+        .order_by(orm.TeamEntry.id)
+    ):
+        entries.append(entry)
+        commitments.append(to_entry(entry, team_code, season_codes[entry.season_id], year))
     standard_row = standard_row_for(session, year)
     engine_standard = to_standard(standard_row)
     policy_row = grid_policy_row(session)
     policy = EngineGridPolicy(
         default_max_cars=policy_row.default_max_cars,
         max_cars_by_series={
-            c.code: c.max_customer_cars
-            for c in championships.values()
-            if c.max_customer_cars is not None
+            code: s.championship.max_customer_cars
+            for code, s in seasons.items()
+            if s.championship.max_customer_cars is not None
         },
-    )
-    weights = ValueWeights(
-        team_priority={t.code: t.priority for t in teams.values()},
-        strategic_weight={c.code: c.strategic_weight for c in championships.values()},
-        team_results=results_before(session, year),
-        win_bonus=policy_row.win_bonus,
-        podium_bonus=policy_row.podium_bonus,
     )
     start, end = horizon(year, events, engine_standard)
     grid = load_grid(session, start=start, end=end, now=now)
     return SeasonContext(
+        session=session,
         year=year,
-        championships=championships,
         seasons=seasons,
         events=events,
-        event_rows=event_rows,
         entries=entries,
         commitments=commitments,
-        teams=teams,
         standard_row=standard_row,
         standard=engine_standard,
         policy_row=policy_row,
         policy=policy,
-        weights=weights,
         grid=grid,
         pools=resource_pools(grid),
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from paddock.audit.models import AuditEntry
 from paddock.errors import Invalid, NotFound
@@ -103,7 +103,15 @@ def find_entry(session: Session, season: orm.Season, car_number: str) -> orm.Tea
 
 
 def find_request(session: Session, code: str) -> orm.SupportRequest:
-    row = session.scalar(select(orm.SupportRequest).where(orm.SupportRequest.code == code))
+    """With its team, season and championship loaded in the same query."""
+    row = session.scalar(
+        select(orm.SupportRequest)
+        .options(
+            joinedload(orm.SupportRequest.team),
+            joinedload(orm.SupportRequest.season).joinedload(orm.Season.championship),
+        )
+        .where(orm.SupportRequest.code == code)
+    )
     if row is None:
         raise NotFound(f"No support request '{code}'.")
     return row
