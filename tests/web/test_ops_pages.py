@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
@@ -170,3 +171,16 @@ def test_move_to_another_time_and_swap_the_car(
     assert any(r.unit_id == other.id for r in bookings.get_booking(db, ref=ref).resources)
     history = web.get(f"/ops/bookings/{ref}").text
     assert "unit swapped" in history and "moved" in history
+
+
+def test_a_reference_without_digits_is_still_found(
+    web: TestClient, sign_in: SignIn, db: Session
+) -> None:
+    ref = book_soon(db)
+    db.execute(text("UPDATE booking SET ref = 'PKXWRTMN' WHERE ref = :ref"), {"ref": ref})
+    db.commit()
+    sign_in("operations")
+    found = web.get("/ops/bookings?q=pkxwrtmn")
+    assert found.status_code == 303 and found.headers["location"] == "/ops/bookings/PKXWRTMN"
+    # A word that looks like a reference but is a name falls back to the name search.
+    assert "Grace Hopper" in web.get("/ops/bookings?q=hopper").text

@@ -102,7 +102,8 @@ def search(
             session, site=chosen, day_start=start, day_end=start + timedelta(days=1)
         )
     kind, value = queries.interpret_search(q, secret)
-    if kind == "ref" and len(results) == 1 and not request.headers.get("hx-request"):
+    exact = len(results) == 1 and results[0].ref == value.upper()
+    if kind.startswith("ref") and exact and not request.headers.get("hx-request"):
         # A scanned code or a typed reference: straight to the booking.
         return see_other(request, f"/ops/bookings/{results[0].ref}")
     return render(

@@ -47,8 +47,8 @@ def interpret_search(text: str, secret: str) -> tuple[str, str]:
         ref = ref_from_token(secret, token)
         if ref:
             return "ref", ref
-    if 6 <= len(text) <= 16 and text.isalnum() and any(c.isdigit() for c in text):
-        return "ref", text.upper()
+    if 6 <= len(text) <= 16 and text.isalnum():
+        return "ref?", text.upper()  # a reference, unless no booking has it
     return "text", text
 
 
@@ -71,18 +71,20 @@ def search(session: Session, *, text: str, secret: str, site_id: int | None = No
         .join(Product, Product.id == Booking.product_id)
         .join(Site, Site.id == Booking.site_id)
     )
-    if kind == "ref":
-        query = query.where(Booking.ref == value)
-    else:
-        pattern = f"%{value.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Booking.guest_name).like(pattern),
-                func.lower(Booking.guest_email).like(pattern),
-            )
+    if kind in ("ref", "ref?"):
+        by_ref = session.execute(query.where(Booking.ref == value)).all()
+        if by_ref or kind == "ref":
+            session.rollback()
+            return [Found(*row) for row in by_ref]
+    pattern = f"%{value.lower()}%"
+    query = query.where(
+        or_(
+            func.lower(Booking.guest_name).like(pattern),
+            func.lower(Booking.guest_email).like(pattern),
         )
-        if site_id is not None:
-            query = query.where(Booking.site_id == site_id)
+    )
+    if site_id is not None:
+        query = query.where(Booking.site_id == site_id)
     rows = session.execute(query.order_by(Booking.starts_at.desc()).limit(500)).all()
     session.rollback()
     now = datetime.now(tz=ZoneInfo("UTC"))
