@@ -298,3 +298,14 @@ def test_http_invitation_read_book_and_replay(client: TestClient, session: Sessi
     )
     assert availability.status_code == 200
     assert availability.json()["places_left"] == {"2031-06": 3}
+
+
+def test_guessing_codes_from_one_address_is_slowed_down(
+    client: TestClient, session: Session
+) -> None:
+    dw = make_dealer_world(session)
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="REAL-ONE")
+    for n in range(30):
+        assert client.get(f"/api/v1/invitations/GUESS-{n:04d}").status_code == 404
+    blocked = client.get("/api/v1/invitations/REAL-ONE")
+    assert blocked.status_code == 429 and blocked.json()["retry_after"] > 0

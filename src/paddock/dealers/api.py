@@ -3,6 +3,8 @@ the caller's dealer), and the public invitation endpoints a guest's link leads t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.accounts.deps import AdminUser, DealerScope, StaffUser
-from paddock.accounts.service import Scope
+from paddock.accounts.errors import TooManyAttempts
+from paddock.accounts.service import AddressThrottle, Scope
 from paddock.bookings import service as booking_service
 from paddock.bookings.api import booking_read
 from paddock.bookings.schemas import BookingCreate, BookingRead
@@ -19,6 +22,7 @@ from paddock.capacity.models import Site
 from paddock.catalog.schemas import ShortfallRead, SlotRead
 from paddock.db import utcnow
 from paddock.dealers import allotments, imports, service
+from paddock.dealers.errors import InvitationNotFound
 from paddock.dealers.models import Campaign, Dealer, InvitationCode
 from paddock.dealers.schemas import (
     AllotmentRead,
@@ -43,6 +47,24 @@ from paddock.http import SessionDep
 
 router = APIRouter(prefix="/api/v1")
 CSV = "text/csv; charset=utf-8"
+# Unknown codes tried from one address (per process): guessing codes gets slow, not easy.
+code_guesses = AddressThrottle(limit=30, window_seconds=300)
+
+
+@contextmanager
+def _guessing_guard(request: Request) -> Iterator[None]:
+    address = request.client.host if request.client else ""
+    wait = code_guesses.retry_after(address)
+    if wait:
+        raise TooManyAttempts(
+            f"Too many unknown invitation codes from your address; try again in {wait} seconds.",
+            retry_after=wait,
+        )
+    try:
+        yield
+    except InvitationNotFound:
+        code_guesses.failed(address)
+        raise
 
 
 def _site_codes(session: Session) -> dict[int, str]:
@@ -484,10 +506,12 @@ def search_invitees(
 
 
 @router.get("/invitations/{code}", response_model=InvitationRead, tags=["invitations"])
-def get_invitation(code: str, session: SessionDep) -> InvitationRead:
+def get_invitation(code: str, request: Request, session: SessionDep) -> InvitationRead:
     """What an invitation allows: the dealer, the experiences and the dates. Case and spaces
-    in the code do not matter. 404 unknown, 410 expired or withdrawn, 409 used up."""
-    inv = service.get_invitation(session, code=code)
+    in the code do not matter. 404 unknown, 410 expired or withdrawn, 409 used up; 429 after
+    many unknown codes from one address."""
+    with _guessing_guard(request):
+        inv = service.get_invitation(session, code=code)
     return InvitationRead(
         code=inv.code,
         kind=inv.kind,
@@ -521,6 +545,7 @@ def get_invitation(code: str, session: SessionDep) -> InvitationRead:
 )
 def invitation_availability(
     code: str,
+    request: Request,
     session: SessionDep,
     product: str,
     date_from: date = Query(alias="from"),
@@ -528,14 +553,15 @@ def invitation_availability(
 ) -> InvitationAvailabilityRead:
     """Free start times for one of the invitation's experiences, within its dates and the
     dealer's places left per month."""
-    result = service.invitation_availability(
-        session,
-        code=code,
-        product_code=product,
-        date_from=date_from,
-        date_to=date_to or date_from + timedelta(days=29),
-        now=utcnow(),
-    )
+    with _guessing_guard(request):
+        result = service.invitation_availability(
+            session,
+            code=code,
+            product_code=product,
+            date_from=date_from,
+            date_to=date_to or date_from + timedelta(days=29),
+            now=utcnow(),
+        )
     zone = ZoneInfo(result.time_zone)
     return InvitationAvailabilityRead(
         code=result.invitation.code,
@@ -587,7 +613,22 @@ def book_with_code(
 ) -> BookingRead:
     """Book with an invitation: the booking is attributed to the dealer (and the invitee of
     a personal code) and takes one of the dealer's places for the month."""
-    result = service.book_with_code(
+    with _guessing_guard(request):
+        result = _book(code, body, request, session, idempotency_key)
+    if result.replayed:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/bookings/{result.booking.ref}"
+    return booking_read(result, with_token=True)
+
+
+def _book(
+    code: str,
+    body: BookingCreate,
+    request: Request,
+    session: Session,
+    idempotency_key: str | None,
+) -> booking_service.BookingResult:
+    return service.book_with_code(
         session,
         code=code,
         product_code=body.product,
@@ -601,10 +642,6 @@ def book_with_code(
         channel="invitation",
         actor=f"guest:{body.guest.email}",
     )
-    if result.replayed:
-        response.status_code = 200
-    response.headers["Location"] = f"/api/v1/bookings/{result.booking.ref}"
-    return booking_read(result, with_token=True)
 
 
 # Helpers ----------------------------------------------------------------------------------
