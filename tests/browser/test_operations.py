@@ -49,6 +49,12 @@ def test_operations_checks_a_guest_in(page: Page, shot: Shot, live_server: LiveS
     expect(page.locator(".alert--success")).to_contain_text("Check-in code verified")
     expect(page.get_by_role("button", name="Check in")).to_have_count(0)
 
+    page.get_by_role("link", name="Fleet & closures").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Fleet & closures")
+    expect(page.get_by_role("heading", name="Block a unit")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # nothing overflows
+    shot(page, "fleet")
+
 
 def test_coach_sees_the_console_read_only(page: Page, live_server: LiveServer) -> None:
     sign_in(page, "coach@example.com")

@@ -193,7 +193,7 @@ def hold(
             guest=HOLD_GUEST,
             hold=True,
             hold_minutes=settings.hold_minutes,
-            idempotency_key=f"web-hold:{request_id}" if request_id else None,
+            idempotency_key=f"web-hold:{request_id}:{starts_at}" if request_id else None,
             channel="web",
             actor="guest:web",
         )
@@ -605,7 +605,7 @@ def invitation_hold(
             guest=HOLD_GUEST,
             hold=True,
             hold_minutes=request.app.state.settings.hold_minutes,
-            idempotency_key=f"web-code-hold:{request_id}" if request_id else None,
+            idempotency_key=f"web-code-hold:{request_id}:{starts_at}" if request_id else None,
             channel="invitation",
             actor="guest:web",
         )
