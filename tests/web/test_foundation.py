@@ -12,8 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
+from paddock.app import create_app
+from paddock.settings import Settings
 from paddock.web.assets import AssetRegistry, choose_encoding, registry
 from paddock.web.security import CSRF_COOKIE
+from tests.factories import World
 from tests.web.conftest import csrf_from, tomorrow
 
 ASSET_URL = re.compile(r'(?:href|src)="(/static/[^"]+)"')
@@ -37,9 +40,7 @@ def test_html_pages_carry_the_security_headers(web: TestClient) -> None:
     assert '<html lang="en">' in response.text
 
 
-def test_hsts_only_over_https(web_settings, world) -> None:  # type: ignore[no-untyped-def]
-    from paddock.app import create_app
-
+def test_hsts_only_over_https(web_settings: Settings, world: World) -> None:
     with TestClient(create_app(web_settings, sweeper=False), base_url="https://paddock.test") as c:
         response = c.get("/", headers={"accept": "text/html"})
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")

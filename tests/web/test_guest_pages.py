@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
 from paddock.bookings.models import BookingStatus
+from paddock.catalog import service as catalog_service
 from paddock.catalog.models import Product
 from paddock.web.guest import qr
 from tests.factories import World
@@ -214,7 +215,5 @@ def test_unknown_links_and_private_products_are_not_found(web: TestClient, db: S
     product = db.query(Product).filter_by(code="sim").one()
     product.public = False
     db.commit()
-    from paddock.catalog import service as catalog_service
-
     catalog_service.invalidate_cache()
     assert web.get("/book/sim").status_code == 404
