@@ -65,20 +65,45 @@ def postgres_database() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_EMPTY_ALL_TABLES = """
+DO $$ DECLARE r record; BEGIN
+  SET LOCAL session_replication_role = replica;
+  FOR r IN SELECT tablename FROM pg_tables
+           WHERE schemaname = 'public' AND tablename <> 'alembic_version' LOOP
+    EXECUTE format('DELETE FROM %I', r.tablename);
+  END LOOP;
+  FOR r IN SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' LOOP
+    EXECUTE format('ALTER SEQUENCE %I RESTART', r.sequencename);
+  END LOOP;
+END $$;
+"""
+
+
 def _empty_postgres(url: str) -> None:
+    """Empty every table and restart the ids. DELETE with triggers off costs a few ms where
+    TRUNCATE of fifty tables costs ~0.5 s (it makes new files); TRUNCATE stays the fallback
+    for a role that may not switch triggers off."""
     engine = make_engine(url, pool_size=1)
-    with engine.begin() as conn:
-        tables = conn.execute(
-            text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(_EMPTY_ALL_TABLES)
+    except Exception:
+        with engine.begin() as conn:
+            tables = (
+                conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+                .scalars()
+                .all()
             )
-        ).scalars().all()
-        if tables:
-            conn.execute(
-                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-            )
-    engine.dispose()
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(
