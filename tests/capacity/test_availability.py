@@ -1,0 +1,64 @@
+"""Availability and booking across daylight-saving changes on a real database (SQLite and
+PostgreSQL): Los Angeles and New York sites, site hours and coach shifts in local time."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session
+
+from paddock.bookings import service as bookings
+from paddock.catalog import service as catalog
+from tests.factories import at, make_world
+
+SPRING_FORWARD = date(2031, 3, 9)
+FALL_BACK = date(2031, 11, 2)
+
+
+@pytest.mark.parametrize("zone_name", ["America/Los_Angeles", "America/New_York"])
+@pytest.mark.parametrize("change", [SPRING_FORWARD, FALL_BACK], ids=["spring", "fall"])
+def test_slots_and_bookings_keep_local_times_across_a_change(
+    session: Session, zone_name: str, change: date
+) -> None:
+    zone = ZoneInfo(zone_name)
+    make_world(session, time_zone=zone_name, coach_shift=("09:30", "18:00"))
+    saturday, monday = change - timedelta(days=1), change + timedelta(days=1)
+    now = at(saturday, 0, zone=zone) - timedelta(days=1)
+    result = catalog.availability(
+        session, product_code="drive", date_from=saturday, date_to=monday, now=now
+    )
+    grid: dict[date, list[str]] = {}
+    free: dict[date, list[str]] = {}
+    for slot in result.slots:
+        local = slot.starts_at.astimezone(zone)
+        grid.setdefault(local.date(), []).append(f"{local:%H:%M}")
+        if slot.remaining:
+            assert slot.remaining == 2  # two cars, two coaches
+            free.setdefault(local.date(), []).append(f"{local:%H:%M}")
+        else:
+            assert slot.shortfall is not None and slot.shortfall.pool_code == "coach"
+    days = (saturday, change, monday)
+    # The site opens at 08:00 local and the last 90-minute drive starts at 16:30, every day.
+    opening = [f"{h:02d}:{m:02d}" for h in range(8, 17) for m in (0, 30)]
+    assert grid == dict.fromkeys(days, opening)
+    # Coaches start at 09:30 local: the first drive with a coach is then, whatever the offset.
+    assert free == dict.fromkeys(days, opening[3:])
+    # A booking at 09:30 local on the change day takes the units at 09:30 local.
+    start = at(change, 9, 30, zone=zone)
+    booked = bookings.create_booking(
+        session,
+        product_code="drive",
+        starts_at=start,
+        guest=bookings.Guest("Ann Lee", "ann@example.com"),
+        now=now,
+    )
+    assert {f"{r.starts_at.astimezone(zone):%H:%M}" for r in booked.resources} == {
+        "09:30",
+        "09:45",
+    }
+    after = catalog.availability(
+        session, product_code="drive", date_from=change, date_to=change, now=now
+    )
+    assert next(s for s in after.slots if s.starts_at == start).remaining == 1
