@@ -21,6 +21,7 @@ from paddock.dealers.cli import campaigns_app, dealers_app, invitations_app
 from paddock.errors import DomainError
 from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.cli import motorsport_app
+from paddock.rollup.cli import rollup_app
 from paddock.settings import get_settings
 from paddock.webhooks.cli import webhooks_app
 
@@ -46,6 +47,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(invitations_app, name="invitations")
 app.add_typer(crm_app, name="crm")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(rollup_app, name="rollup")
 app.command("kpi")(kpi)
 app.command("availability")(availability)
 app.command("book")(book)

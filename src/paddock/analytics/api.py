@@ -37,13 +37,10 @@ def _report(
     utilisation_from: date | None,
     utilisation_to: date | None,
 ) -> service.KpiReport:
-    zone = ZoneInfo("UTC")
     now = None
     if as_of is not None:
-        now = datetime.combine(as_of, time(23, 59, 59), tzinfo=zone)
-    use_from = datetime.combine(utilisation_from, time(), tzinfo=zone) if utilisation_from else None
-    use_to = datetime.combine(utilisation_to, time(), tzinfo=zone) if utilisation_to else None
-    if (use_from is None) != (use_to is None):
+        now = datetime.combine(as_of, time(23, 59, 59), tzinfo=ZoneInfo("UTC"))
+    if (utilisation_from is None) != (utilisation_to is None):
         raise Invalid("Give both utilisation_from and utilisation_to, or neither.")
     return service.report(
         session,
@@ -51,8 +48,8 @@ def _report(
         year=year,
         now=now,
         window_days=request.app.state.settings.conversion_window_days,
-        utilisation_from=use_from,
-        utilisation_to=use_to,
+        utilisation_from=utilisation_from,
+        utilisation_to=utilisation_to,
     )
 
 

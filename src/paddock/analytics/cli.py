@@ -60,7 +60,7 @@ def _tables(r: service.KpiReport) -> None:
         "Drivers on the circuit (YTD)",
         f"{d.drivers:,}",
         f"{d.target:,}",
-        f"{d.share_of_target:.1%} of target; {d.distinct_people:,} people",
+        f"{d.share_of_target:.1%} of target",
     )
     head.add_row(
         "Forecast to year end",

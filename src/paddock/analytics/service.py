@@ -1,23 +1,27 @@
-"""KPIs against the year-one targets, each computed by one or two aggregate queries (counts with
-CASE, GROUP BY), never by loading bookings into Python, so they stay fast on millions of rows.
+"""KPIs against the year-one targets, computed in SQL with aggregates (sums with CASE, GROUP BY)
+over the per-day rollup that database triggers keep exact (`paddock.rollup`), plus the few
+bookings of the partial days at a period's edges, read live. No query reads a period's
+bookings row by row, so the cost does not grow with the number of bookings.
 
-Definitions (also in the API schema and `paddock kpi --help`):
+Definitions (also in `paddock kpi --help`):
 - **Drivers on the circuit**: bookings of a circuit product (one with a demand on a circuit
-  module pool) that were checked in or completed, by start time. One booking is one driver at
-  the wheel (sessions are 1:1); `distinct_people` counts people once.
+  module pool: test drives, comparisons, deliveries' first miles) checked in or completed, by
+  start time. One booking is one driver at the wheel (sessions are 1:1).
 - **Forecast to year end**: drivers so far + for each remaining day the larger of the run rate
   (circuit drivers per day over the last 28 days) and that day's booked pipeline (confirmed or
   checked-in circuit bookings) times the show rate of the last 90 days.
 - **Share from dealers**: of the test drives driven (driving products, checked in or
   completed), those booked through a dealer's invitation (a booking attribution). Target 15 %.
-- **Conversion rate**: of the prospects who drove in the period (a driving visit linked while
-  they were a prospect), those with a conversion attributed to a visit in the period.
+- **Conversion rate**: of the test drives prospects drove in the period (a driving visit linked
+  to a person while a prospect), those a sale converted (a sale converts the buyer's last
+  prospect visit within the window; see `crm.sales`).
 - **No-show rate**: no-shows / (no-shows + checked in + completed), all products.
 - **Utilisation**: per pool, hours its units were allocated / hours its units worked (shifts or
-  the site's hours, less blocks) over the period (default the last 28 days).
-- **Dealer leaderboard**: per dealer, attributed bookings, drivers, no-shows and conversions.
+  the site's hours, less blocks) over whole UTC days (default the last 28).
+- **Dealer leaderboard**: per dealer, attributed bookings (not cancelled), drivers, no-shows and
+  conversions.
 Periods are calendar years in the site's time zone (all sites: the first site's, the
-headquarters'); the day buckets of the pipeline are UTC days.
+headquarters'); the rollup's days are UTC days (the pipeline's buckets too).
 """
 
 from __future__ import annotations
@@ -27,11 +31,11 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, func, literal, select
+from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -39,7 +43,6 @@ from paddock.analytics import sql
 from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity import engine
 from paddock.capacity.models import (
-    Allocation,
     Block,
     Pool,
     Site,
@@ -53,6 +56,14 @@ from paddock.crm.models import BookingPerson, Conversion, PersonKind
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Invalid, NotFound
+from paddock.rollup.models import (
+    NO_DEALER,
+    NOT_LINKED,
+    KpiBookingDay,
+    KpiBookingDelta,
+    KpiUnitDay,
+    KpiUnitDelta,
+)
 
 # BRIEF (plan of 2012, press): "20,000 people drive on the circuit in the first year" and
 # "15% of those test drives come directly from the dealer network's clients".
@@ -62,8 +73,6 @@ RUN_RATE_DAYS = 28
 SHOW_RATE_DAYS = 90
 UTILISATION_DAYS = 28
 MAX_UTILISATION_DAYS = 400
-# Allocations longer than this (none of a booking's are) would be missed by the period scan.
-MAX_ALLOCATION_SPAN = timedelta(days=92)
 # Places of a dealer's allotment and customers' own cars are not the centre's resources.
 NOT_RESOURCES = ("dealer_allotment", "customer_vehicle")
 DONE = (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
@@ -85,7 +94,6 @@ class KpiScope:
 class DriversKpi:
     year: int
     drivers: int
-    distinct_people: int
     target: int
     share_of_target: float
     run_rate_per_day: float
@@ -155,8 +163,8 @@ class KpiReport:
     dealer_share: DealerShareKpi
     conversion: ConversionKpi
     no_show: NoShowKpi
-    utilisation_from: datetime
-    utilisation_to: datetime
+    utilisation_from: date
+    utilisation_to: date
     utilisation: list[PoolUse] = field(default_factory=list)
     leaderboard: list[DealerRank] = field(default_factory=list)
 
@@ -208,8 +216,8 @@ def report(
     year: int | None = None,
     now: datetime | None = None,
     window_days: int = 90,
-    utilisation_from: datetime | None = None,
-    utilisation_to: datetime | None = None,
+    utilisation_from: date | None = None,
+    utilisation_to: date | None = None,
     leaderboard_limit: int = 20,
 ) -> KpiReport:
     now = now or utcnow()
@@ -217,7 +225,7 @@ def report(
     year = year or now.astimezone(scope.zone).year
     start, end = year_bounds(year, scope.zone)
     until = min(max(now, start), end)
-    use_to = utilisation_to or min(now, end)
+    use_to = utilisation_to or min(now, end).astimezone(UTC).date()
     use_from = utilisation_from or use_to - timedelta(days=UTILISATION_DAYS)
     drivers, share, no_show = drivers_and_share(session, scope, start, end, now)
     result = KpiReport(
@@ -238,62 +246,113 @@ def report(
     return result
 
 
+def facts(session: Session, scope: KpiScope, start: datetime, until: datetime) -> Subquery:
+    """Bookings counted by (product, status, dealer, kind) over [start, until): whole UTC days
+    from the rollup (day rows and not yet compacted deltas), the partial days at both ends from
+    the bookings themselves (an indexed range of a day at most)."""
+    first = _utc_day_on_or_after(start)
+    last = until.astimezone(UTC).date()
+    parts: list[Select[*tuple[Any, ...]]] = []
+    edges: list[tuple[datetime, datetime]] = []
+    if first < last:
+        for table in (KpiBookingDay, KpiBookingDelta):
+            parts.append(
+                select(table.product_id, table.status, table.dealer_id, table.kind, table.n).where(
+                    table.day >= first, table.day < last
+                )
+            )
+        edges = [(start, _midnight(first)), (_midnight(last), until)]
+    else:
+        edges = [(start, until)]
+    b, a, p = Booking, BookingAttribution, BookingPerson
+    ranges = [
+        and_(b.starts_at >= sql.instant(lo), b.starts_at < sql.instant(hi))
+        for lo, hi in edges
+        if lo < hi
+    ]
+    if ranges:
+        parts.append(
+            select(
+                b.product_id,
+                b.status,
+                func.coalesce(a.dealer_id, NO_DEALER).label("dealer_id"),
+                func.coalesce(p.kind_at_visit, NOT_LINKED).label("kind"),
+                literal(1).label("n"),
+            )
+            .outerjoin(a, a.booking_id == b.id)
+            .outerjoin(p, p.booking_id == b.id)
+            .where(or_(*ranges))
+        )
+    if not parts:
+        parts.append(
+            select(
+                literal(0).label("product_id"),
+                literal("").label("status"),
+                literal(NO_DEALER).label("dealer_id"),
+                literal(NOT_LINKED).label("kind"),
+                literal(0).label("n"),
+            )
+        )
+    return union_all(*parts).subquery("facts")
+
+
 def drivers_and_share(
     session: Session, scope: KpiScope, start: datetime, end: datetime, now: datetime
 ) -> tuple[DriversKpi, DealerShareKpi, NoShowKpi]:
-    """One scan of the period's finished bookings gives drivers, the dealer share, the run rate,
-    the show rate and the no-shows; a second, grouped by day, gives the booked pipeline."""
+    """Drivers, the dealer share and no-shows over the year so far; the run rate (28 days) and
+    the show rate (90 days) for the forecast; the booked pipeline to the year's end."""
     until = min(max(now, start), end)
-    recent = now - timedelta(days=RUN_RATE_DAYS)
-    show_from = now - timedelta(days=SHOW_RATE_DAYS)
-    b, a = Booking, BookingAttribution
-    circuit = b.product_id.in_(scope.circuit_ids)
-    driving = b.product_id.in_(scope.driving_ids)
-    done = b.status.in_(DONE)
-    no_show = b.status == BookingStatus.NO_SHOW
-    in_year = and_(b.starts_at >= sql.instant(start), b.starts_at < sql.instant(until))
-    query = (
-        select(
-            _count(and_(in_year, done, circuit)),
-            _count(and_(in_year, done, driving)),
-            _count(and_(in_year, done, driving, a.booking_id.is_not(None))),
-            _count(and_(b.starts_at >= sql.instant(recent), done, circuit)),
-            _count(and_(b.starts_at >= sql.instant(show_from), done, circuit)),
-            _count(and_(b.starts_at >= sql.instant(show_from), no_show, circuit)),
-            _count(and_(in_year, no_show)),
-            _count(in_year),
-        )
-        .select_from(b)
-        .outerjoin(a, a.booking_id == b.id)
-        .where(
-            b.starts_at >= sql.instant(start if now >= end else min(start, show_from)),
-            b.starts_at < sql.instant(until if now >= end else now),
-            b.status.in_((*DONE, BookingStatus.NO_SHOW)),
-        )
+    year = facts(session, scope, start, until)
+    circuit = year.c.product_id.in_(scope.circuit_ids)
+    driving = year.c.product_id.in_(scope.driving_ids)
+    done = year.c.status.in_(DONE)
+    no_show = year.c.status == BookingStatus.NO_SHOW
+    query = select(
+        _sum(year, and_(done, circuit)),
+        _sum(year, and_(done, driving)),
+        _sum(year, and_(done, driving, year.c.dealer_id != NO_DEALER)),
+        _sum(year, no_show),
+        _sum(year, or_(done, no_show)),
     )
     if scope.site_id is not None:
-        query = query.where(b.product_id.in_(scope.product_ids))
-    row = session.execute(query).one()
-    drivers, tests, dealers, recent_n, shown, missed, no_shows, finished = (
-        int(v or 0) for v in row
+        query = query.where(year.c.product_id.in_(scope.product_ids))
+    drivers, tests, dealers, no_shows, finished = (
+        int(v or 0) for v in session.execute(query).one()
     )
-    run_rate = recent_n / RUN_RATE_DAYS
-    show_rate = shown / (shown + missed) if shown + missed else 1.0
-    booked, excess = _pipeline(session, scope, max(now, start), end, run_rate, show_rate)
+    run_rate, show_rate = 0.0, 1.0
+    booked, excess = 0, 0.0
+    if now < end:
+        recent = facts(session, scope, now - timedelta(days=RUN_RATE_DAYS), now)
+        run_rate = (
+            int(
+                session.scalar(
+                    select(_sum(recent, and_(recent.c.status.in_(DONE), _in(recent, scope))))
+                )
+                or 0
+            )
+            / RUN_RATE_DAYS
+        )
+        window = facts(session, scope, now - timedelta(days=SHOW_RATE_DAYS), now)
+        shown, missed = (
+            int(v or 0)
+            for v in session.execute(
+                select(
+                    _sum(window, and_(window.c.status.in_(DONE), _in(window, scope))),
+                    _sum(
+                        window, and_(window.c.status == BookingStatus.NO_SHOW, _in(window, scope))
+                    ),
+                )
+            ).one()
+        )
+        show_rate = shown / (shown + missed) if shown + missed else 1.0
+        booked, excess = _pipeline(session, scope, max(now, start), end, run_rate, show_rate)
     remaining_days = max((end - max(now, start)).total_seconds(), 0) / 86400
     forecast = round(drivers + run_rate * remaining_days + excess) if now < end else drivers
-    people = session.scalar(
-        select(func.count(distinct(BookingPerson.person_id)))
-        .select_from(b)
-        .join(BookingPerson, BookingPerson.booking_id == b.id)
-        .where(in_year, done, circuit)
-    )
     share = dealers / tests if tests else 0.0
     return (
         DriversKpi(
             year=start.year,
             drivers=drivers,
-            distinct_people=int(people or 0),
             target=DRIVERS_TARGET,
             share_of_target=drivers / DRIVERS_TARGET,
             run_rate_per_day=round(run_rate, 2),
@@ -327,23 +386,37 @@ def _pipeline(
     show_rate: float,
 ) -> tuple[int, float]:
     """Booked circuit bookings ahead, and how many more drivers than the run rate they promise
-    (summed over the days where the expected turn-out beats the run rate)."""
+    (summed over the UTC days where the expected turn-out beats the run rate)."""
     if start >= end:
         return 0, 0.0
     dialect = session.get_bind().dialect.name
-    b = Booking
-    day = sql.utc_day(dialect, b.starts_at).label("day")
-    per_day = (
-        select(day, func.count().label("n"))
-        .where(
-            b.starts_at >= sql.instant(start),
-            b.starts_at < sql.instant(end),
-            b.status.in_(PIPELINE),
-            b.product_id.in_(scope.circuit_ids),
+    first = _utc_day_on_or_after(start)
+    last = end.astimezone(UTC).date()
+    parts: list[Select[*tuple[Any, ...]]] = []
+    for table in (KpiBookingDay, KpiBookingDelta):
+        parts.append(
+            select(table.day.label("day"), table.n.label("n")).where(
+                table.day >= first,
+                table.day < last,
+                table.status.in_(PIPELINE),
+                table.product_id.in_(scope.circuit_ids),
+            )
         )
-        .group_by(day)
-        .subquery()
-    )
+    b = Booking
+    edges = [(start, min(_midnight(first), end)), (max(_midnight(last), start), end)]
+    ranges = [
+        and_(b.starts_at >= sql.instant(lo), b.starts_at < sql.instant(hi))
+        for lo, hi in edges
+        if lo < hi
+    ]
+    if ranges:
+        parts.append(
+            select(sql.utc_date(dialect, b.starts_at).label("day"), literal(1).label("n")).where(
+                or_(*ranges), b.status.in_(PIPELINE), b.product_id.in_(scope.circuit_ids)
+            )
+        )
+    ahead = union_all(*parts).subquery("ahead")
+    per_day = select(ahead.c.day, func.sum(ahead.c.n).label("n")).group_by(ahead.c.day).subquery()
     expected = per_day.c.n * literal(show_rate)
     row = session.execute(
         select(
@@ -362,30 +435,32 @@ def _pipeline(
 def conversion(
     session: Session, scope: KpiScope, start: datetime, until: datetime, window_days: int
 ) -> ConversionKpi:
-    b = Booking
-    in_period = and_(b.starts_at >= sql.instant(start), b.starts_at < sql.instant(until))
-    prospects = session.scalar(
-        select(func.count(distinct(BookingPerson.person_id)))
-        .select_from(b)
-        .join(BookingPerson, BookingPerson.booking_id == b.id)
-        .where(
-            in_period,
-            b.status.in_(DONE),
-            b.product_id.in_(scope.driving_ids),
-            BookingPerson.kind_at_visit == PersonKind.PROSPECT,
+    period = facts(session, scope, start, until)
+    drove = int(
+        session.scalar(
+            select(
+                _sum(
+                    period,
+                    and_(
+                        period.c.status.in_(DONE),
+                        period.c.product_id.in_(scope.driving_ids),
+                        period.c.kind == PersonKind.PROSPECT,
+                    ),
+                )
+            )
         )
+        or 0
     )
     converted_query = (
-        select(func.count(distinct(Conversion.person_id)))
+        select(func.count())
         .select_from(Conversion)
         .where(Conversion.visit_at >= sql.instant(start), Conversion.visit_at < sql.instant(until))
     )
     if scope.site_id is not None:
-        converted_query = converted_query.join(b, b.id == Conversion.booking_id).where(
-            b.product_id.in_(scope.product_ids)
+        converted_query = converted_query.join(Booking, Booking.id == Conversion.booking_id).where(
+            Booking.product_id.in_(scope.product_ids)
         )
     converted = int(session.scalar(converted_query) or 0)
-    drove = int(prospects or 0)
     return ConversionKpi(
         prospects_drove=drove,
         converted=converted,
@@ -394,14 +469,14 @@ def conversion(
     )
 
 
-def utilisation(session: Session, scope: KpiScope, start: datetime, end: datetime) -> list[PoolUse]:
-    """Allocated unit-hours (SQL, summed per pool) over available unit-hours (working time of
-    the pool's units less blocks, from their weekly patterns: a few hundred units, not rows)."""
-    if end <= start:
+def utilisation(session: Session, scope: KpiScope, day_from: date, day_to: date) -> list[PoolUse]:
+    """Allocated unit-hours (the rollup's seconds per unit and UTC day, summed per pool in SQL)
+    over available unit-hours (working time of the pool's units less blocks, from their weekly
+    patterns: a few hundred units, not rows) over the UTC days [day_from, day_to)."""
+    if day_to <= day_from:
         raise Invalid("The utilisation period must end after it starts.")
-    if end - start > timedelta(days=MAX_UTILISATION_DAYS):
+    if (day_to - day_from).days > MAX_UTILISATION_DAYS:
         raise Invalid(f"Ask for utilisation over at most {MAX_UTILISATION_DAYS} days.")
-    dialect = session.get_bind().dialect.name
     pools_query = (
         select(Pool, Site.code)
         .join(Site, Site.id == Pool.site_id)
@@ -423,30 +498,27 @@ def utilisation(session: Session, scope: KpiScope, start: datetime, end: datetim
     ):
         members[pool_id].append(unit_id)
         unit_sites[unit_id] = site_id
-    a = Allocation
-    lo = sql.greatest(dialect, a.starts_at, sql.instant(start))
-    hi = sql.least(dialect, a.ends_at, sql.instant(end))
+    used = union_all(
+        *(
+            select(table.unit_id, table.seconds).where(table.day >= day_from, table.day < day_to)
+            for table in (KpiUnitDay, KpiUnitDelta)
+        )
+    ).subquery("used")
     allocated = {
         pool_id: float(seconds or 0) / 3600
         for pool_id, seconds in session.execute(
-            select(pm.pool_id, func.sum(sql.seconds_between(dialect, lo, hi)))
-            .select_from(a)
-            .join(pool_membership, pm.unit_id == a.unit_id)
-            .where(
-                a.starts_at < sql.instant(end),
-                a.starts_at >= sql.instant(start - MAX_ALLOCATION_SPAN),
-                a.ends_at > sql.instant(start),
-                a.active.is_(True),
-                pm.pool_id.in_(pool_ids),
-            )
+            select(pm.pool_id, func.sum(used.c.seconds))
+            .select_from(used)
+            .join(pool_membership, pm.unit_id == used.c.unit_id)
+            .where(pm.pool_id.in_(pool_ids))
             .group_by(pm.pool_id)
         )
     }
-    available = _available_hours(session, unit_sites, start, end)
+    available = _available_hours(session, unit_sites, _midnight(day_from), _midnight(day_to))
     out = []
     for pool, site_code in pools:
         hours = sum(available.get(u, 0.0) for u in members.get(pool.id, []))
-        used = allocated.get(pool.id, 0.0)
+        spent = allocated.get(pool.id, 0.0)
         out.append(
             PoolUse(
                 site=site_code,
@@ -454,9 +526,9 @@ def utilisation(session: Session, scope: KpiScope, start: datetime, end: datetim
                 name=pool.name,
                 kind=pool.kind,
                 units=len(members.get(pool.id, [])),
-                allocated_hours=round(used, 2),
+                allocated_hours=round(spent, 2),
                 available_hours=round(hours, 2),
-                rate=round(used / hours, 4) if hours else 0.0,
+                rate=round(spent / hours, 4) if hours else 0.0,
             )
         )
     return out
@@ -524,28 +596,24 @@ def leaderboard(
     limit: int = 20,
 ) -> list[DealerRank]:
     """Dealers ranked by drivers (then bookings, conversions) in the period."""
-    b, a = Booking, BookingAttribution
+    period = facts(session, scope, start, until)
     query = (
         select(
-            a.dealer_id,
-            func.count(),
-            _count(b.status.in_(DONE)),
-            _count(b.status == BookingStatus.NO_SHOW),
+            period.c.dealer_id,
+            _sum(period, period.c.status.not_in(NOT_BOOKED)),
+            _sum(period, period.c.status.in_(DONE)),
+            _sum(period, period.c.status == BookingStatus.NO_SHOW),
         )
-        .select_from(a)
-        .join(b, b.id == a.booking_id)
-        .where(
-            b.starts_at >= sql.instant(start),
-            b.starts_at < sql.instant(until),
-            b.status.not_in(NOT_BOOKED),
-        )
-        .group_by(a.dealer_id)
+        .where(period.c.dealer_id != NO_DEALER)
+        .group_by(period.c.dealer_id)
     )
     if scope.site_id is not None:
-        query = query.where(b.product_id.in_(scope.product_ids))
+        query = query.where(period.c.product_id.in_(scope.product_ids))
     counts = {
-        d: (int(n), int(done or 0), int(miss or 0)) for d, n, done, miss in session.execute(query)
+        int(d): (int(n or 0), int(done or 0), int(miss or 0))
+        for d, n, done, miss in session.execute(query)
     }
+    counts = {d: c for d, c in counts.items() if any(c)}
     conv_query = (
         select(Conversion.dealer_id, func.count())
         .where(
@@ -627,7 +695,6 @@ def to_csv(result: KpiReport) -> str:
     writer.writerows(
         [
             ("drivers_ytd", scope, d.drivers, d.target, f"year {d.year}"),
-            ("drivers_distinct_people", scope, d.distinct_people, "", ""),
             ("drivers_forecast", scope, d.forecast, d.target, f"run rate {d.run_rate_per_day}/day"),
             ("pipeline_booked", scope, d.pipeline_booked, "", f"show rate {d.show_rate}"),
             ("dealer_share", scope, s.share, s.target, f"{s.from_dealers}/{s.test_drives}"),
@@ -660,8 +727,22 @@ def to_csv(result: KpiReport) -> str:
     return out.getvalue()
 
 
-def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
+def _sum(facts: Subquery, condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, facts.c.n), else_=0))
+
+
+def _in(facts: Subquery, scope: KpiScope) -> ColumnElement[bool]:
+    return facts.c.product_id.in_(scope.circuit_ids)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _utc_day_on_or_after(moment: datetime) -> date:
+    """The first UTC day that starts at or after the instant."""
+    day = moment.astimezone(UTC).date()
+    return day if _midnight(day) >= moment else day + timedelta(days=1)
 
 
 def _clip(

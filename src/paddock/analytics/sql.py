@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, func, literal
+from sqlalchemy import Date, Float, cast, func, literal
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,8 +33,8 @@ def seconds_between(dialect: str, start: Expr, end: Expr) -> ColumnElement[float
     return ((func.julianday(end) - func.julianday(start)) * 86400.0).cast(Float)
 
 
-def utc_day(dialect: str, moment: Expr) -> ColumnElement[Any]:
-    """The UTC calendar day of an instant, as a value to group by."""
+def utc_date(dialect: str, moment: Expr) -> ColumnElement[Any]:
+    """The UTC calendar day of an instant, typed like the rollup's `day` columns."""
     if dialect == "postgresql":
-        return func.date_trunc("day", func.timezone("UTC", moment))
+        return cast(func.timezone("UTC", moment), Date)
     return func.date(moment)

@@ -1,6 +1,7 @@
-"""The app's background work for the CRM: link new bookings to people and empty the webhook
-outbox, every few seconds, in a worker thread so requests never wait for it. Several app
-processes may run it at once: linking is idempotent and dispatchers lease their events."""
+"""The app's background work for the CRM and the KPIs: link new bookings to people, empty the
+webhook outbox and fold the KPI rollup's deltas, every few seconds, in a worker thread so
+requests never wait for it. Several app processes may run it at once: linking is idempotent,
+dispatchers lease their events and one compaction runs at a time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from paddock.crm import people
+from paddock.rollup import service as rollup
 from paddock.webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
@@ -35,3 +37,5 @@ def _pass(app: FastAPI, client: httpx.Client) -> None:
         people.link_bookings(session)
     with app.state.session_factory() as session:
         webhooks.dispatch(session, client=client)
+    with app.state.session_factory() as session:
+        rollup.compact(session)

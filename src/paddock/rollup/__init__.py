@@ -1,0 +1,1 @@
+"""KPI facts per day, maintained by database triggers in the writers' own transactions."""
