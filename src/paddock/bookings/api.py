@@ -18,7 +18,7 @@ from paddock.bookings.schemas import (
 )
 from paddock.catalog import service as catalog_service
 from paddock.errors import Invalid, NotFound
-from paddock.http import SessionDep
+from paddock.http import SessionDep, in_thread
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 
@@ -62,7 +62,7 @@ def booking_read(result: service.BookingResult, *, with_token: bool = False) -> 
         503: {"description": "Busy: retry"},
     },
 )
-def create_booking(
+async def create_booking(
     body: BookingCreate,
     request: Request,
     response: Response,
@@ -73,7 +73,8 @@ def create_booking(
     header so that a retried request never books twice."""
     settings = request.app.state.settings
     try:
-        result = service.create_booking(
+        result = await in_thread(
+            service.create_booking,
             session,
             product_code=body.product,
             starts_at=body.starts_at,

@@ -9,9 +9,9 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Executable, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,12 @@ from paddock.capacity.models import Allocation, Site, Unit, pool_membership
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
 from paddock.db import utcnow, write_transaction
-from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound
+from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound, SoldOut
 
 ENGAGEMENT = "booking"
+# Core statements built once: the booking path skips the ORM's unit of work.
+_INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
+_INSERT_AUDIT = insert(cast(Table, AuditEntry.__table__))
 MAX_ATTEMPTS = 6
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
@@ -136,33 +139,31 @@ def create_booking(
             "cancelled_at": None,
             "cancel_reason": "",
         }
-        booking_id = session.execute(insert(Booking).returning(Booking.id), values).scalar_one()
-        picks = capacity.allocate(
-            session,
-            site,
-            engagement_kind=ENGAGEMENT,
-            engagement_id=booking_id,
-            demands=(*plan.demands, *extra_demands),
-            start=starts_at,
-            now=now,
-            expires_at=values["hold_expires_at"],  # type: ignore[arg-type]
+        # Choose the units first (one read), then write the booking, its allocations and its
+        # audit entry: one statement on PostgreSQL, where the exclusion constraint arbitrates.
+        admission = capacity.admit(
+            session, site, demands=(*plan.demands, *extra_demands), start=starts_at, now=now
         )
-        if on_admitted is not None:
-            on_admitted(session, booking_id)
-        _audit(
-            session,
+        audit = _audit_row(
             actor,
-            booking_id,
             "held" if hold else "confirmed",
             now,
             product=plan.code,
             starts_at=starts_at.isoformat(),
             channel=channel,
         )
+        if on_admitted is None:
+            booking_id = _insert_admitted(session, values, admission, audit)
+        else:
+            booking_id = _insert_admitted(session, values, admission, None)
+            on_admitted(session, booking_id)
+            # Audited after the hook: the audit entry's triggers (the dealers' webhook outbox)
+            # read what the hook wrote.
+            session.connection().execute(_INSERT_AUDIT, audit | {"subject_id": booking_id})
         booking = Booking(id=booking_id, **values)
         resources = [
             Resource(p.demand.pool_id, p.unit_id, p.unit_label, p.starts_at, p.ends_at)
-            for p in picks
+            for p in admission.picks
         ]
         return BookingResult(booking, plan.code, resources)
 
@@ -175,6 +176,73 @@ def create_booking(
             if previous is not None:
                 return previous
         raise
+    except SoldOut:
+        # A retry of a request that took the last place finds it full: it gets its booking.
+        if idempotency_key:
+            previous = _replay(session, idempotency_key, fingerprint)
+            if previous is not None:
+                return previous
+        raise
+
+
+def _insert_admitted(
+    session: Session,
+    values: dict[str, Any],
+    admission: capacity.Admission,
+    audit: dict[str, Any] | None,
+) -> int:
+    """Write a booking with its allocations (and audit entry, if given); returns its id."""
+    expires_at = values["hold_expires_at"]
+    connection = session.connection()
+    capacity.switch_off(session, admission.lapsed)
+    if connection.dialect.name == "postgresql":
+        parameters = values | capacity.allocation_parameters(
+            admission.picks, ENGAGEMENT, expires_at
+        )
+        statement = _INSERT_BOOKING_WITH_UNITS[audit is not None]
+        booking_id, allocated = connection.execute(statement, parameters | (audit or {})).one()
+        if allocated != len(admission.picks):
+            raise capacity.AllocationConflict()  # a concurrent writer won a unit: retry
+        return int(booking_id)
+    booking_id = connection.execute(_INSERT_BOOKING, values).scalar_one()
+    capacity.record(
+        session,
+        admission.picks,
+        engagement_kind=ENGAGEMENT,
+        engagement_id=booking_id,
+        expires_at=expires_at,
+    )
+    if audit is not None:
+        connection.execute(_INSERT_AUDIT, audit | {"subject_id": booking_id})
+    return int(booking_id)
+
+
+def _booking_with_units_statement(*, audited: bool) -> Executable:
+    """PostgreSQL: INSERT booking RETURNING id, its allocations (and its audit entry) as CTEs
+    of one statement; selects the new id and how many allocations were written."""
+    booking = cast(Table, Booking.__table__)
+    audit = cast(Table, AuditEntry.__table__)
+    new = (
+        insert(booking)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in booking.c if c.name != "id"})
+        .returning(booking.c.id)
+        .cte("new_booking")
+    )
+    allocations = capacity.insert_allocations_of(new)
+    counted = select(func.count()).select_from(allocations).scalar_subquery()
+    if not audited:
+        return select(new.c.id, counted)
+    columns = [c for c in audit.c if c.name != "id"]
+    entry = select(
+        *(new.c.id if c.name == "subject_id" else bindparam(c.name, type_=c.type) for c in columns)
+    ).select_from(new)
+    logged = insert(audit).from_select([c.name for c in columns], entry)
+    return select(new.c.id, counted).add_cte(logged.cte("new_audit"))
+
+
+_INSERT_BOOKING_WITH_UNITS = {
+    audited: _booking_with_units_statement(audited=audited) for audited in (False, True)
+}
 
 
 def confirm_booking(
@@ -526,17 +594,18 @@ def _expire(session: Session, booking: Booking, now: datetime) -> None:
 def _audit(
     session: Session, actor: str, booking_id: int, action: str, now: datetime, **data: object
 ) -> None:
-    session.execute(
-        insert(AuditEntry),
-        {
-            "at": now,
-            "actor": actor,
-            "subject_kind": ENGAGEMENT,
-            "subject_id": booking_id,
-            "action": action,
-            "data": {k.rstrip("_"): v for k, v in data.items()},
-        },
-    )
+    row = _audit_row(actor, action, now, **data)
+    session.connection().execute(_INSERT_AUDIT, row | {"subject_id": booking_id})
+
+
+def _audit_row(actor: str, action: str, now: datetime, **data: object) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor": actor,
+        "subject_kind": ENGAGEMENT,
+        "action": action,
+        "data": {k.rstrip("_"): v for k, v in data.items()},
+    }
 
 
 def _with_resources(session: Session, booking: Booking) -> BookingResult:
@@ -558,7 +627,8 @@ def _fingerprint(product_code: str, starts_at: datetime, guest: Guest, hold: boo
 
 
 def _new_ref() -> str:
-    return "P" + "".join(secrets.choice(REF_ALPHABET) for _ in range(7))
+    # 32 letters: each random byte maps to one without bias.
+    return "P" + "".join(REF_ALPHABET[b % 32] for b in secrets.token_bytes(7))
 
 
 # --- Used by the guest pages and the operations console -------------------------------------

@@ -36,6 +36,9 @@ class Demand:
 
 @dataclass
 class UnitTimeline:
+    """One unit's working time and busy time (blocks, live allocations) in a window. Units
+    with the same hours may share one `working` list: treat it as read-only."""
+
     unit_id: int
     label: str
     usage_minutes: int
@@ -241,8 +244,8 @@ def choose_units(
         interval = (start + demand.offset, start + demand.offset + demand.duration)
         return [
             u
-            for u in units_by_pool.get(demand.pool_id, [])
-            if u.unit_id not in exclude and is_free(u, interval)
+            for u in units_by_pool.get(demand.pool_id, ())
+            if is_free(u, interval) and u.unit_id not in exclude
         ]
 
     pool_candidates = [(d, candidates(d)) for d in demands]
@@ -253,9 +256,9 @@ def choose_units(
         usable = [
             u
             for u in units
-            if not any(_overlaps(interval, other) for other in taken.get(u.unit_id, []))
+            if u.unit_id not in taken
+            or not any(_overlaps(interval, other) for other in taken[u.unit_id])
         ]
-        usable.sort(key=lambda u: (u.usage_minutes, rng.random()))
         if len(usable) < demand.quantity:
             shortfalls.append(
                 Shortfall(
@@ -268,16 +271,41 @@ def choose_units(
                 )
             )
             continue
-        for unit in usable[: demand.quantity]:
+        for unit in least_used(usable, demand.quantity, rng):
             taken.setdefault(unit.unit_id, []).append(interval)
             picks.append(Pick(demand, unit.unit_id, unit.label, interval[0], interval[1]))
     return (picks, []) if not shortfalls else ([], shortfalls)
 
 
+def least_used(units: Sequence[UnitTimeline], count: int, rng: random.Random) -> list[UnitTimeline]:
+    """The `count` least-used units, ties broken at random: the same choice as sorting by
+    (usage, random key), without drawing a random key for every unit."""
+    ordered = sorted(units, key=_usage)
+    if count <= 0 or len(ordered) <= count:
+        return ordered[:count] if count > 0 else []
+    cutoff = ordered[count - 1].usage_minutes
+    sure = [u for u in ordered[:count] if u.usage_minutes < cutoff]
+    tied = [u for u in ordered if u.usage_minutes == cutoff]
+    return sure + rng.sample(tied, count - len(sure))
+
+
 def is_free(unit: UnitTimeline, interval: Interval) -> bool:
+    """Working over the whole interval and not busy in any of it. (Plain loops: this runs for
+    every unit of every pool on each booking.)"""
     start, end = interval
-    covered = any(ws <= start and end <= we for ws, we in unit.working)
-    return covered and not any(_overlaps(interval, busy) for busy in unit.busy)
+    for work_start, work_end in unit.working:
+        if work_start <= start and end <= work_end:
+            break
+    else:
+        return False
+    for busy_start, busy_end in unit.busy:
+        if start < busy_end and busy_start < end:
+            return False
+    return True
+
+
+def _usage(unit: UnitTimeline) -> int:
+    return unit.usage_minutes
 
 
 def _overlaps(a: Interval, b: Interval) -> bool:

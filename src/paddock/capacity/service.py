@@ -13,18 +13,46 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property, lru_cache
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    DateTime,
+    Executable,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from paddock.capacity import engine
 from paddock.capacity.engine import Demand, Pick, Shortfall, Slot, UnitTimeline
 from paddock.capacity.models import Allocation, Block, SiteHours, Unit, UnitShift, pool_membership
+from paddock.db import UTCDateTime
 from paddock.errors import Busy, SoldOut
 
 Weekly = dict[int, list[tuple[time, time]]]
+WeeklyKey = tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -33,12 +61,20 @@ class SiteClock:
     zone: ZoneInfo
     opening: Weekly
 
+    @cached_property
+    def opening_key(self) -> WeeklyKey:
+        return weekly_key(self.opening)
+
 
 @dataclass(frozen=True)
 class _StaticUnits:
     members: dict[int, list[tuple[int, str, int]]]  # pool -> (unit, label, usage)
     shifts: dict[int, Weekly]
     loaded_at: float
+    # Each unit once, with the index of its weekly working pattern in `patterns`.
+    units: tuple[tuple[int, str, int, int], ...] = ()
+    # The distinct weekly shifts of these units (None: the site's opening hours).
+    patterns: tuple[WeeklyKey | None, ...] = ()
 
 
 class AllocationConflict(Exception):
@@ -102,10 +138,83 @@ def _static_units(session: Session, site_id: int, pool_ids: tuple[int, ...]) -> 
             ).where(UnitShift.unit_id.in_(unit_ids))
         ):
             shifts[unit_id][weekday].append((starts, ends))
-    result = _StaticUnits(dict(members), {k: dict(v) for k, v in shifts.items()}, clock.monotonic())
+    shift_map = {k: dict(v) for k, v in shifts.items()}
+    patterns: dict[WeeklyKey | None, int] = {}
+    distinct: dict[int, tuple[int, str, int, int]] = {}
+    for pool_members in members.values():
+        for unit_id, label, usage in pool_members:
+            pattern = weekly_key(shift_map[unit_id]) if unit_id in shift_map else None
+            index = patterns.setdefault(pattern, len(patterns))
+            distinct[unit_id] = (unit_id, label, usage, index)
+    result = _StaticUnits(
+        dict(members), shift_map, clock.monotonic(), tuple(distinct.values()), tuple(patterns)
+    )
     with _cache_lock:
         _static_cache[key] = result
     return result
+
+
+def weekly_key(weekly: Weekly) -> WeeklyKey:
+    return tuple(sorted((day, tuple(sorted(spans))) for day, spans in weekly.items()))
+
+
+@lru_cache(maxsize=4096)
+def _working(
+    zone: str, weekly: WeeklyKey, local_from: date, local_to: date
+) -> list[engine.Interval]:
+    """Working time of every unit with the same weekly hours, computed once per window: a
+    booking looks at a hundred units but they share a handful of shift patterns."""
+    return engine.local_intervals(
+        local_from, local_to, {day: list(spans) for day, spans in weekly}, ZoneInfo(zone)
+    )
+
+
+_allocation = cast(Table, Allocation.__table__)
+_block = cast(Table, Block.__table__)
+_members = select(pool_membership.c.unit_id).where(
+    pool_membership.c.pool_id.in_(bindparam("pool_ids", expanding=True))
+)
+
+
+def _busy_statement(dialect: str) -> Executable:
+    """Blocks and active allocations of the pools' units overlapping [start, end): one query.
+    On PostgreSQL the allocation overlap is written as a range test so that the exclusion
+    constraint's GiST index answers it without scanning each unit's history."""
+    start = bindparam("start", type_=UTCDateTime())
+    end = bindparam("end", type_=UTCDateTime())
+    overlaps: ColumnElement[bool]
+    if dialect == "postgresql":
+        overlaps = func.tstzrange(_allocation.c.starts_at, _allocation.c.ends_at).op("&&")(
+            func.tstzrange(start, end)
+        )
+    else:
+        overlaps = and_(_allocation.c.starts_at < end, _allocation.c.ends_at > start)
+    blocks = select(
+        literal(0).label("source"),
+        type_coerce(null(), Integer).label("id"),
+        _block.c.unit_id,
+        _block.c.starts_at,
+        _block.c.ends_at,
+        # Typed, so that SQLite's rows come back as instants in both halves of the union.
+        type_coerce(null(), UTCDateTime()).label("expires_at"),
+    ).where(
+        _block.c.site_id == bindparam("site_id"),
+        or_(_block.c.unit_id.in_(_members), _block.c.unit_id.is_(None)),
+        _block.c.starts_at < end,
+        _block.c.ends_at > start,
+    )
+    allocations = select(
+        literal(1),
+        _allocation.c.id,
+        _allocation.c.unit_id,
+        _allocation.c.starts_at,
+        _allocation.c.ends_at,
+        _allocation.c.expires_at,
+    ).where(_allocation.c.unit_id.in_(_members), _allocation.c.active == true(), overlaps)
+    return union_all(blocks, allocations)
+
+
+_BUSY = {name: _busy_statement(name) for name in ("postgresql", "sqlite")}
 
 
 def load_timelines(
@@ -117,56 +226,47 @@ def load_timelines(
 ) -> tuple[dict[int, list[UnitTimeline]], list[int]]:
     """Each pool's units with working time, blocks and live allocations inside the window.
     Also returns allocations that are active but lapsed (expired holds) in the window."""
-    static = _static_units(session, site.site_id, tuple(sorted(set(pool_ids))))
+    pools = tuple(sorted(set(pool_ids)))
+    static = _static_units(session, site.site_id, pools)
     start, end = window
     local_from = start.astimezone(site.zone).date() - timedelta(days=1)
     local_to = end.astimezone(site.zone).date()
-    timelines: dict[int, UnitTimeline] = {}
-    for members in static.members.values():
-        for unit_id, label, usage in members:
-            if unit_id not in timelines:
-                weekly = static.shifts.get(unit_id, site.opening)
-                working = engine.local_intervals(local_from, local_to, weekly, site.zone)
-                timelines[unit_id] = UnitTimeline(unit_id, label, usage, working)
+    zone = str(site.zone)
+    # Units with the same weekly hours share one (read-only) list of working intervals.
+    working = [
+        _working(zone, pattern or site.opening_key, local_from, local_to)
+        for pattern in static.patterns
+    ]
+    timelines: dict[int, UnitTimeline] = {
+        unit_id: UnitTimeline(unit_id, label, usage, working[pattern])
+        for unit_id, label, usage, pattern in static.units
+    }
     lapsed: list[int] = []
     if timelines:
-        ids = list(timelines)
-        blocks = session.execute(
-            select(Block.unit_id, Block.starts_at, Block.ends_at).where(
-                Block.site_id == site.site_id,
-                or_(Block.unit_id.in_(ids), Block.unit_id.is_(None)),
-                Block.starts_at < end,
-                Block.ends_at > start,
-            )
-        ).all()
-        for blocked_unit, b_start, b_end in blocks:
-            targets = timelines.values() if blocked_unit is None else [timelines[blocked_unit]]
-            for timeline in targets:
-                timeline.busy.append((b_start, b_end))
-        allocations = session.execute(
-            select(
-                Allocation.id,
-                Allocation.unit_id,
-                Allocation.starts_at,
-                Allocation.ends_at,
-                Allocation.expires_at,
-            ).where(
-                Allocation.unit_id.in_(ids),
-                Allocation.active.is_(True),
-                Allocation.starts_at < end,
-                Allocation.ends_at > start,
-            )
-        ).all()
-        for alloc_id, unit_id, a_start, a_end, expires_at in allocations:
-            if expires_at is not None and expires_at <= now:
+        connection = session.connection()
+        rows = connection.execute(
+            _BUSY[_dialect(connection)],
+            {"site_id": site.site_id, "pool_ids": pools, "start": start, "end": end},
+        )
+        for source, alloc_id, unit_id, b_start, b_end, expires_at in rows:
+            if source == 0 and unit_id is None:
+                for timeline in timelines.values():
+                    timeline.busy.append((b_start, b_end))
+            elif unit_id not in timelines:
+                continue  # a unit switched off since the units were cached
+            elif source == 1 and expires_at is not None and expires_at <= now:
                 lapsed.append(alloc_id)
             else:
-                timelines[unit_id].busy.append((a_start, a_end))
+                timelines[unit_id].busy.append((b_start, b_end))
     by_pool = {
         pool_id: [timelines[unit_id] for unit_id, _, _ in members]
         for pool_id, members in static.members.items()
     }
     return by_pool, lapsed
+
+
+def _dialect(connection: Connection) -> str:
+    return "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
 
 
 def slots(
@@ -212,19 +312,157 @@ def allocate(
 ) -> list[Pick]:
     """Give the engagement concrete units for every demand, or raise SoldOut with the
     shortfalls. On PostgreSQL a concurrent winner surfaces as AllocationConflict."""
+    admission = admit(session, site, demands=demands, start=start, now=now)
+    record(
+        session,
+        admission.picks,
+        lapsed=admission.lapsed,
+        engagement_kind=engagement_kind,
+        engagement_id=engagement_id,
+        expires_at=expires_at,
+    )
+    return admission.picks
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Units chosen for an engagement, not yet written; and lapsed holds in the way."""
+
+    picks: list[Pick]
+    lapsed: list[int]
+
+
+def admit(
+    session: Session, site: SiteClock, *, demands: Sequence[Demand], start: datetime, now: datetime
+) -> Admission:
+    """Read the pools' units around the start and choose one for every demand (one query),
+    or raise SoldOut with the shortfalls. Nothing is written: see record()."""
     # Offsets may be negative: a dealer's monthly place starts before the drive does.
     window = (
         start + min(d.offset for d in demands),
         start + max(d.offset + d.duration for d in demands),
     )
     by_pool, lapsed = load_timelines(session, site, [d.pool_id for d in demands], window, now)
-    picks, shortfalls = engine.choose_units(start, demands, by_pool, rng=random.Random())
+    picks, shortfalls = engine.choose_units(start, demands, by_pool, rng=_rng)
     if shortfalls:
         raise sold_out(shortfalls)
+    return Admission(picks, lapsed)
+
+
+_rng = random.Random()
+
+
+def record(
+    session: Session,
+    picks: Sequence[Pick],
+    *,
+    lapsed: Sequence[int] = (),
+    engagement_kind: str,
+    engagement_id: int,
+    expires_at: datetime | None,
+) -> None:
+    """Write the chosen units as active allocations in one statement.
+
+    Rows go in unit order, so two writers never wait on each other in a cycle. On PostgreSQL
+    a row that collides with a concurrent writer's is skipped (ON CONFLICT DO NOTHING, which
+    waits for that writer without the deadlocks a plain exclusion check can run into) and
+    the whole attempt is retried with fresh data: AllocationConflict."""
+    connection = session.connection()
+    switch_off(session, lapsed)
+    rows = allocation_rows(picks, engagement_kind, engagement_id, expires_at)
+    if not rows:
+        return
+    try:
+        written = connection.execute(_INSERT[_dialect(connection)], rows).all()
+    except IntegrityError as exc:
+        if _sqlstate(exc) == "23P01":
+            raise AllocationConflict() from exc
+        raise
+    if len(written) != len(rows):
+        raise AllocationConflict()
+
+
+# One INSERT ... VALUES (...), (...) RETURNING id for all rows (SQLAlchemy's insertmanyvalues).
+_INSERT: dict[str, Executable] = {
+    "postgresql": pg_insert(_allocation).on_conflict_do_nothing().returning(_allocation.c.id),
+    "sqlite": insert(_allocation).returning(_allocation.c.id),
+}
+
+
+def switch_off(session: Session, lapsed: Sequence[int]) -> None:
+    """Expired holds still count for the exclusion constraint until switched off."""
     if lapsed:
-        # Expired holds still count for the exclusion constraint until switched off.
-        session.execute(update(Allocation).where(Allocation.id.in_(lapsed)).values(active=False))
-    rows = [
+        session.connection().execute(
+            update(_allocation).where(_allocation.c.id.in_(lapsed)).values(active=False)
+        )
+
+
+def insert_allocations_of(engagement: CTE) -> CTE:
+    """PostgreSQL: an INSERT of the picked units for the engagement row that `engagement` (a
+    CTE of an INSERT ... RETURNING id) writes, so that the engagement and its allocations
+    take one round trip. Rows go in unit order and conflicts are skipped, as in record(); the
+    CTE returns the allocation ids, to be counted against the picks. Parameters: see
+    allocation_parameters()."""
+    picked = (
+        func.unnest(
+            bindparam("alloc_unit_ids", type_=ARRAY(Integer)),
+            bindparam("alloc_pool_ids", type_=ARRAY(Integer)),
+            bindparam("alloc_starts", type_=ARRAY(DateTime(timezone=True))),
+            bindparam("alloc_ends", type_=ARRAY(DateTime(timezone=True))),
+        )
+        .table_valued(
+            column("unit_id", Integer),
+            column("pool_id", Integer),
+            column("starts_at", DateTime(timezone=True)),
+            column("ends_at", DateTime(timezone=True)),
+        )
+        .render_derived(name="picked")
+    )
+    rows = (
+        select(
+            bindparam("alloc_kind", type_=String()),
+            engagement.c.id,
+            picked.c.unit_id,
+            picked.c.pool_id,
+            picked.c.starts_at,
+            picked.c.ends_at,
+            true(),
+            bindparam("alloc_expires_at", type_=UTCDateTime()),
+        )
+        .select_from(engagement)
+        .join(picked, true())
+        .order_by(picked.c.unit_id, picked.c.starts_at)
+    )
+    columns = ["engagement_kind", "engagement_id", "unit_id", "pool_id"]
+    columns += ["starts_at", "ends_at", "active", "expires_at"]
+    return (
+        pg_insert(_allocation)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing()
+        .returning(_allocation.c.id)
+        .cte("new_allocations")
+    )
+
+
+def allocation_parameters(
+    picks: Sequence[Pick], engagement_kind: str, expires_at: datetime | None
+) -> dict[str, Any]:
+    """The parameters of insert_allocations_of()."""
+    ordered = sorted(picks, key=lambda p: (p.unit_id, p.starts_at))
+    return {
+        "alloc_kind": engagement_kind,
+        "alloc_unit_ids": [p.unit_id for p in ordered],
+        "alloc_pool_ids": [p.demand.pool_id for p in ordered],
+        "alloc_starts": [p.starts_at for p in ordered],
+        "alloc_ends": [p.ends_at for p in ordered],
+        "alloc_expires_at": expires_at,
+    }
+
+
+def allocation_rows(
+    picks: Sequence[Pick], engagement_kind: str, engagement_id: int, expires_at: datetime | None
+) -> list[dict[str, Any]]:
+    return [
         {
             "engagement_kind": engagement_kind,
             "engagement_id": engagement_id,
@@ -235,15 +473,8 @@ def allocate(
             "active": True,
             "expires_at": expires_at,
         }
-        for p in picks
+        for p in sorted(picks, key=lambda p: (p.unit_id, p.starts_at))
     ]
-    try:
-        session.execute(insert(Allocation), rows)
-    except IntegrityError as exc:
-        if _sqlstate(exc) == "23P01":
-            raise AllocationConflict() from exc
-        raise
-    return picks
 
 
 def release(session: Session, *, engagement_kind: str, engagement_id: int) -> int:
