@@ -110,7 +110,8 @@ def assert_no_unit_held_twice(session: Session) -> None:
 
 @pytest.fixture
 def racing_engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pool_size=20, lock_timeout_ms=10_000)
+    # At most 20 connections: PostgreSQL allows 100 and other tests run alongside.
+    engine = make_engine(database_url, pool_size=10, lock_timeout_ms=10_000)
     yield engine
     engine.dispose()
 
@@ -140,7 +141,7 @@ def test_one_idempotency_key_makes_one_booking(session: Session, racing_engine: 
 
 def _process_racer(url: str, threads: int, barrier: object, results: object) -> None:
     """One process of the race: its own engine and caches, several threads."""
-    engine = make_engine(url, pool_size=threads, lock_timeout_ms=10_000)
+    engine = make_engine(url, pool_size=5, lock_timeout_ms=10_000)
     try:
         results.put(compete(engine, threads, barrier=barrier))  # type: ignore[attr-defined]
     finally:
@@ -149,7 +150,7 @@ def _process_racer(url: str, threads: int, barrier: object, results: object) -> 
 
 def test_processes_race_for_the_last_units(database_url: str, session: Session) -> None:
     prepare(session)
-    processes, threads = 4, 13
+    processes, threads = 3, 17
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes * threads)
     results = context.Queue()
@@ -181,7 +182,7 @@ def server(database_url: str, session: Session) -> Iterator[str]:
     """`paddock serve` with two worker processes on a free local port."""
     prepare(session)
     port = free_port()
-    env = {**os.environ, "PADDOCK_DATABASE_URL": database_url, "PADDOCK_POOL_SIZE": "16"}
+    env = {**os.environ, "PADDOCK_DATABASE_URL": database_url, "PADDOCK_POOL_SIZE": "8"}
     proc = subprocess.Popen(
         [str(PADDOCK), "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -335,7 +336,7 @@ def test_busy_then_retry_from_many_threads_never_errors(
     """With a tiny lock timeout and a slow competitor, writers hear busy or succeed; none
     fails otherwise, and capacity still holds."""
     prepare(session)
-    engine = make_engine(database_url, pool_size=20, lock_timeout_ms=50)
+    engine = make_engine(database_url, pool_size=10, lock_timeout_ms=50)
     try:
         outcomes = compete(engine, 30)
     finally:
