@@ -123,7 +123,9 @@ def fill_statements(dialect: str) -> list[str]:
             "- max(julianday(a.starts_at), julianday(date(a.starts_at)) + k.n)) * 86400) "
             "AS INTEGER)) "
             "FROM allocation a JOIN pool p ON p.id = a.pool_id "
-            "JOIN kpi_day_number k ON julianday(date(a.starts_at)) + k.n < julianday(a.ends_at) "
+            "JOIN kpi_day_number k "
+            "ON k.n <= CAST(julianday(a.ends_at) - julianday(date(a.starts_at)) AS INTEGER) "
+            "AND julianday(date(a.starts_at)) + k.n < julianday(a.ends_at) "
             f"WHERE a.active AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2"
         )
     return [bookings, units]

@@ -94,7 +94,9 @@ def _sqlite_split(row: str, sign: int) -> str:
         "INSERT INTO kpi_unit_delta (day, unit_id, seconds) "
         f"SELECT date({start}), {row}.unit_id, {sign} * CAST(round((min(julianday({row}.ends_at), "
         f"{start} + 1) - max(julianday({row}.starts_at), {start})) * 86400) AS INTEGER) "
-        f"FROM kpi_day_number k WHERE {start} < julianday({row}.ends_at) AND {row}.active "
+        f"FROM kpi_day_number k WHERE k.n <= CAST(julianday({row}.ends_at) - "
+        f"julianday(date({row}.starts_at)) AS INTEGER) AND {start} < julianday({row}.ends_at) "
+        f"AND {row}.active "
         f"AND (SELECT kind FROM pool WHERE id = {row}.pool_id) NOT IN {NOT_RESOURCES};"
     )
 
@@ -315,7 +317,9 @@ FILL = {
         "sum(CAST(round((min(julianday(a.ends_at), julianday(date(a.starts_at)) + k.n + 1) "
         "- max(julianday(a.starts_at), julianday(date(a.starts_at)) + k.n)) * 86400) "
         "AS INTEGER)) FROM allocation a JOIN pool p ON p.id = a.pool_id "
-        "JOIN kpi_day_number k ON julianday(date(a.starts_at)) + k.n < julianday(a.ends_at) "
+        "JOIN kpi_day_number k "
+        "ON k.n <= CAST(julianday(a.ends_at) - julianday(date(a.starts_at)) AS INTEGER) "
+        "AND julianday(date(a.starts_at)) + k.n < julianday(a.ends_at) "
         f"WHERE a.active AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2",
     ],
 }
