@@ -341,6 +341,8 @@ def test_retiring_a_unit(session: Session) -> None:
     other = car.id if booked_car != car.id else world.units["car"][1].id
     operations.retire_unit(session, unit_id=other, reason="Sold at end of lease", now=EARLY)
     assert remaining(session, at(MONDAY, 10)) == 1
+    # Guarded against writers with a stale cache for as far ahead as anyone books.
+    assert guard_rows(session, other) == [(EARLY, EARLY + operations.GUARD_HORIZON)]
     state = operations.unit_detail(session, unit_id=other, now=EARLY)
     assert state.state.state == "retired"
     assert [b.kind for b in state.blocks] == ["retired"]

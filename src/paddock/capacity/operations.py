@@ -36,6 +36,9 @@ RETIRED_KIND = "retired"
 # A retired unit stays out "for ever": its retirement is a block until this instant.
 RETIRED_UNTIL = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_BLOCK = timedelta(days=400)
+# A retired unit is out of every pool; its guard rows only cover a writer that still had it in
+# a cache, so they need not reach further than anyone books ahead.
+GUARD_HORIZON = timedelta(days=400)
 MAX_ATTEMPTS = 5
 
 T = TypeVar("T")
@@ -717,7 +720,7 @@ def _write_guards(session: Session, unit_ids: Sequence[int], now: datetime) -> N
     ids = list(unit_ids)
     site_ids = set(session.scalars(select(Unit.site_id).where(Unit.id.in_(ids))))
     blocks = session.execute(
-        select(Block.site_id, Block.unit_id, Block.starts_at, Block.ends_at).where(
+        select(Block.site_id, Block.unit_id, Block.starts_at, Block.ends_at, Block.kind).where(
             Block.site_id.in_(site_ids),
             or_(Block.unit_id.in_(ids), Block.unit_id.is_(None)),
             Block.ends_at > now,
@@ -733,7 +736,9 @@ def _write_guards(session: Session, unit_ids: Sequence[int], now: datetime) -> N
     sites = session.execute(select(Unit.id, Unit.site_id).where(Unit.id.in_(ids)))
     unit_site = {row[0]: row[1] for row in sites}
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for site_id, unit_id, starts, ends in blocks:
+    for site_id, unit_id, starts, ends, kind in blocks:
+        if kind == RETIRED_KIND:
+            ends = min(ends, now + GUARD_HORIZON)
         targets = [unit_id] if unit_id is not None else [u for u in ids if unit_site[u] == site_id]
         for target in targets:
             spans[target].append((max(starts, now), ends))
