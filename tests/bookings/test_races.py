@@ -33,6 +33,7 @@ from paddock.catalog import service as catalog
 from paddock.db import make_engine, make_session_factory
 from paddock.errors import Busy
 from paddock.settings import Settings
+from tests.bookings.racing import compete, guest, process_racer
 from tests.factories import MONDAY, World, at, make_world
 
 SLOT = at(MONDAY, 10)
@@ -41,50 +42,11 @@ LAST = CARS - TAKEN
 PADDOCK = Path(sys.executable).parent / "paddock"
 
 
-def guest(n: int) -> service.Guest:
-    return service.Guest(f"Racer {n:02d}", f"racer{n}@example.com")
-
-
 def prepare(session: Session) -> World:
     world = make_world(session, cars=CARS, coaches=8, positions=8)
     for n in range(TAKEN):
         service.create_booking(session, product_code="drive", starts_at=SLOT, guest=guest(90 + n))
     return world
-
-
-def compete(
-    engine: Engine, threads: int, *, key: str | None = None, barrier: object = None
-) -> list[str]:
-    """`threads` writers released at once, each with its own session; returns what each got:
-    a booking ref, or the name of the error."""
-    factory = make_session_factory(engine)
-    start = barrier or threading.Barrier(threads)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def one(n: int) -> None:
-        with factory() as session:
-            start.wait()  # type: ignore[attr-defined]
-            try:
-                result = service.create_booking(
-                    session,
-                    product_code="drive",
-                    starts_at=SLOT,
-                    guest=guest(0 if key else n),
-                    idempotency_key=key,
-                )
-                outcome = result.booking.ref
-            except Exception as exc:  # every outcome is recorded and judged below
-                outcome = type(exc).__name__ + ": " + str(exc)[:200]
-        with lock:
-            outcomes.append(outcome)
-
-    workers = [threading.Thread(target=one, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    return outcomes
 
 
 def assert_exactly_the_last_units_won(outcomes: list[str], session: Session) -> None:
@@ -118,7 +80,7 @@ def racing_engine(database_url: str) -> Iterator[Engine]:
 
 def test_threads_race_for_the_last_units(session: Session, racing_engine: Engine) -> None:
     prepare(session)
-    outcomes = compete(racing_engine, 60)
+    outcomes = compete(racing_engine, 60, slot=SLOT)
     assert_exactly_the_last_units_won(outcomes, session)
 
 
@@ -127,7 +89,7 @@ def test_threads_race_for_many_units(session: Session, racing_engine: Engine) ->
     whose retries all lost may hear "busy, retry" (503) rather than "sold out"; either is a
     correct answer to give a client, a 500 is not."""
     make_world(session, cars=12, coaches=14, positions=14)
-    outcomes = compete(racing_engine, 60)
+    outcomes = compete(racing_engine, 60, slot=SLOT)
     kinds = Counter("won" if o.startswith("P") else o.split(":")[0] for o in outcomes)
     assert kinds["won"] == 12 and set(kinds) <= {"won", "SoldOut", "Busy"}, outcomes
     assert_no_unit_held_twice(session)
@@ -135,7 +97,7 @@ def test_threads_race_for_many_units(session: Session, racing_engine: Engine) ->
 
 def test_one_idempotency_key_makes_one_booking(session: Session, racing_engine: Engine) -> None:
     make_world(session, cars=3, coaches=3, positions=3)
-    outcomes = compete(racing_engine, 40, key="checkout-42")
+    outcomes = compete(racing_engine, 40, slot=SLOT, key="checkout-42")
     assert len(set(outcomes)) == 1 and outcomes[0].startswith("P"), Counter(outcomes)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Booking)) == 1
@@ -150,15 +112,6 @@ def test_one_idempotency_key_makes_one_booking(session: Session, racing_engine: 
 # --- processes ------------------------------------------------------------------------------
 
 
-def _process_racer(url: str, threads: int, barrier: object, results: object) -> None:
-    """One process of the race: its own engine and caches, several threads."""
-    engine = make_engine(url, pool_size=5, lock_timeout_ms=10_000)
-    try:
-        results.put(compete(engine, threads, barrier=barrier))  # type: ignore[attr-defined]
-    finally:
-        engine.dispose()
-
-
 def test_processes_race_for_the_last_units(database_url: str, session: Session) -> None:
     prepare(session)
     processes, threads = 3, 17
@@ -166,7 +119,7 @@ def test_processes_race_for_the_last_units(database_url: str, session: Session) 
     barrier = context.Barrier(processes * threads)
     results = context.Queue()
     racers = [
-        context.Process(target=_process_racer, args=(database_url, threads, barrier, results))
+        context.Process(target=process_racer, args=(database_url, SLOT, threads, barrier, results))
         for _ in range(processes)
     ]
     for racer in racers:
@@ -190,12 +143,12 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(database_url: str, session: Session) -> Iterator[str]:
-    """`paddock serve` with two worker processes on a free local port."""
+    """`paddock serve` on a free local port, as a user starts it."""
     prepare(session)
     port = free_port()
-    env = {**os.environ, "PADDOCK_DATABASE_URL": database_url, "PADDOCK_POOL_SIZE": "8"}
+    env = {**os.environ, "PADDOCK_DATABASE_URL": database_url, "PADDOCK_POOL_SIZE": "16"}
     proc = subprocess.Popen(
-        [str(PADDOCK), "serve", "--port", str(port), "--workers", "2"],
+        [str(PADDOCK), "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -349,7 +302,7 @@ def test_busy_then_retry_from_many_threads_never_errors(
     prepare(session)
     engine = make_engine(database_url, pool_size=10, lock_timeout_ms=50)
     try:
-        outcomes = compete(engine, 30)
+        outcomes = compete(engine, 30, slot=SLOT)
     finally:
         engine.dispose()
     kinds = Counter("won" if o.startswith("P") else o.split(":")[0] for o in outcomes)
