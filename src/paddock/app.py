@@ -20,6 +20,7 @@ from paddock.catalog.api import router as catalog_router
 from paddock.crm import background as crm_background
 from paddock.crm.api import router as crm_router
 from paddock.db import make_engine, make_session_factory
+from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.api import router as dealers_router
 from paddock.http import install_problem_handlers
 from paddock.motorsport import engagements as motorsport_engagements
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.state.session_factory = session_factory
     booking_engagements.register()
     motorsport_engagements.register()
+    dealer_engagements.register()
     install_problem_handlers(app)
     app.include_router(catalog_router)
     app.include_router(bookings_router)

@@ -17,6 +17,7 @@ from paddock.capacity.cli import fleet_app, site_app
 from paddock.catalog.cli import availability, products_app, sites_app
 from paddock.cli_support import console, errors, session_scope
 from paddock.crm.cli import crm_app
+from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.cli import campaigns_app, dealers_app, invitations_app
 from paddock.errors import DomainError
 from paddock.motorsport import engagements as motorsport_engagements
@@ -53,6 +54,7 @@ app.command("availability")(availability)
 app.command("book")(book)
 booking_engagements.register()
 motorsport_engagements.register()
+dealer_engagements.register()
 
 
 @db_app.command("upgrade")
@@ -111,7 +113,7 @@ def demo_load(
                 seed=seed if seed is not None else get_settings().demo_seed,
                 progress=report,
             )
-    console.print(", ".join(f"{v} {k}" for k, v in counts.items()) + " loaded")
+    console.print(", ".join(f"{v} {k}" for k, v in counts.items()) + " loaded", soft_wrap=True)
 
 
 @app.command("serve")

@@ -34,6 +34,31 @@ REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the 
 
 T = TypeVar("T")
 
+# Programmes built on bookings (dealers) hold more than the product's demands: a move must take
+# those again at the new start, and a lapsed hold must give back what it counted. They register
+# here, so bookings never imports them.
+CompanionDemands = Callable[[Session, int, datetime], Sequence[Demand]]
+ReleaseListener = Callable[[Session, Sequence[int], str], None]
+_companion_demands: dict[str, CompanionDemands] = {}
+_release_listeners: dict[str, ReleaseListener] = {}
+
+
+def register_companion_demands(name: str, provider: CompanionDemands) -> None:
+    """`provider(session, booking_id, new_start)` says what else the booking needs at a new
+    start. It runs before the move's transaction and may run transactions of its own."""
+    _companion_demands[name] = provider
+
+
+def register_release_listener(name: str, listener: ReleaseListener) -> None:
+    """`listener(session, booking_ids, reason)` runs inside the transaction that releases
+    bookings; reason is "expired" (a hold ran out)."""
+    _release_listeners[name] = listener
+
+
+def _notify_released(session: Session, booking_ids: Sequence[int], reason: str) -> None:
+    for listener in _release_listeners.values():
+        listener(session, booking_ids, reason)
+
 
 @dataclass(frozen=True)
 class Guest:
@@ -372,8 +397,17 @@ def reschedule(
     now: datetime | None = None,
 ) -> BookingResult:
     """Move a live booking to another start: the new units are taken before the old are
-    given up, in one transaction, so a full slot leaves the booking where it was."""
+    given up, in one transaction, so a full slot leaves the booking where it was. What the
+    booking holds beyond the product (a dealer's monthly place) is taken again at the new
+    start."""
     now = now or utcnow()
+    current = get_booking(session, ref=ref).booking
+    companions = [
+        demand
+        for provider in _companion_demands.values()
+        for demand in provider(session, current.id, starts_at)
+    ]
+    session.rollback()
 
     def write() -> Booking:
         booking = _locked(session, ref)
@@ -393,7 +427,7 @@ def reschedule(
             site,
             engagement_kind=ENGAGEMENT,
             engagement_id=booking.id,
-            demands=plan.demands,
+            demands=(*plan.demands, *companions),
             start=starts_at,
             now=now,
             expires_at=booking.hold_expires_at,
@@ -433,6 +467,7 @@ def expire_holds(session: Session, *, now: datetime | None = None) -> int:
             .values(status=BookingStatus.EXPIRED, updated_at=now)
         )
         capacity.release_lapsed(session, now)
+        _notify_released(session, ids, "expired")
         session.add_all(
             AuditEntry(
                 at=now,
@@ -588,6 +623,7 @@ def _set_status(
 
 def _expire(session: Session, booking: Booking, now: datetime) -> None:
     capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+    _notify_released(session, [booking.id], "expired")
     _set_status(session, booking, BookingStatus.EXPIRED, now, "system")
 
 
@@ -611,6 +647,8 @@ def _audit_row(actor: str, action: str, now: datetime, **data: object) -> dict[s
 def _with_resources(session: Session, booking: Booking) -> BookingResult:
     held = capacity.allocations_of(session, ENGAGEMENT, [booking.id]).get(booking.id, [])
     code = session.scalar(select(Product.code).where(Product.id == booking.product_id))
+    # End the read transaction: a later read on this session must see other writers' commits.
+    session.commit()
     return BookingResult(
         booking,
         code or "?",
