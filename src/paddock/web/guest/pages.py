@@ -76,11 +76,12 @@ class Picker:
 
 @router.get("/")
 def home(request: Request, session: SessionDep, site: str | None = None) -> HTMLResponse:
-    sites = list(catalog.list_sites(session))
     products = catalog.list_products(session)
     by_site: dict[int, list[Product]] = defaultdict(list)
     for product in products:
         by_site[product.site_id].append(product)
+    # Only experience centres: the motorsport support organisation is a site too.
+    sites = [s for s in catalog.list_sites(session) if by_site.get(s.id)]
     chosen = next((s for s in sites if s.code == (site or "").upper()), sites[0] if sites else None)
     return render(
         request,

@@ -35,7 +35,9 @@ WRITERS = (Role.ADMIN, Role.OPERATIONS)
 
 
 def _site(session: Session, code: str | None) -> tuple[Site, list[Site]]:
-    sites = list(catalog.list_sites(session))
+    # The centres' sites, not the motorsport support organisation (no products there).
+    with_products = {p.site_id for p in catalog.list_products(session, include_private=True)}
+    sites = [s for s in catalog.list_sites(session) if s.id in with_products]
     if not sites:
         raise NotFound("No site is set up yet.")
     if not code:
