@@ -20,6 +20,8 @@ import numpy.typing as npt
 
 TICK = timedelta(minutes=5)
 Interval = tuple[datetime, datetime]
+_US = timedelta(microseconds=1)
+_TICK_US = TICK // _US
 
 
 @dataclass(frozen=True)
@@ -140,17 +142,71 @@ class TickGrid:
     def index(self, moment: datetime, *, up: bool) -> int:
         return min(max(_ticks(moment - self.origin, up=up), 0), self.size)
 
+    def offsets(self, moments: Sequence[datetime]) -> npt.NDArray[np.int64]:
+        """Microseconds from the origin, as an array (the one Python loop over the moments)."""
+        origin = self.origin
+        return np.fromiter(((m - origin) // _US for m in moments), np.int64, len(moments))
+
+    def ticks(self, offsets: npt.NDArray[np.int64], *, up: bool) -> npt.NDArray[np.int64]:
+        """index() of many moments at once, from their offsets."""
+        whole = -(-offsets // _TICK_US) if up else offsets // _TICK_US
+        return np.clip(whole, 0, self.size)
+
     def free_prefix(self, units: Sequence[UnitTimeline]) -> npt.NDArray[np.int32]:
-        """Per unit, cumulative count of unusable ticks: interval free iff the difference is 0."""
-        unusable = np.ones((len(units), self.size), dtype=np.int32)
-        for row, unit in enumerate(units):
-            for start, end in unit.working:
-                unusable[row, self.index(start, up=True) : self.index(end, up=False)] = 0
-            for start, end in unit.busy:
-                unusable[row, self.index(start, up=False) : self.index(end, up=True)] = 1
+        """Per unit, cumulative count of unusable ticks: interval free iff the difference is 0.
+        A tick is unusable outside working time or inside busy time.
+
+        Built from difference arrays, without a loop per interval: the count of busy intervals
+        covering a tick plus 1 when the unit is not working is positive exactly when the tick
+        is unusable, and both are running sums of +1/-1 at interval edges."""
+        # Units with the same hours share their working list: cover each list once.
+        patterns: dict[int, int] = {}
+        lists: list[list[Interval]] = []
+        for unit in units:
+            if patterns.setdefault(id(unit.working), len(lists)) == len(lists):
+                lists.append(unit.working)
+        working = self._edges(
+            [row for row, spans in enumerate(lists) for _ in spans],
+            [s for spans in lists for s, _ in spans],
+            [e for spans in lists for _, e in spans],
+            len(lists),
+            inwards=True,
+        ).cumsum(axis=1, dtype=np.int32)
+        idle = (working[:, : self.size] <= 0).astype(np.int32)
+        idle_edges = np.diff(idle, axis=1, prepend=0, append=0)
+        edges = idle_edges[[patterns[id(u.working)] for u in units]]
+        edges += self._edges(
+            [row for row, unit in enumerate(units) for _ in unit.busy],
+            [s for unit in units for s, _ in unit.busy],
+            [e for unit in units for _, e in unit.busy],
+            len(units),
+            inwards=False,
+        )
+        unusable = edges.cumsum(axis=1, dtype=np.int32)[:, : self.size] > 0
         prefix = np.zeros((len(units), self.size + 1), dtype=np.int32)
         np.cumsum(unusable, axis=1, out=prefix[:, 1:])
         return prefix
+
+    def _edges(
+        self,
+        rows: list[int],
+        starts: list[datetime],
+        ends: list[datetime],
+        height: int,
+        *,
+        inwards: bool,
+    ) -> npt.NDArray[np.int32]:
+        """rows x (ticks + 1): +1 where an interval starts, -1 where it ends, rounded inwards
+        (working time) or outwards (busy time); its running sum counts the covering intervals."""
+        width = self.size + 1
+        edges = np.zeros((height, width), dtype=np.int32)
+        first = self.ticks(self.offsets(starts), up=inwards)
+        last = self.ticks(self.offsets(ends), up=not inwards)
+        row = np.asarray(rows, dtype=np.int64)
+        keep = last > first
+        np.add.at(edges, (row[keep], first[keep]), 1)
+        np.add.at(edges, (row[keep], last[keep]), -1)
+        return edges
 
 
 def free_units(
@@ -160,15 +216,17 @@ def free_units(
     demand: Demand,
 ) -> npt.NDArray[np.bool_]:
     """Units × starts: is the unit free over the demand's whole interval from that start?"""
-    first = np.array([grid.index(s + demand.offset, up=False) for s in starts], dtype=np.int64)
-    last = np.array(
-        [grid.index(s + demand.offset + demand.duration, up=True) for s in starts], dtype=np.int64
-    )
-    inside = last <= grid.size
-    first = np.clip(first, 0, grid.size)
-    last = np.clip(last, 0, grid.size)
+    return _free_matrix(grid, prefix, grid.offsets(starts), demand)
+
+
+def _free_matrix(
+    grid: TickGrid, prefix: npt.NDArray[np.int32], starts: npt.NDArray[np.int64], demand: Demand
+) -> npt.NDArray[np.bool_]:
+    offset = demand.offset // _US
+    first = grid.ticks(starts + offset, up=False)
+    last = grid.ticks(starts + offset + demand.duration // _US, up=True)
     ok: npt.NDArray[np.bool_] = (prefix[:, last] - prefix[:, first]) == 0
-    return ok & inside & (last > first)
+    return ok & (last > first)
 
 
 def availability(
@@ -185,32 +243,34 @@ def availability(
     all_units = _distinct_units(units_by_pool)
     row_of = {u.unit_id: i for i, u in enumerate(all_units)}
     prefix = grid.free_prefix(all_units)
+    offsets = grid.offsets(starts)
     per_demand: list[tuple[Demand, npt.NDArray[np.bool_], list[int]]] = []
     for demand in demands:
         rows = [row_of[u.unit_id] for u in units_by_pool.get(demand.pool_id, [])]
-        matrix = free_units(grid, prefix[rows], starts, demand) if rows else None
+        matrix = _free_matrix(grid, prefix, offsets, demand)[rows] if rows else None
         if matrix is None:
             matrix = np.zeros((0, len(starts)), dtype=np.bool_)
         per_demand.append((demand, matrix, rows))
     disjoint = _pairwise_disjoint([set(rows) for _, _, rows in per_demand])
+    counts = np.stack([matrix.sum(axis=0) for _, matrix, _ in per_demand])
+    quantities = np.array([d.quantity for d in demands])[:, None]
+    # Disjoint pools (the common case): each demand on its own; the binding one is the first
+    # with the least to spare. Shared units need the greedy, one start at a time.
+    fit = (counts // quantities).min(axis=0).tolist()
+    binding = (counts - quantities).argmin(axis=0).tolist()
+    free = counts.tolist()
     slots: list[Slot] = []
-    counts = [matrix.sum(axis=0) for _, matrix, _ in per_demand]
     for col, start in enumerate(starts):
-        short: tuple[int, int] | None = None  # (demand index, units it could still get)
-        if disjoint:
-            remaining = min(
-                int(counts[i][col]) // d.quantity for i, (d, _, _) in enumerate(per_demand)
-            )
-        else:
-            remaining, short = _greedy_capacity(per_demand, col)
-        shortfall = None
-        if remaining == 0:
+        remaining, i = fit[col], binding[col]
+        short_free = free[i][col]
+        if not disjoint:
             # With shared units a pool can look sufficient on its own; the greedy knows which
             # demand actually ran short once the others had taken their units.
-            i, free = short or min(
-                ((k, int(counts[k][col])) for k in range(len(per_demand))),
-                key=lambda kf: kf[1] - per_demand[kf[0]][0].quantity,
-            )
+            remaining, short = _greedy_capacity(per_demand, col)
+            if short is not None:
+                i, short_free = short
+        shortfall = None
+        if remaining == 0:
             demand = per_demand[i][0]
             shortfall = Shortfall(
                 demand.pool_code,
@@ -218,7 +278,7 @@ def availability(
                 start + demand.offset,
                 start + demand.offset + demand.duration,
                 demand.quantity,
-                free,
+                short_free,
             )
         slots.append(Slot(start, start + duration, remaining, shortfall))
     return slots

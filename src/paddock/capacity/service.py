@@ -247,17 +247,18 @@ def load_timelines(
         rows = connection.execute(
             _BUSY[_dialect(connection)],
             {"site_id": site.site_id, "pool_ids": pools, "start": start, "end": end},
-        )
+        ).all()  # all at once: a month of a busy site is thousands of rows
+        busy = {unit_id: timeline.busy for unit_id, timeline in timelines.items()}
         for source, alloc_id, unit_id, b_start, b_end, expires_at in rows:
-            if source == 0 and unit_id is None:
-                for timeline in timelines.values():
-                    timeline.busy.append((b_start, b_end))
-            elif unit_id not in timelines:
-                continue  # a unit switched off since the units were cached
-            elif source == 1 and expires_at is not None and expires_at <= now:
-                lapsed.append(alloc_id)
-            else:
-                timelines[unit_id].busy.append((b_start, b_end))
+            if unit_id in busy:
+                if expires_at is not None and expires_at <= now:
+                    lapsed.append(alloc_id)
+                else:
+                    busy[unit_id].append((b_start, b_end))
+            elif source == 0 and unit_id is None:  # a closure of the whole site
+                for spans in busy.values():
+                    spans.append((b_start, b_end))
+            # else: a unit switched off since the units were cached
     by_pool = {
         pool_id: [timelines[unit_id] for unit_id, _, _ in members]
         for pool_id, members in static.members.items()

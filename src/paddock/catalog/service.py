@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Slot
@@ -150,16 +150,23 @@ def availability(
         raise Invalid("'to' must not be before 'from'.")
     if (date_to - date_from).days + 1 > MAX_AVAILABILITY_DAYS:
         raise Invalid(f"Ask for at most {MAX_AVAILABILITY_DAYS} days at a time.")
-    product = get_product(session, code=product_code)
+    # Demands, hours and units from the per-process caches; the product row itself is read
+    # fresh (one query), so a product switched off is refused at once.
+    plan = product_plan(session, code=product_code)
+    product = session.get(Product, plan.product_id, options=[joinedload(Product.site)])
+    if product is None or not product.active:
+        raise NotFound(f"No product with code '{product_code}'.")
     slots = capacity.slots(
         session,
-        site_clock(session, product.site),
-        demands_of(product),
-        timedelta(minutes=product.duration_minutes),
-        timedelta(minutes=product.slot_step_minutes),
+        plan_clock(session, plan),
+        plan.demands,
+        plan.duration,
+        plan.step,
         date_from,
         date_to,
         now,
     )
-    session.rollback()  # end the read transaction promptly
+    # End the read transaction promptly; a commit, unlike a rollback, leaves the product and
+    # site loaded for the caller.
+    session.commit()
     return Availability(product, product.site, date_from, date_to, slots)
