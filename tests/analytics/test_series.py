@@ -32,11 +32,13 @@ def test_months_add_up_to_the_headline_figures(session: Session) -> None:
     june, july = months[6], months[7]
     assert (june.drivers, june.test_drives, june.from_dealers, june.no_shows) == (3, 3, 2, 1)
     assert june.dealer_share == pytest.approx(2 / 3)
+    assert (june.done, june.no_show_rate) == (4, 0.2)  # and Eve's simulator session
     assert june.booked == 0 and july.booked == 3 and july.drivers == 0
     assert months[1].dealer_share is None
     headline = kpi.report(session, now=NOW)
     assert sum(m.drivers for m in months.values()) == headline.drivers.drivers
     assert sum(m.booked for m in months.values()) == headline.drivers.pipeline_booked
+    assert sum(m.no_shows for m in months.values()) == headline.no_show.no_shows
     one = {m.month.month: m for m in series.monthly(session, year=2031, dealer_id=ids["d1"])}
     # Dealer D1: Ann drove, Cy did not come.
     assert (one[6].drivers, one[6].from_dealers, one[6].no_shows) == (1, 1, 1)

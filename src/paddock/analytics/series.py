@@ -26,6 +26,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
     Integer,
     Select,
@@ -86,12 +88,19 @@ class MonthFigures:
     drivers: int = 0  # circuit bookings checked in or completed
     test_drives: int = 0  # driving bookings checked in or completed
     from_dealers: int = 0  # of those, booked through a dealer's invitation
+    done: int = 0  # any product checked in or completed
     no_shows: int = 0
     booked: int = 0  # circuit bookings confirmed, not yet driven: the pipeline
 
     @property
     def dealer_share(self) -> float | None:
         return self.from_dealers / self.test_drives if self.test_drives else None
+
+    @property
+    def no_show_rate(self) -> float | None:
+        """No-shows over bookings that came or should have (the KPI's definition)."""
+        expected = self.no_shows + self.done
+        return self.no_shows / expected if expected else None
 
 
 def monthly(
@@ -115,6 +124,7 @@ def monthly(
         figures = months[month]
         count = int(n or 0)
         if status in DONE:
+            figures.done += count
             figures.drivers += count if product_id in circuit else 0
             if product_id in driving:
                 figures.test_drives += count
@@ -260,7 +270,7 @@ def utilisation_by_hour(
     pm = pool_membership.c
     members: dict[int, list[int]] = defaultdict(list)
     unit_sites: dict[int, int] = {}
-    for pool_id, unit_id, site_id in session.execute(
+    for pool_id, unit_id, site_id in session.connection().execute(
         select(pm.pool_id, Unit.id, Unit.site_id)
         .join(Unit, Unit.id == pm.unit_id)
         .where(pm.pool_id.in_([p.id for p, _, _ in pools]), Unit.active.is_(True))
@@ -271,14 +281,13 @@ def utilisation_by_hour(
     working = _working_by_hour(session, unit_sites, start, end)
     out = []
     hours_total = int((end - start).total_seconds()) // HOUR
-    local_hour: dict[str, list[int]] = {}
+    local_hour: dict[str, npt.NDArray[np.int64]] = {}
     for pool, site_code_, zone_name in pools:
         if zone_name not in local_hour:
             zone = ZoneInfo(zone_name)
-            local_hour[zone_name] = [
-                (start + timedelta(hours=k)).astimezone(zone).hour for k in range(hours_total)
-            ]
-        hour_of = local_hour[zone_name]
+            local_hour[zone_name] = np.array(
+                [(start + timedelta(hours=k)).astimezone(zone).hour for k in range(hours_total)]
+            )
         row = PoolHours(
             site=site_code_,
             pool=pool.code,
@@ -286,8 +295,10 @@ def utilisation_by_hour(
             kind=pool.kind,
             units=len(members.get(pool.id, [])),
         )
-        for index, seconds in allocated.get(pool.id, {}).items():
-            row.allocated[hour_of[index]] += seconds / HOUR
+        busy = allocated.get(pool.id)
+        if busy is not None:
+            per_hour = np.bincount(local_hour[zone_name], weights=busy, minlength=24)
+            row.allocated = [float(v) / HOUR for v in per_hour]
         for unit_id in members.get(pool.id, []):
             for hour, seconds in working.get(unit_id, {}).items():
                 row.available[hour] += seconds / HOUR
@@ -300,7 +311,7 @@ def utilisation_by_hour(
 
 def _allocated_by_hour(
     session: Session, pool_ids: list[int], start: datetime, end: datetime, now: datetime
-) -> dict[int, dict[int, float]]:
+) -> dict[int, npt.NDArray[np.float64]]:
     """Seconds the pools' units were allocated, per pool and UTC hour since `start`.
 
     One grouped query gives, per pool and (start hour, end hour) of the allocations clipped
@@ -330,44 +341,44 @@ def _allocated_by_hour(
         )
         .subquery("spans")
     )
-    first = _whole_hours(dialect, spans.c.lo)
-    last = _whole_hours(dialect, spans.c.hi)
+    first_hour = _whole_hours(dialect, spans.c.lo)
+    last_hour = _whole_hours(dialect, spans.c.hi)
     query = (
         select(
             spans.c.pool_id,
-            first,
-            last,
+            first_hour,
+            last_hour,
             func.count(),
             func.sum(spans.c.lo),
             func.sum(spans.c.hi),
         )
         .where(spans.c.hi > spans.c.lo)
-        .group_by(spans.c.pool_id, first, last)
+        .group_by(spans.c.pool_id, first_hour, last_hour)
     )
     # Per pool and hour: how many allocations start in it and their seconds left in the hour;
-    # the same for allocations ending in it.
+    # the same for allocations ending in it; then a running count along the hours (numpy).
     hours_total = int(total) // HOUR
-    edges: dict[int, tuple[list[int], list[float], list[int], list[float]]] = {}
-    for pool_id, h_start, h_end, count, lo_sum, hi_sum in session.execute(query):
-        if pool_id not in edges:
-            size = hours_total + 1
-            edges[pool_id] = ([0] * size, [0.0] * size, [0] * size, [0.0] * size)
-        n_start, rest_start, n_end, rest_end = edges[pool_id]
-        n, first_h, last_h = int(count), int(h_start), int(h_end)
-        n_start[first_h] += n
-        rest_start[first_h] += n * HOUR - (float(lo_sum) - n * first_h * HOUR)
-        n_end[last_h] += n
-        rest_end[last_h] += n * HOUR - (float(hi_sum) - n * last_h * HOUR)
-    out: dict[int, dict[int, float]] = {}
-    for pool_id, (n_start, rest_start, n_end, rest_end) in edges.items():
-        running, seconds = 0, {}
-        for hour in range(hours_total):
-            used = running * HOUR + rest_start[hour] - rest_end[hour]
-            if used > 0:
-                seconds[hour] = used
-            running += n_start[hour] - n_end[hour]
-        out[int(pool_id)] = seconds
-    return out
+    # A Core connection: thousands of plain rows, no ORM row handling.
+    rows = session.connection().execute(query).all()
+    if not rows:
+        return {}
+    table = np.array([tuple(r) for r in rows], dtype=float)
+    pool_of = table[:, 0].astype(int)
+    first, last, count = table[:, 1].astype(int), table[:, 2].astype(int), table[:, 3]
+    start_rest = count * HOUR - (table[:, 4] - count * first * HOUR)
+    end_rest = count * HOUR - (table[:, 5] - count * last * HOUR)
+    ids = sorted(set(pool_of.tolist()))
+    index = np.searchsorted(ids, pool_of)
+    shape = (len(ids), hours_total + 1)
+    net = np.zeros(shape)
+    rest = np.zeros(shape)
+    np.add.at(net, (index, first), count)
+    np.add.at(net, (index, last), -count)
+    np.add.at(rest, (index, first), start_rest)
+    np.add.at(rest, (index, last), -end_rest)
+    running = np.cumsum(net, axis=1) - net  # allocations running at each hour's start
+    seconds = (running * HOUR + rest)[:, :hours_total]
+    return {pool_id: np.maximum(seconds[i], 0.0) for i, pool_id in enumerate(ids)}
 
 
 def _whole_hours(dialect: str, seconds: ColumnElement[Any]) -> ColumnElement[int]:

@@ -1,0 +1,112 @@
+"""The management dashboard: will the centre reach 20,000 drivers and 15 % via dealers?
+Drivers against the target with the forecast, the dealer share, conversion, no-shows, the
+utilisation heat map by pool and hour, the invitation funnel and the dealer leaderboard, for
+one site or all. Read-only: admins and operations staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from paddock.accounts.models import Role
+from paddock.accounts.service import Principal
+from paddock.analytics import series
+from paddock.analytics import service as analytics
+from paddock.catalog import service as catalog
+from paddock.db import utcnow
+from paddock.errors import Invalid, NotFound
+from paddock.http import SessionDep
+from paddock.web.dashboard import figures
+from paddock.web.deps import can, page_roles, page_router
+from paddock.web.rendering import render
+
+router = page_router(prefix="/dashboard")
+ManagerPage = Annotated[Principal, page_roles(Role.ADMIN, Role.OPERATIONS)]
+LEADERBOARD_ROWS = 10
+FIRST_YEAR = 2015  # the Atlanta centre opened in May 2015 (press)
+
+
+@dataclass(frozen=True)
+class Period:
+    year: int
+    start: datetime
+    end: datetime
+    until: datetime  # now, within the year
+    current: bool
+
+
+def _period(session: Session, site_code: str | None, year: int | None, now: datetime) -> Period:
+    scope = analytics.scope_for(session, site_code=site_code)
+    this_year = now.astimezone(scope.zone).year
+    chosen = year or this_year
+    if not FIRST_YEAR <= chosen <= this_year + 1:
+        raise Invalid(f"Choose a year from {FIRST_YEAR} to {this_year + 1}.")
+    start, end = analytics.year_bounds(chosen, scope.zone)
+    return Period(chosen, start, end, min(max(now, start), end), chosen == this_year)
+
+
+@router.get("")
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    user: ManagerPage,
+    site: str = "",
+    year: int | None = None,
+) -> HTMLResponse:
+    now = utcnow()
+    sites = list(catalog.list_sites(session))
+    site_code = site.strip().upper() or None
+    if site_code and site_code not in {s.code for s in sites}:
+        raise NotFound(f"No site with code '{site}'.")
+    period = _period(session, site_code, year, now)
+    scope = analytics.scope_for(session, site_code=site_code)
+    drivers, share, no_show = analytics.drivers_and_share(
+        session, scope, period.start, period.end, now
+    )
+    conversion = analytics.conversion(session, scope, period.start, period.until, 90)
+    leaderboard = analytics.leaderboard(
+        session, scope, period.start, period.until, limit=LEADERBOARD_ROWS
+    )
+    months = series.monthly(session, year=period.year, site_code=site_code, now=now)
+    use_to = min(now, period.end).astimezone(UTC).date()
+    use_from = use_to - timedelta(days=analytics.UTILISATION_DAYS)
+    hourly = series.utilisation_by_hour(
+        session, day_from=use_from, day_to=use_to, site_code=site_code, now=now
+    )
+    funnel = series.invitation_funnel(session, since=period.start, until=period.until)
+    session.rollback()
+    several = site_code is None and len({p.site for p in hourly.pools}) > 1
+    return render(
+        request,
+        "dashboard/home.html",
+        {
+            "sites": sites,
+            "site_code": site_code or "",
+            "period": period,
+            "years": list(range(now.year + 1, max(FIRST_YEAR, now.year - 4) - 1, -1)),
+            "now": now,
+            "drivers": drivers,
+            "share": share,
+            "conversion": conversion,
+            "no_show": no_show,
+            "months": months,
+            "leaderboard": leaderboard,
+            "hourly": hourly,
+            "busiest": sorted(
+                (p for p in hourly.pools if p.rate is not None), key=lambda p: -(p.rate or 0)
+            ),
+            "funnel": funnel,
+            "several_sites": several,
+            "dealer_links": can(user, Role.ADMIN),
+            "drivers_chart": figures.drivers_figure(months, drivers, now),
+            "rates_chart": figures.rates_figure(months),
+            "heatmap_chart": figures.heatmap_figure(hourly, several_sites=several),
+            "funnel_chart": figures.funnel_figure(funnel),
+            "share_target": analytics.DEALER_SHARE_TARGET,
+        },
+    )

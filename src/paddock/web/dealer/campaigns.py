@@ -1,0 +1,5 @@
+"""Being built."""
+
+from paddock.web.deps import page_router
+
+router = page_router()
