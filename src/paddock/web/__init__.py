@@ -10,13 +10,26 @@ from fastapi import FastAPI
 
 from paddock.web import assets
 from paddock.web.auth.pages import router as auth_router
+from paddock.web.dashboard.pages import router as dashboard_router
+from paddock.web.dealer.campaigns import router as dealer_campaigns_router
+from paddock.web.dealer.pages import router as dealer_router
 from paddock.web.errors import install_error_pages
 from paddock.web.guest.pages import router as guest_router
+from paddock.web.motorsport.pages import router as motorsport_router
 from paddock.web.ops.fleet import router as fleet_router
 from paddock.web.ops.pages import router as ops_router
 from paddock.web.security import SecurityHeadersMiddleware
 
-PAGE_ROUTERS = (auth_router, fleet_router, ops_router, guest_router)
+PAGE_ROUTERS = (
+    auth_router,
+    fleet_router,
+    ops_router,
+    dashboard_router,
+    dealer_campaigns_router,
+    dealer_router,
+    motorsport_router,
+    guest_router,
+)
 
 
 def install(app: FastAPI) -> None:

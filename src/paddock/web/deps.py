@@ -29,6 +29,8 @@ HOME_BY_ROLE: dict[str, str] = {
     Role.ADMIN: "/ops",
     Role.OPERATIONS: "/ops",
     Role.COACH: "/ops",
+    Role.DEALER: "/dealer",
+    Role.MOTORSPORT: "/motorsport",
 }
 
 

@@ -37,6 +37,9 @@ class NavItem:
 # The signed-in areas, in menu order. Add a line here when you add an area.
 NAV: list[NavItem] = [
     NavItem("Operations", "/ops", frozenset({"admin", "operations", "coach"})),
+    NavItem("Dashboard", "/dashboard", frozenset({"admin", "operations"})),
+    NavItem("Dealer portal", "/dealer", frozenset({"admin", "dealer"})),
+    NavItem("Motorsport", "/motorsport", frozenset({"admin", "motorsport"})),
 ]
 
 
