@@ -8,8 +8,9 @@ Definitions (also in `paddock kpi --help`):
   module pool: test drives, comparisons, deliveries' first miles) checked in or completed, by
   start time. One booking is one driver at the wheel (sessions are 1:1).
 - **Forecast to year end**: drivers so far + for each remaining day the larger of the run rate
-  (circuit drivers per day over the last 28 days) and that day's booked pipeline (confirmed or
-  checked-in circuit bookings) times the show rate of the last 90 days.
+  (circuit drivers per day over the 28 whole UTC days before today) and that day's booked
+  pipeline (confirmed or checked-in circuit bookings) times the show rate of the 90 days before
+  today.
 - **Share from dealers**: of the test drives driven (driving products, checked in or
   completed), those booked through a dealer's invitation (a booking attribution). Target 15 %.
 - **Conversion rate**: of the test drives prospects drove in the period (a driving visit linked
@@ -35,7 +36,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -271,17 +272,18 @@ def facts(session: Session, scope: KpiScope, start: datetime, until: datetime) -
         if lo < hi
     ]
     if ranges:
+        # A few hundred bookings: look their dealer and person up one by one (primary keys),
+        # rather than let the planner hash the whole attribution table.
+        dealer = select(a.dealer_id).where(a.booking_id == b.id).scalar_subquery()
+        kind = select(p.kind_at_visit).where(p.booking_id == b.id).scalar_subquery()
         parts.append(
             select(
                 b.product_id,
                 b.status,
-                func.coalesce(a.dealer_id, NO_DEALER).label("dealer_id"),
-                func.coalesce(p.kind_at_visit, NOT_LINKED).label("kind"),
+                func.coalesce(dealer, NO_DEALER).label("dealer_id"),
+                func.coalesce(kind, NOT_LINKED).label("kind"),
                 literal(1).label("n"),
-            )
-            .outerjoin(a, a.booking_id == b.id)
-            .outerjoin(p, p.booking_id == b.id)
-            .where(or_(*ranges))
+            ).where(or_(*ranges))
         )
     if not parts:
         parts.append(
@@ -293,7 +295,26 @@ def facts(session: Session, scope: KpiScope, start: datetime, until: datetime) -
                 literal(0).label("n"),
             )
         )
-    return union_all(*parts).subquery("facts")
+    every = union_all(*parts).subquery("every")
+    # Pre-aggregated: a few hundred cells, whatever the number of days and bookings.
+    return (
+        select(
+            every.c.product_id,
+            every.c.status,
+            every.c.dealer_id,
+            every.c.kind,
+            func.sum(every.c.n).label("n"),
+        )
+        .group_by(every.c.product_id, every.c.status, every.c.dealer_id, every.c.kind)
+        .subquery("facts")
+    )
+
+
+def serial_reads(session: Session) -> None:
+    """KPI reads aggregate a few tens of thousands of rollup rows: on PostgreSQL, parallel
+    workers cost more to start than they save, so this read transaction does without."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 def drivers_and_share(
@@ -302,6 +323,7 @@ def drivers_and_share(
     """Drivers, the dealer share and no-shows over the year so far; the run rate (28 days) and
     the show rate (90 days) for the forecast; the booked pipeline to the year's end."""
     until = min(max(now, start), end)
+    serial_reads(session)
     year = facts(session, scope, start, until)
     circuit = year.c.product_id.in_(scope.circuit_ids)
     driving = year.c.product_id.in_(scope.driving_ids)
@@ -322,7 +344,9 @@ def drivers_and_share(
     run_rate, show_rate = 0.0, 1.0
     booked, excess = 0, 0.0
     if now < end:
-        recent = facts(session, scope, now - timedelta(days=RUN_RATE_DAYS), now)
+        # Whole UTC days before today: the rollup alone answers, no partial day to read live.
+        today = _midnight(now.astimezone(UTC).date())
+        recent = facts(session, scope, today - timedelta(days=RUN_RATE_DAYS), today)
         run_rate = (
             int(
                 session.scalar(
@@ -332,7 +356,7 @@ def drivers_and_share(
             )
             / RUN_RATE_DAYS
         )
-        window = facts(session, scope, now - timedelta(days=SHOW_RATE_DAYS), now)
+        window = facts(session, scope, today - timedelta(days=SHOW_RATE_DAYS), today)
         shown, missed = (
             int(v or 0)
             for v in session.execute(
@@ -435,6 +459,7 @@ def _pipeline(
 def conversion(
     session: Session, scope: KpiScope, start: datetime, until: datetime, window_days: int
 ) -> ConversionKpi:
+    serial_reads(session)
     period = facts(session, scope, start, until)
     drove = int(
         session.scalar(
@@ -477,6 +502,7 @@ def utilisation(session: Session, scope: KpiScope, day_from: date, day_to: date)
         raise Invalid("The utilisation period must end after it starts.")
     if (day_to - day_from).days > MAX_UTILISATION_DAYS:
         raise Invalid(f"Ask for utilisation over at most {MAX_UTILISATION_DAYS} days.")
+    serial_reads(session)
     pools_query = (
         select(Pool, Site.code)
         .join(Site, Site.id == Pool.site_id)
@@ -596,6 +622,7 @@ def leaderboard(
     limit: int = 20,
 ) -> list[DealerRank]:
     """Dealers ranked by drivers (then bookings, conversions) in the period."""
+    serial_reads(session)
     period = facts(session, scope, start, until)
     query = (
         select(
