@@ -120,12 +120,22 @@ def demo_load(
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port"),
-    workers: int = typer.Option(1, min=1, max=64, help="Worker processes"),
+    workers: int = typer.Option(
+        0, min=0, max=64, help="Worker processes (0: one per CPU core)", show_default=False
+    ),
     access_log: bool = typer.Option(False, help="Log every request"),
 ) -> None:
     """Serve the web UI and the API."""
+    import os
+
     import uvicorn
 
+    # Python runs one request's code at a time per process: one process per core uses the
+    # machine, and a database wait in one worker leaves the core to the others.
+    workers = workers or os.cpu_count() or 1
+    # Fewer malloc arenas: each request thread would otherwise grow its own, and the resident
+    # memory of a worker with them (read by the worker processes this starts).
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     console.print(f"Paddock on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "paddock.app:create_app",
@@ -135,6 +145,7 @@ def serve(
         workers=workers,
         access_log=access_log,
         log_level="warning",
+        backlog=2048,
     )
 
 
