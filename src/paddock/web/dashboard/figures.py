@@ -125,7 +125,7 @@ def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetim
     layout = _layout(
         barmode="stack",
         height=360,
-        margin={"t": 16, "r": 64, "b": 48, "l": 56},
+        margin={"t": 16, "r": 72, "b": 48, "l": 56},
         yaxis={"title": {"text": "per month"}, "gridcolor": GRID, "rangemode": "tozero"},
         yaxis2={
             "title": {"text": "cumulative"},
@@ -134,7 +134,8 @@ def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetim
             "rangemode": "tozero",
             "range": [0, max(kpi.target, kpi.forecast, running[-1]) * 1.08],
             "showgrid": False,
-            "tickformat": ",",
+            "tickformat": ",d",
+            "dtick": 5000 if max(kpi.target, kpi.forecast) <= 30_000 else None,
         },
     )
     return _figure(data, layout)
@@ -207,7 +208,15 @@ def funnel_figure(funnel: Funnel) -> str:
     return _figure(data, layout)
 
 
-def heatmap_figure(use: HourlyUtilisation, *, several_sites: bool) -> str:
+def heat_scale_max(use: HourlyUtilisation) -> int:
+    """The colour scale's top in %: 100, or the busiest cell rounded up to 10 (at least 50),
+    so a quiet period still shows its pattern; the legend says which."""
+    rates = [r for p in use.pools for r in p.rates if r is not None]
+    top = max(rates, default=0.0) * 100
+    return 100 if top >= 90 else max(50, int(-(-top // 10) * 10))
+
+
+def heatmap_figure(use: HourlyUtilisation, *, several_sites: bool, scale_max: int = 100) -> str:
     """Pools (rows) by local hour of day (columns): allocated over working unit-hours."""
     hours = use.hours
     rows = [p for p in use.pools if sum(p.available) > 0]
@@ -222,19 +231,21 @@ def heatmap_figure(use: HourlyUtilisation, *, several_sites: bool) -> str:
             "z": z,
             "customdata": custom,
             "zmin": 0,
-            "zmax": 100,
+            "zmax": scale_max,
             "colorscale": UTILISATION_SCALE,
             "xgap": 2,
             "ygap": 2,
-            "colorbar": {"title": {"text": "%"}, "ticksuffix": " %", "thickness": 12},
+            # Plotly's colour bar sets a style attribute, which the CSP refuses: the page
+            # draws the scale as an HTML legend instead (.scale in reports.css).
+            "showscale": False,
             "hovertemplate": "%{y}, %{x}: %{z:.0f} % busy<br>%{customdata[0]} h of "
             "%{customdata[1]} h working<extra></extra>",
         }
     ]
     layout = _layout(
         height=max(260, 24 * len(rows) + 90),
-        margin={"t": 8, "r": 16, "b": 40, "l": 16},
-        xaxis={"side": "top", "showgrid": False, "fixedrange": True},
+        margin={"t": 28, "r": 8, "b": 8, "l": 8},
+        xaxis={"side": "top", "showgrid": False, "fixedrange": True, "tickangle": 0},
         yaxis={"autorange": "reversed", "showgrid": False, "automargin": True, "fixedrange": True},
     )
     return _figure(data, layout)
@@ -242,7 +253,10 @@ def heatmap_figure(use: HourlyUtilisation, *, several_sites: bool) -> str:
 
 def allotment_figure(months: Sequence[tuple[date, int, int]]) -> str:
     """Places used and left per month (month, places, used)."""
-    labels = [m.strftime("%b %Y") for m, _, _ in months]
+    labels = [
+        m.strftime("%b %Y" if i == 0 or m.month == 1 else "%b")
+        for i, (m, _, _) in enumerate(months)
+    ]
     data = [
         {
             "type": "bar",

@@ -81,6 +81,7 @@ def dashboard(
     funnel = series.invitation_funnel(session, since=period.start, until=period.until)
     session.rollback()
     several = site_code is None and len({p.site for p in hourly.pools}) > 1
+    scale_max = figures.heat_scale_max(hourly)
     return render(
         request,
         "dashboard/home.html",
@@ -105,7 +106,10 @@ def dashboard(
             "dealer_links": can(user, Role.ADMIN),
             "drivers_chart": figures.drivers_figure(months, drivers, now),
             "rates_chart": figures.rates_figure(months),
-            "heatmap_chart": figures.heatmap_figure(hourly, several_sites=several),
+            "heatmap_chart": figures.heatmap_figure(
+                hourly, several_sites=several, scale_max=scale_max
+            ),
+            "scale_max": scale_max,
             "funnel_chart": figures.funnel_figure(funnel),
             "share_target": analytics.DEALER_SHARE_TARGET,
         },
