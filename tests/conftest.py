@@ -24,6 +24,10 @@ from paddock.settings import Settings
 POSTGRES_ADMIN_URL = os.environ.get(
     "PADDOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+# pytest-xdist workers inherit COLUMNS and LINES (80x24): Rich would fix every CLI console at
+# that size on import, and a test's COLUMNS could no longer widen the output.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 def postgres_available() -> bool:
