@@ -15,7 +15,7 @@ from paddock.audit.models import AuditEntry
 from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import service as bookings
 from paddock.capacity import operations
-from paddock.capacity.models import Allocation, Block, Unit
+from paddock.capacity.models import Allocation, Block, Pool, Unit
 from paddock.catalog import service as catalog
 from paddock.errors import Conflict, Invalid, NotFound, SoldOut
 from tests.factories import MONDAY, at, make_world
@@ -437,3 +437,28 @@ def test_the_database_keeps_bookings_out_of_blocked_time(session: Session) -> No
     with pytest.raises(IntegrityError, match="ex_allocation_unit_overlap"):
         session.execute(insert(Allocation), stale)
     session.rollback()
+
+
+def test_quota_pools_stay_out_of_fleet_views_unless_asked(session: Session) -> None:
+    world = make_world(session)
+    places = Pool(
+        site_id=world.site.id,
+        code="dealer-x-2031-06",
+        kind="dealer_allotment",
+        name="Dealer X, June",
+    )
+    place = Unit(site_id=world.site.id, label="Dealer X place 1", kind="dealer_place")
+    place.pools = [places]
+    session.add_all([places, place])
+    session.commit()
+    default = {p.pool.code for p in operations.pools_overview(session, site_code="TST")}
+    assert default == {"car", "coach", "module", "sim"}
+    everything = operations.pools_overview(session, site_code="TST", include_all=True)
+    assert "dealer-x-2031-06" in {p.pool.code for p in everything}
+    labels = {s.unit.label for s in operations.list_units(session, site_code="TST")}
+    assert "Dealer X place 1" not in labels and "Car 1" in labels
+    assert "Dealer X place 1" in {
+        s.unit.label for s in operations.list_units(session, site_code="TST", include_all=True)
+    }
+    by_pool = operations.list_units(session, site_code="TST", pool_code="dealer-x-2031-06")
+    assert [s.unit.label for s in by_pool] == ["Dealer X place 1"]

@@ -95,9 +95,15 @@ def unit_read(session: Session, detail: operations.UnitDetail) -> UnitRead:
     )
 
 
+ALL = Query(
+    default=False, alias="all", description="Also quota pools (dealer places) and customers' cars"
+)
+
+
 @router.get("/sites/{code}/pools", response_model=list[PoolRead])
-def list_pools(code: str, session: SessionDep) -> list[PoolRead]:
-    """Every pool of the site with its units: the state of each now, and today's use."""
+def list_pools(code: str, session: SessionDep, include_all: bool = ALL) -> list[PoolRead]:
+    """Every resource pool of the site with its units: the state of each now, and today's
+    use."""
     return [
         PoolRead(
             code=p.pool.code,
@@ -110,7 +116,7 @@ def list_pools(code: str, session: SessionDep) -> list[PoolRead]:
             blocked_now=p.count("blocked") + p.count("closed"),
             units=[unit_state_read(session, u) for u in p.units],
         )
-        for p in operations.pools_overview(session, site_code=code)
+        for p in operations.pools_overview(session, site_code=code, include_all=include_all)
     ]
 
 
@@ -120,10 +126,13 @@ def list_units(
     session: SessionDep,
     kind: str | None = Query(default=None, description="vehicle_model, coach, module..."),
     pool: str | None = Query(default=None, description="Only the units of this pool"),
+    include_all: bool = ALL,
 ) -> list[UnitStateRead]:
     return [
         unit_state_read(session, s)
-        for s in operations.list_units(session, site_code=code, kind=kind, pool_code=pool)
+        for s in operations.list_units(
+            session, site_code=code, kind=kind, pool_code=pool, include_all=include_all
+        )
     ]
 
 

@@ -65,10 +65,13 @@ def fleet_list(
     site: str = typer.Option("ATL", help="Site code"),
     kind: str = typer.Option(None, help="Only this kind: vehicle_model, coach, simulator..."),
     pool: str = typer.Option(None, help="Only the units of this pool"),
+    show_all: bool = typer.Option(False, "--all", help="Also dealer places, customers' cars"),
 ) -> None:
     """The site's units with their state now and their use today."""
     with session_scope() as session:
-        states = operations.list_units(session, site_code=site, kind=kind, pool_code=pool)
+        states = operations.list_units(
+            session, site_code=site, kind=kind, pool_code=pool, include_all=show_all
+        )
         if not states:
             console.print("no units match")
             return
@@ -203,10 +206,13 @@ def fleet_reactivate(
 
 
 @site_app.command("pools")
-def site_pools(site: str = typer.Argument("ATL", help="Site code")) -> None:
-    """Every pool of the site: units, and how many are available, in use or blocked now."""
+def site_pools(
+    site: str = typer.Argument("ATL", help="Site code"),
+    show_all: bool = typer.Option(False, "--all", help="Also dealer places, customers' cars"),
+) -> None:
+    """Every resource pool of the site: units, and how many are available, in use or blocked."""
     with session_scope() as session:
-        pools = operations.pools_overview(session, site_code=site)
+        pools = operations.pools_overview(session, site_code=site, include_all=show_all)
         table = Table("pool", "kind", "units", "available", "in use", "blocked", "off duty")
         for p in pools:
             table.add_row(

@@ -40,6 +40,9 @@ MAX_BLOCK = timedelta(days=400)
 # a cache, so they need not reach further than anyone books ahead.
 GUARD_HORIZON = timedelta(days=400)
 MAX_ATTEMPTS = 5
+# Pools that stand for quotas (a dealer's monthly places) or guests' property (a customer's car
+# at a delivery) rather than the centre's resources: left out of fleet views unless asked.
+NOT_RESOURCES = ("dealer_allotment", "customer_vehicle")
 
 T = TypeVar("T")
 # Turns engagement ids of one kind into the references people use (a booking's ref...).
@@ -165,18 +168,22 @@ def find_unit(session: Session, *, ref: str, site_code: str | None = None) -> Un
 
 
 def pools_overview(
-    session: Session, *, site_code: str, now: datetime | None = None
+    session: Session, *, site_code: str, include_all: bool = False, now: datetime | None = None
 ) -> list[PoolState]:
-    """Every pool of the site with its units and their state now and today (local day)."""
+    """Every resource pool of the site (with `include_all`, quota pools too) with its units
+    and their state now and today (local day)."""
     now = now or utcnow()
     site = get_site(session, code=site_code)
-    pools = session.scalars(
+    query = (
         select(Pool)
         .options(selectinload(Pool.units).selectinload(Unit.pools))
         .options(selectinload(Pool.units).selectinload(Unit.shifts))
         .where(Pool.site_id == site.id)
         .order_by(Pool.kind, Pool.code)
-    ).all()
+    )
+    if not include_all:
+        query = query.where(Pool.kind.not_in(NOT_RESOURCES))
+    pools = session.scalars(query).all()
     units = {u.id: u for p in pools for u in p.units}
     states = _states(session, site, list(units.values()), now)
     return [
@@ -190,8 +197,11 @@ def list_units(
     site_code: str,
     kind: str | None = None,
     pool_code: str | None = None,
+    include_all: bool = False,
     now: datetime | None = None,
 ) -> list[UnitState]:
+    """The site's units (of a kind, of a pool) with their state; quota places and customers'
+    cars only with `include_all` or when their pool is asked for."""
     now = now or utcnow()
     site = get_site(session, code=site_code)
     query = (
@@ -209,6 +219,14 @@ def list_units(
             raise NotFound(f"No pool '{pool_code}' at {site.code}.")
         query = query.join(pool_membership, pool_membership.c.unit_id == Unit.id).where(
             pool_membership.c.pool_id == pool_id
+        )
+    elif not include_all:
+        members = select(pool_membership.c.unit_id).join(Pool, Pool.id == pool_membership.c.pool_id)
+        query = query.where(
+            or_(
+                Unit.id.in_(members.where(Pool.kind.not_in(NOT_RESOURCES))),
+                Unit.id.not_in(select(pool_membership.c.unit_id)),
+            )
         )
     units = session.scalars(query.order_by(Unit.kind, Unit.label)).all()
     states = _states(session, site, list(units), now)
@@ -793,13 +811,16 @@ def _states(
     local_today = now.astimezone(zone).date()
     opening = _weekly((h.weekday, h.opens_at, h.closes_at) for h in site.hours)
     out: dict[int, UnitState] = {}
+    worked: dict[tuple[tuple[int, time, time], ...], list[tuple[datetime, datetime]]] = {}
     for unit in units:
-        weekly = (
-            _weekly((s.weekday, s.starts_at, s.ends_at) for s in unit.shifts)
-            if unit.shifts
-            else opening
-        )
-        working = engine.local_intervals(local_today - timedelta(days=1), local_today, weekly, zone)
+        # Units share a handful of shift patterns: work each out once.
+        pattern = tuple(sorted((s.weekday, s.starts_at, s.ends_at) for s in unit.shifts))
+        if pattern not in worked:
+            weekly = _weekly(pattern) if pattern else opening
+            worked[pattern] = engine.local_intervals(
+                local_today - timedelta(days=1), local_today, weekly, zone
+            )
+        working = worked[pattern]
         block = unit_block.get(unit.id)
         if not unit.active:
             state = "retired"
