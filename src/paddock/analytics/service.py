@@ -247,10 +247,18 @@ def report(
     return result
 
 
-def facts(session: Session, scope: KpiScope, start: datetime, until: datetime) -> Subquery:
+def facts(
+    session: Session,
+    scope: KpiScope,
+    start: datetime,
+    until: datetime,
+    *,
+    by_dealer: bool = False,
+) -> Subquery:
     """Bookings counted by (product, status, dealer, kind) over [start, until): whole UTC days
     from the rollup (day rows and not yet compacted deltas), the partial days at both ends from
-    the bookings themselves (an indexed range of a day at most)."""
+    the bookings themselves (an indexed range of a day at most). Without `by_dealer`, the
+    dealer column is only 1 (attributed to a dealer) or 0, so there are far fewer cells."""
     first = _utc_day_on_or_after(start)
     last = until.astimezone(UTC).date()
     parts: list[Select[*tuple[Any, ...]]] = []
@@ -296,16 +304,21 @@ def facts(session: Session, scope: KpiScope, start: datetime, until: datetime) -
             )
         )
     every = union_all(*parts).subquery("every")
+    dealer_key: ColumnElement[Any] = (
+        every.c.dealer_id
+        if by_dealer
+        else case((every.c.dealer_id != NO_DEALER, 1), else_=NO_DEALER).label("dealer_id")
+    )
     # Pre-aggregated: a few hundred cells, whatever the number of days and bookings.
     return (
         select(
             every.c.product_id,
             every.c.status,
-            every.c.dealer_id,
+            dealer_key,
             every.c.kind,
             func.sum(every.c.n).label("n"),
         )
-        .group_by(every.c.product_id, every.c.status, every.c.dealer_id, every.c.kind)
+        .group_by(every.c.product_id, every.c.status, dealer_key, every.c.kind)
         .subquery("facts")
     )
 
@@ -623,7 +636,7 @@ def leaderboard(
 ) -> list[DealerRank]:
     """Dealers ranked by drivers (then bookings, conversions) in the period."""
     serial_reads(session)
-    period = facts(session, scope, start, until)
+    period = facts(session, scope, start, until, by_dealer=True)
     query = (
         select(
             period.c.dealer_id,
