@@ -76,6 +76,8 @@ def _friendly(errors: dict[str, str]) -> dict[str, str]:
             text = DATE_HINT
         elif name == "max_uses" and ("integer" in text.lower() or "number" in text.lower()):
             text = "Enter a whole number of uses."
+        elif name == "name" and text in ("This is too short.", "This field is required."):
+            text = "Enter a name."
         out[name] = text
     return out
 
@@ -342,6 +344,7 @@ async def add_invitee(
     portal = _portal(session, user, dealer)
     campaign = portal_campaign(session, portal, campaign_id)
     values, errors, form = await read_form(request, InviteeForm)
+    errors = _friendly(errors)
     if form is None:
         return _campaign_page(
             request,
