@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -123,10 +125,34 @@ def write_transaction(session: Session) -> Iterator[Session]:
     """Run a write use case in one transaction (write lock up front on SQLite)."""
     if session.in_transaction():
         session.rollback()
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_write": True})
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        with _transaction(session):
+            yield session
+        return
+    # SQLite has one writer at a time. Writers of this process queue on a lock first: a
+    # waiting thread wakes the moment the writer before it is done, where SQLite's own busy
+    # handler would poll with growing sleeps (seconds of latency under load). Past the lock
+    # timeout SQLite's handler takes over, and its own timeout still answers "busy".
+    lock = _sqlite_writers.setdefault(bind.engine, threading.RLock())
+    locked = lock.acquire(timeout=_LOCK_WAIT_SECONDS)
     try:
-        yield session
+        session.connection(execution_options={"sqlite_write": True})
+        with _transaction(session):
+            yield session
+    finally:
+        if locked:
+            lock.release()
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCK_WAIT_SECONDS = 5.0
+
+
+@contextmanager
+def _transaction(session: Session) -> Iterator[None]:
+    try:
+        yield
         session.commit()
     except BaseException:
         session.rollback()
