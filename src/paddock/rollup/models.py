@@ -71,3 +71,17 @@ class KpiDayNumber(Base):
     __tablename__ = "kpi_day_number"
 
     n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class KpiBookingMonth(Base):
+    """The day cells summed by UTC month, with the dealer reduced to attributed (1) or not (0):
+    a year of KPIs reads a few thousand cells. Kept by `compact` with the day rows."""
+
+    __tablename__ = "kpi_booking_month"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    attributed: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -15,6 +15,15 @@ COMPACT_LOCK = 7_300_301
 # Allocations of these pools are not the centre's resources (see analytics: utilisation).
 NOT_RESOURCES = "('dealer_allotment', 'customer_vehicle')"
 BOOKING_KEY = "day, product_id, status, dealer_id, kind"
+MONTH_KEY = "month, product_id, status, attributed, kind"
+PG_MONTH_CELL = (
+    "date_trunc('month', day)::date, product_id, status, "
+    "CASE WHEN dealer_id <> 0 THEN 1 ELSE 0 END, kind"
+)
+SQLITE_MONTH_CELL = (
+    "date(day, 'start of month'), product_id, status, "
+    "CASE WHEN dealer_id <> 0 THEN 1 ELSE 0 END, kind"
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,10 @@ def compact(session: Session) -> Compacted:
                 return Compacted(0, 0)
             cells = session.execute(
                 text(
-                    f"WITH gone AS (DELETE FROM kpi_booking_delta RETURNING {BOOKING_KEY}, n) "
+                    f"WITH gone AS (DELETE FROM kpi_booking_delta RETURNING {BOOKING_KEY}, n), "
+                    f"months AS (INSERT INTO kpi_booking_month AS m ({MONTH_KEY}, n) "
+                    f"SELECT {PG_MONTH_CELL}, sum(n) FROM gone GROUP BY 1, 2, 3, 4, 5 "
+                    f"ON CONFLICT ({MONTH_KEY}) DO UPDATE SET n = m.n + EXCLUDED.n) "
                     f"INSERT INTO kpi_booking_day AS t ({BOOKING_KEY}, n) "
                     f"SELECT {BOOKING_KEY}, sum(n) FROM gone GROUP BY {BOOKING_KEY} "
                     f"ON CONFLICT ({BOOKING_KEY}) DO UPDATE SET n = t.n + EXCLUDED.n"
@@ -57,6 +69,15 @@ def compact(session: Session) -> Compacted:
                 f"SELECT {BOOKING_KEY}, sum(n) FROM kpi_booking_delta WHERE id <= :top "
                 f"GROUP BY {BOOKING_KEY} "
                 f"ON CONFLICT ({BOOKING_KEY}) DO UPDATE SET n = n + excluded.n"
+            ),
+            {"top": top_cell},
+        )
+        session.execute(
+            text(
+                f"INSERT INTO kpi_booking_month ({MONTH_KEY}, n) "
+                f"SELECT {SQLITE_MONTH_CELL}, sum(n) FROM kpi_booking_delta WHERE id <= :top "
+                "GROUP BY 1, 2, 3, 4, 5 "
+                f"ON CONFLICT ({MONTH_KEY}) DO UPDATE SET n = n + excluded.n"
             ),
             {"top": top_cell},
         )
@@ -85,7 +106,13 @@ def rebuild(session: Session) -> None:
                     "IN SHARE MODE"
                 )
             )
-        for table in ("kpi_booking_delta", "kpi_booking_day", "kpi_unit_delta", "kpi_unit_day"):
+        for table in (
+            "kpi_booking_delta",
+            "kpi_booking_day",
+            "kpi_booking_month",
+            "kpi_unit_delta",
+            "kpi_unit_day",
+        ):
             session.execute(text(f"DELETE FROM {table}"))
         for statement in fill_statements("postgresql" if postgres else "sqlite"):
             session.execute(text(statement))
@@ -128,7 +155,12 @@ def fill_statements(dialect: str) -> list[str]:
             "AND julianday(date(a.starts_at)) + k.n < julianday(a.ends_at) "
             f"WHERE a.active AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2"
         )
-    return [bookings, units]
+    cell = PG_MONTH_CELL if dialect == "postgresql" else SQLITE_MONTH_CELL
+    months = (
+        f"INSERT INTO kpi_booking_month ({MONTH_KEY}, n) "
+        f"SELECT {cell}, sum(n) FROM kpi_booking_day GROUP BY 1, 2, 3, 4, 5"
+    )
+    return [bookings, months, units]
 
 
 def _rows(result: object) -> int:

@@ -297,6 +297,10 @@ FILL = {
         "coalesce(a.dealer_id, 0), coalesce(bp.kind_at_visit, ''), count(*) FROM booking b "
         "LEFT JOIN booking_attribution a ON a.booking_id = b.id "
         "LEFT JOIN booking_person bp ON bp.booking_id = b.id GROUP BY 1, 2, 3, 4, 5",
+        "INSERT INTO kpi_booking_month (month, product_id, status, attributed, kind, n) "
+        "SELECT date_trunc('month', day)::date, product_id, status, "
+        "CASE WHEN dealer_id <> 0 THEN 1 ELSE 0 END, kind, sum(n) FROM kpi_booking_day "
+        "GROUP BY 1, 2, 3, 4, 5",
         "INSERT INTO kpi_unit_day (day, unit_id, seconds) "
         "SELECT d::date, a.unit_id, sum(round(extract(epoch FROM "
         "least(a.ends_at AT TIME ZONE 'UTC', d + interval '1 day') "
@@ -312,6 +316,10 @@ FILL = {
         "coalesce(bp.kind_at_visit, ''), count(*) FROM booking b "
         "LEFT JOIN booking_attribution a ON a.booking_id = b.id "
         "LEFT JOIN booking_person bp ON bp.booking_id = b.id GROUP BY 1, 2, 3, 4, 5",
+        "INSERT INTO kpi_booking_month (month, product_id, status, attributed, kind, n) "
+        "SELECT date(day, 'start of month'), product_id, status, "
+        "CASE WHEN dealer_id <> 0 THEN 1 ELSE 0 END, kind, sum(n) FROM kpi_booking_day "
+        "GROUP BY 1, 2, 3, 4, 5",
         "INSERT INTO kpi_unit_day (day, unit_id, seconds) "
         "SELECT date(julianday(date(a.starts_at)) + k.n), a.unit_id, "
         "sum(CAST(round((min(julianday(a.ends_at), julianday(date(a.starts_at)) + k.n + 1) "
@@ -647,6 +655,23 @@ def _create_rollup() -> None:
     )
     op.create_index("ix_kpi_booking_delta_day", "kpi_booking_delta", ["day"])
     op.create_table(
+        "kpi_booking_month",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attributed", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "month",
+            "product_id",
+            "status",
+            "attributed",
+            "kind",
+            name=op.f("pk_kpi_booking_month"),
+        ),
+    )
+    op.create_table(
         "kpi_unit_day",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
@@ -694,6 +719,7 @@ def _drop_rollup() -> None:
         "kpi_unit_day",
         "kpi_booking_delta",
         "kpi_booking_day",
+        "kpi_booking_month",
     ):
         op.execute(f"DROP TABLE IF EXISTS {table}")
 
