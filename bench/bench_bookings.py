@@ -282,6 +282,18 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def cpu_per_request(cpu: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds per request by process group: steadier than throughput on a machine
+    that other work shares."""
+    machine_ms = cpu["wall_s"] * cpu["cores"] * 1000 / max(requests, 1)
+    out = {
+        f"{group}_ms_per_request": round(cpu[f"{group}_pct_of_machine"] / 100 * machine_ms, 3)
+        for group in ("client", "server", "database")
+        if f"{group}_pct_of_machine" in cpu
+    }
+    return out
+
+
 def replay_check(port: int, jobs: list[Job], refs: dict[str, str]) -> dict[str, int]:
     """Retried requests (same key, same body) return the first booking, never a second one."""
 
@@ -335,6 +347,7 @@ def run_database(
         out = run_async(drive(server.port, timed, args.clients, mode["seconds"]))
         result["cpu"] = split.stop()
         result["throughput"] = summarise(out)
+        result["cpu"] |= cpu_per_request(result["cpu"], result["throughput"]["requests"])
         result["throughput"]["warmup_confirmed"] = warm_out.statuses.get("201", 0)
         result["throughput"]["warmup_errors"] = summarise(warm_out)["errors"]
         result["throughput"] |= replay_check(server.port, timed, out.refs)

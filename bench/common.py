@@ -189,17 +189,16 @@ class CpuSplit:
 
     server_pids: list[int]
     extra_pids: list[int] = field(default_factory=list)
-    _start: dict[str, float] = field(default_factory=dict)
+    _start: dict[str, Any] = field(default_factory=dict)
 
-    def _sample(self) -> dict[str, float]:
+    def _sample(self) -> dict[str, Any]:
         busy, total = machine_cpu_seconds()
-        own = time.process_time()
         return {
             "busy": busy,
             "total": total,
-            "client": own,
-            "server": sum(cpu_seconds(p) for p in self.server_pids),
-            "database": sum(cpu_seconds(p) for p in self.extra_pids),
+            "client": time.process_time(),
+            "server": {p: cpu_seconds(p) for p in self.server_pids},
+            "database": {p: cpu_seconds(p) for p in self.extra_pids},
             "wall": time.perf_counter(),
         }
 
@@ -208,7 +207,17 @@ class CpuSplit:
 
     def stop(self) -> dict[str, float]:
         end = self._sample()
-        d = {k: end[k] - self._start[k] for k in end}
+        d: dict[str, float] = {}
+        for key, value in end.items():
+            if isinstance(value, dict):
+                # Only processes alive at both ends (a database backend may come and go).
+                d[key] = sum(
+                    value[p] - self._start[key][p]
+                    for p in value
+                    if p in self._start[key] and value[p] >= self._start[key][p]
+                )
+            else:
+                d[key] = value - self._start[key]
         cores = os.cpu_count() or 1
         capacity = d["wall"] * cores
         split = {

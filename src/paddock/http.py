@@ -40,7 +40,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 T = TypeVar("T")
 # Threads for blocking database work of the hottest endpoints (booking creation). Few of them:
 # more threads than this only queue on the interpreter lock, and the connection pool.
-_db_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="paddock-db")
+_db_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="paddock-db")
 
 
 async def in_thread(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
