@@ -110,6 +110,15 @@ def _seed(database_url: str) -> str:
             accounts.create_user(
                 session, email=email, role=role, password=PASSWORD, name=role.title() + " Tester"
             )
+        # The dealer portal, dashboard and motorsport planner (tests/browser/test_reports.py).
+        for email, role, dealer in (
+            ("dealer@example.com", "dealer", "D-ATL-001"),
+            ("motorsport@example.com", "motorsport", None),
+            ("admin@example.com", "admin", None),
+        ):
+            accounts.create_user(
+                session, email=email, role=role, password=PASSWORD, dealer_code=dealer
+            )
         now = datetime.now(UTC)
         start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         arriving = bookings.create_booking(
