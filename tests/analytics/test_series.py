@@ -19,6 +19,7 @@ from paddock.bookings import service as bookings
 from paddock.crm import service as crm
 from paddock.dealers import service as dealers
 from paddock.errors import Invalid
+from paddock.rollup import service as rollup
 from tests.analytics.test_kpis import NOW, world
 from tests.factories import MONDAY, at, make_world
 
@@ -43,6 +44,11 @@ def test_months_add_up_to_the_headline_figures(session: Session) -> None:
     # Dealer D1: Ann drove, Cy did not come.
     assert (one[6].drivers, one[6].from_dealers, one[6].no_shows) == (1, 1, 1)
     assert series.cumulative([1, 0, 2]) == [1, 1, 3]
+    # Compacted into day and month rows, the months read the same.
+    before = series.monthly(session, year=2031, now=NOW)
+    rollup.compact(session)
+    assert series.monthly(session, year=2031, now=NOW) == before
+    assert series.monthly(session, year=2031, dealer_id=ids["d1"])[5] == one[6]
 
 
 def test_utilisation_by_pool_and_hour(session: Session) -> None:

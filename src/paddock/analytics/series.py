@@ -71,7 +71,7 @@ from paddock.crm.models import Conversion
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Invitee
 from paddock.errors import Invalid
-from paddock.rollup.models import NO_DEALER, KpiBookingDay, KpiBookingDelta
+from paddock.rollup.models import NO_DEALER, KpiBookingDay, KpiBookingDelta, KpiBookingMonth
 
 HOUR = 3600
 # Allocations of the centre's resources last hours; looking this far before a period's start
@@ -140,23 +140,43 @@ def monthly(
 def _booking_days(
     session: Session, scope: KpiScope, start: datetime, end: datetime, dealer_id: int | None
 ) -> Select[*tuple[Any, ...]]:
-    """(UTC day, product, status, from a dealer?, count) over [start, end): whole days from the
-    rollup, the partial days at both ends from the bookings themselves."""
+    """(UTC day, product, status, from a dealer?, count) over [start, end): whole months from
+    the rollup's month rows (all dealers together: attributed or not), the other whole days
+    from the day rows, deltas not compacted yet, and the partial days at both ends from the
+    bookings themselves. A month row's day is the month's first."""
     dialect = session.get_bind().dialect.name
     first = _utc_day_on_or_after(start)
     last = end.astimezone(UTC).date()
     parts: list[Select[*tuple[Any, ...]]] = []
-    for table in (KpiBookingDay, KpiBookingDelta):
-        part = select(
-            table.day.label("day"),
-            table.product_id.label("product_id"),
-            table.status.label("status"),
-            table.dealer_id.label("dealer_id"),
-            table.n.label("n"),
-        ).where(table.day >= first, table.day < last)
-        if dealer_id is not None:
-            part = part.where(table.dealer_id == dealer_id)
-        parts.append(part)
+    day_ranges = [(first, last)]
+    month_from = first if first.day == 1 else _next_month(first)
+    month_to = last.replace(day=1)
+    if dealer_id is None and month_from < month_to:
+        m = KpiBookingMonth
+        parts.append(
+            select(
+                m.month.label("day"),
+                m.product_id.label("product_id"),
+                m.status.label("status"),
+                m.attributed.label("dealer_id"),
+                m.n.label("n"),
+            ).where(m.month >= month_from, m.month < month_to)
+        )
+        day_ranges = [(first, month_from), (month_to, last)]
+    for table, ranges_ in ((KpiBookingDay, day_ranges), (KpiBookingDelta, [(first, last)])):
+        for lo, hi in ranges_:
+            if lo >= hi:
+                continue
+            part = select(
+                table.day.label("day"),
+                table.product_id.label("product_id"),
+                table.status.label("status"),
+                table.dealer_id.label("dealer_id"),
+                table.n.label("n"),
+            ).where(table.day >= lo, table.day < hi)
+            if dealer_id is not None:
+                part = part.where(table.dealer_id == dealer_id)
+            parts.append(part)
     b, a = Booking, BookingAttribution
     edges = [(start, _midnight(first)), (_midnight(last), end)]
     ranges = [
@@ -542,6 +562,10 @@ def _month_of(day: date, year: int) -> date:
     if day.year > year:
         return date(year, 12, 1)
     return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def _midnight(day: date) -> datetime:
