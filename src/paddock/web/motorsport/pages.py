@@ -169,8 +169,13 @@ def evaluate(
                 **_rows_filter(request, rows, []),
             },
         )
+    competing = [
+        r
+        for r in motorsport.list_requests(session, year=stored.season, status="open")
+        if r.code != stored.code
+    ]
     session.rollback()
-    return _evaluation_page(request, evaluated.read, stored, rows)
+    return _evaluation_page(request, evaluated.read, stored, rows, competing=competing)
 
 
 @router.get("/what-if")
@@ -222,8 +227,15 @@ def what_if(
                 if evaluated.stored_request
                 else None
             )
+            competing = [
+                r
+                for r in motorsport.list_requests(session, year=season_year, status="open")
+                if r.code != evaluated.stored_request
+            ]
             session.rollback()
-            return _evaluation_page(request, evaluated.read, stored, rows, what_if=values)
+            return _evaluation_page(
+                request, evaluated.read, stored, rows, what_if=values, competing=competing
+            )
     fallback = season_year if season_year in years else _year(session, None)[0]
     return _requests_page(
         request,
@@ -261,6 +273,7 @@ def _evaluation_page(
     rows: str,
     *,
     what_if: dict[str, str] | None = None,
+    competing: list[RequestRead] | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -271,6 +284,7 @@ def _evaluation_page(
             "stored": stored,
             "note": "",
             "what_if": what_if,
+            "competing": competing or [],
             "kind_names": KIND_NAMES,
             **_rows_filter(request, rows, read.rows),
         },
