@@ -164,6 +164,7 @@ def evaluate(
                 "stored": stored,
                 "req": stored,
                 "ev": None,
+                "competing": [],
                 "note": exc.detail,
                 "kind_names": KIND_NAMES,
                 **_rows_filter(request, rows, []),
