@@ -10,7 +10,7 @@ vehicle ownership record and the link to the person are written in the booking's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -80,7 +80,7 @@ def schedule_delivery(
         pool_code=f"customer-car-{clean.lower()}",
         pool_name=f"Customer car {clean}",
         quantity=1,
-        offset=plan.duration * 0,
+        offset=timedelta(0),
         duration=plan.duration,
     )
     vehicles: list[Vehicle] = []
