@@ -152,56 +152,62 @@ class TickGrid:
         whole = -(-offsets // _TICK_US) if up else offsets // _TICK_US
         return np.clip(whole, 0, self.size)
 
-    def free_prefix(self, units: Sequence[UnitTimeline]) -> npt.NDArray[np.int32]:
-        """Per unit, cumulative count of unusable ticks: interval free iff the difference is 0.
+    def free_prefix(self, units: Sequence[UnitTimeline]) -> Unusable:
+        """Per unit, running counts of unusable ticks: an interval is free iff it holds none.
         A tick is unusable outside working time or inside busy time.
 
         Built from difference arrays, without a loop per interval: the count of busy intervals
         covering a tick plus 1 when the unit is not working is positive exactly when the tick
-        is unusable, and both are running sums of +1/-1 at interval edges."""
+        is unusable, and both are running sums of +1/-1 at interval edges. Ticks when no unit
+        works (nights) are unusable for all and kept out of the per-unit arrays."""
         # Units with the same hours share their working list: cover each list once.
         patterns: dict[int, int] = {}
         lists: list[list[Interval]] = []
         for unit in units:
             if patterns.setdefault(id(unit.working), len(lists)) == len(lists):
                 lists.append(unit.working)
+        starts = self.offsets([s for spans in lists for s, _ in spans])
+        ends = self.offsets([e for spans in lists for _, e in spans])
         working = self._edges(
             [row for row, spans in enumerate(lists) for _ in spans],
-            [s for spans in lists for s, _ in spans],
-            [e for spans in lists for _, e in spans],
+            self.ticks(starts, up=True),  # working time rounded inwards
+            self.ticks(ends, up=False),
             len(lists),
-            inwards=True,
-        ).cumsum(axis=1, dtype=np.int32)
-        idle = (working[:, : self.size] <= 0).astype(np.int32)
-        idle_edges = np.diff(idle, axis=1, prepend=0, append=0)
+            self.size + 1,
+        ).cumsum(axis=1, dtype=np.int32)[:, : self.size]
+        idle = working <= 0
+        is_open = ~idle.all(axis=0)
+        open_before = np.zeros(self.size + 1, dtype=np.int64)
+        np.cumsum(is_open, out=open_before[1:])
+        width = int(open_before[-1])
+        idle_edges = np.diff(idle[:, is_open].astype(np.int32), axis=1, prepend=0, append=0)
         edges = idle_edges[[patterns[id(u.working)] for u in units]]
+        busy_starts = self.offsets([s for unit in units for s, _ in unit.busy])
+        busy_ends = self.offsets([e for unit in units for _, e in unit.busy])
         edges += self._edges(
             [row for row, unit in enumerate(units) for _ in unit.busy],
-            [s for unit in units for s, _ in unit.busy],
-            [e for unit in units for _, e in unit.busy],
+            open_before[self.ticks(busy_starts, up=False)],  # busy time rounded outwards
+            open_before[self.ticks(busy_ends, up=True)],
             len(units),
-            inwards=False,
+            width + 1,
         )
-        unusable = edges.cumsum(axis=1, dtype=np.int32)[:, : self.size] > 0
-        prefix = np.zeros((len(units), self.size + 1), dtype=np.int32)
+        unusable = edges.cumsum(axis=1, dtype=np.int32)[:, :width] > 0
+        prefix = np.zeros((len(units), width + 1), dtype=np.int32)
         np.cumsum(unusable, axis=1, out=prefix[:, 1:])
-        return prefix
+        closed_before = np.arange(self.size + 1, dtype=np.int64) - open_before
+        return Unusable(prefix, open_before, closed_before)
 
+    @staticmethod
     def _edges(
-        self,
         rows: list[int],
-        starts: list[datetime],
-        ends: list[datetime],
+        first: npt.NDArray[np.int64],
+        last: npt.NDArray[np.int64],
         height: int,
-        *,
-        inwards: bool,
+        width: int,
     ) -> npt.NDArray[np.int32]:
-        """rows x (ticks + 1): +1 where an interval starts, -1 where it ends, rounded inwards
-        (working time) or outwards (busy time); its running sum counts the covering intervals."""
-        width = self.size + 1
+        """rows x width: +1 where an interval starts, -1 where it ends; its running sum counts
+        the intervals covering each tick."""
         edges = np.zeros((height, width), dtype=np.int32)
-        first = self.ticks(self.offsets(starts), up=inwards)
-        last = self.ticks(self.offsets(ends), up=not inwards)
         row = np.asarray(rows, dtype=np.int64)
         keep = last > first
         np.add.at(edges, (row[keep], first[keep]), 1)
@@ -209,23 +215,43 @@ class TickGrid:
         return edges
 
 
+@dataclass(frozen=True)
+class Unusable:
+    """Running counts of unusable ticks per unit (rows): `prefix` over the open ticks only,
+    `closed_before` over the ticks when no unit works, `open_before` maps a grid tick to its
+    place among the open ones."""
+
+    prefix: npt.NDArray[np.int32]
+    open_before: npt.NDArray[np.int64]
+    closed_before: npt.NDArray[np.int64]
+
+    def between(
+        self, first: npt.NDArray[np.int64], last: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """Units x intervals: unusable ticks in [first, last) of the grid."""
+        inside: npt.NDArray[np.int64] = (
+            self.prefix[:, self.open_before[last]] - self.prefix[:, self.open_before[first]]
+        ) + (self.closed_before[last] - self.closed_before[first])
+        return inside
+
+
 def free_units(
     grid: TickGrid,
-    prefix: npt.NDArray[np.int32],
+    unusable: Unusable,
     starts: Sequence[datetime],
     demand: Demand,
 ) -> npt.NDArray[np.bool_]:
     """Units × starts: is the unit free over the demand's whole interval from that start?"""
-    return _free_matrix(grid, prefix, grid.offsets(starts), demand)
+    return _free_matrix(grid, unusable, grid.offsets(starts), demand)
 
 
 def _free_matrix(
-    grid: TickGrid, prefix: npt.NDArray[np.int32], starts: npt.NDArray[np.int64], demand: Demand
+    grid: TickGrid, unusable: Unusable, starts: npt.NDArray[np.int64], demand: Demand
 ) -> npt.NDArray[np.bool_]:
     offset = demand.offset // _US
     first = grid.ticks(starts + offset, up=False)
     last = grid.ticks(starts + offset + demand.duration // _US, up=True)
-    ok: npt.NDArray[np.bool_] = (prefix[:, last] - prefix[:, first]) == 0
+    ok: npt.NDArray[np.bool_] = unusable.between(first, last) == 0
     return ok & (last > first)
 
 
@@ -242,12 +268,12 @@ def availability(
     grid = TickGrid(window[0], window[1])
     all_units = _distinct_units(units_by_pool)
     row_of = {u.unit_id: i for i, u in enumerate(all_units)}
-    prefix = grid.free_prefix(all_units)
+    unusable = grid.free_prefix(all_units)
     offsets = grid.offsets(starts)
     per_demand: list[tuple[Demand, npt.NDArray[np.bool_], list[int]]] = []
     for demand in demands:
         rows = [row_of[u.unit_id] for u in units_by_pool.get(demand.pool_id, [])]
-        matrix = _free_matrix(grid, prefix, offsets, demand)[rows] if rows else None
+        matrix = _free_matrix(grid, unusable, offsets, demand)[rows] if rows else None
         if matrix is None:
             matrix = np.zeros((0, len(starts)), dtype=np.bool_)
         per_demand.append((demand, matrix, rows))
