@@ -184,3 +184,21 @@ def test_docs_and_openapi_are_served(client: TestClient) -> None:
     ):
         assert path in spec["paths"]
     assert_problem(client.get("/api/v1/no-such-thing"), 404, "http-404")
+
+
+def test_a_product_not_sold_online_is_refused_by_the_public_api(
+    client: TestClient, session: Session
+) -> None:
+    world = make_world(session)
+    world.products["sim"].public = False
+    session.commit()
+    response = client.post(
+        "/api/v1/bookings",
+        json={
+            "product": "sim",
+            "starts_at": at(MONDAY, 10).isoformat(),
+            "guest": {"name": "Ann Lee", "email": "ann@example.com"},
+        },
+    )
+    assert response.status_code == 422
+    assert "not open for online booking" in response.json()["detail"]

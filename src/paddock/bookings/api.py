@@ -86,6 +86,7 @@ async def create_booking(
             idempotency_key=idempotency_key,
             channel="api",
             actor=f"guest:{body.guest.email}",
+            public_only=True,
         )
     except NotFound as exc:
         # /bookings exists; the body names a product that does not: invalid input, not a 404.

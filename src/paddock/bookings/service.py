@@ -120,6 +120,7 @@ def create_booking(
     now: datetime | None = None,
     extra_demands: Sequence[Demand] = (),
     on_admitted: Callable[[Session, int], None] | None = None,
+    public_only: bool = False,
 ) -> BookingResult:
     """Admit a booking only if every demand of the product can be met at that start.
     A retried request with the same idempotency key returns the first booking.
@@ -129,6 +130,9 @@ def create_booking(
     `on_admitted(session, booking_id)` writes what belongs with the booking (attribution)."""
     now = now or utcnow()
     plan = catalog.product_plan(session, code=product_code)
+    if public_only and not plan.public:
+        # Deliveries and dealer-only products are booked by staff, with what they need.
+        raise Invalid(f"'{plan.code}' is not open for online booking.")
     fingerprint = _fingerprint(product_code, starts_at, guest, hold)
     site = catalog.plan_clock(session, plan)
     if starts_at < now:
