@@ -15,12 +15,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from paddock.analytics import service as kpi
 from paddock.bookings import service as bookings
-from paddock.capacity.models import Block
+from paddock.capacity import operations
+from paddock.capacity.models import Block, Unit
 from paddock.catalog.models import Product
 from paddock.crm import service as crm
 from paddock.rollup import service as rollup
@@ -207,3 +208,21 @@ def test_bad_periods_are_refused(session: Session) -> None:
         kpi.report(
             session, now=NOW, utilisation_from=date(2031, 6, 2), utilisation_to=date(2031, 6, 2)
         )
+
+
+def test_blocked_time_is_not_use(session: Session) -> None:
+    """A maintenance block taken through operations (which guards it with allocation rows)
+    makes a car unavailable; it does not make the car used."""
+    world(session)
+    second_car = session.scalars(select(Unit.id).where(Unit.label == "Car 2")).one()
+    operations.block_unit(
+        session,
+        unit_id=second_car,
+        starts_at=at(date(2031, 6, 3), 16),
+        ends_at=at(date(2031, 6, 3), 18),
+        reason="brakes",
+        now=at(date(2031, 6, 1), 8),
+    )
+    assert {u.pool: u for u in report(session).utilisation}["car"].allocated_hours == 3.0
+    rollup.rebuild(session)
+    assert {u.pool: u for u in report(session).utilisation}["car"].allocated_hours == 3.0

@@ -354,6 +354,8 @@ def _allocated_by_hour(
         .where(
             pm.pool_id.in_(pool_ids),
             a.active.is_(True),
+            # Blocked time (maintenance, closures) is not use.
+            a.engagement_kind != "blocked",
             or_(a.expires_at.is_(None), a.expires_at > sql.instant(now)),
             a.starts_at >= sql.instant(start - LONGEST_ALLOCATION),
             a.starts_at < sql.instant(end),

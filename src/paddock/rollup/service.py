@@ -140,7 +140,8 @@ def fill_statements(dialect: str) -> list[str]:
             "FROM allocation a JOIN pool p ON p.id = a.pool_id "
             "CROSS JOIN LATERAL generate_series(date_trunc('day', a.starts_at AT TIME ZONE 'UTC'), "
             "(a.ends_at AT TIME ZONE 'UTC') - interval '1 microsecond', interval '1 day') AS d "
-            f"WHERE a.active AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2"
+            "WHERE a.active AND a.engagement_kind <> 'blocked' "
+            f"AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2"
         )
     else:
         units = (
@@ -153,7 +154,8 @@ def fill_statements(dialect: str) -> list[str]:
             "JOIN kpi_day_number k "
             "ON k.n <= CAST(julianday(a.ends_at) - julianday(date(a.starts_at)) AS INTEGER) "
             "AND julianday(date(a.starts_at)) + k.n < julianday(a.ends_at) "
-            f"WHERE a.active AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2"
+            "WHERE a.active AND a.engagement_kind <> 'blocked' "
+            f"AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2"
         )
     cell = PG_MONTH_CELL if dialect == "postgresql" else SQLITE_MONTH_CELL
     months = (

@@ -96,7 +96,7 @@ def _sqlite_split(row: str, sign: int) -> str:
         f"{start} + 1) - max(julianday({row}.starts_at), {start})) * 86400) AS INTEGER) "
         f"FROM kpi_day_number k WHERE k.n <= CAST(julianday({row}.ends_at) - "
         f"julianday(date({row}.starts_at)) AS INTEGER) AND {start} < julianday({row}.ends_at) "
-        f"AND {row}.active "
+        f"AND {row}.active AND {row}.engagement_kind <> 'blocked' "
         f"AND (SELECT kind FROM pool WHERE id = {row}.pool_id) NOT IN {NOT_RESOURCES};"
     )
 
@@ -240,11 +240,11 @@ $$
     """
 CREATE FUNCTION kpi_allocation_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.active THEN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.active AND OLD.engagement_kind <> 'blocked' THEN
         PERFORM kpi_unit_split(OLD.starts_at, OLD.ends_at, OLD.unit_id, OLD.pool_id, -1);
     END IF;
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-    IF NEW.active THEN
+    IF NEW.active AND NEW.engagement_kind <> 'blocked' THEN
         PERFORM kpi_unit_split(NEW.starts_at, NEW.ends_at, NEW.unit_id, NEW.pool_id, 1);
     END IF;
     RETURN NULL;
@@ -308,7 +308,8 @@ FILL = {
         "FROM allocation a JOIN pool p ON p.id = a.pool_id "
         "CROSS JOIN LATERAL generate_series(date_trunc('day', a.starts_at AT TIME ZONE 'UTC'), "
         "(a.ends_at AT TIME ZONE 'UTC') - interval '1 microsecond', interval '1 day') AS d "
-        f"WHERE a.active AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2",
+        "WHERE a.active AND a.engagement_kind <> 'blocked' "
+        f"AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2",
     ],
     "sqlite": [
         f"INSERT INTO kpi_booking_day ({CELL}) "
@@ -328,7 +329,8 @@ FILL = {
         "JOIN kpi_day_number k "
         "ON k.n <= CAST(julianday(a.ends_at) - julianday(date(a.starts_at)) AS INTEGER) "
         "AND julianday(date(a.starts_at)) + k.n < julianday(a.ends_at) "
-        f"WHERE a.active AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2",
+        "WHERE a.active AND a.engagement_kind <> 'blocked' "
+        f"AND p.kind NOT IN {NOT_RESOURCES} GROUP BY 1, 2",
     ],
 }
 
