@@ -45,8 +45,11 @@ def make_world(
     simulator session."""
     site = Site(code="TST", name="Test centre", city="Testville", time_zone=time_zone)
     site.hours = [
-        SiteHours(weekday=d, opens_at=time.fromisoformat(opening[0]),
-                  closes_at=time.fromisoformat(opening[1]))
+        SiteHours(
+            weekday=d,
+            opens_at=time.fromisoformat(opening[0]),
+            closes_at=time.fromisoformat(opening[1]),
+        )
         for d in range(7)
     ]
     session.add(site)
@@ -66,27 +69,43 @@ def make_world(
             unit.pools = [pool]
             if kind == "coach" and coach_shift:
                 unit.shifts = [
-                    UnitShift(weekday=d, starts_at=time.fromisoformat(coach_shift[0]),
-                              ends_at=time.fromisoformat(coach_shift[1]))
+                    UnitShift(
+                        weekday=d,
+                        starts_at=time.fromisoformat(coach_shift[0]),
+                        ends_at=time.fromisoformat(coach_shift[1]),
+                    )
                     for d in range(7)
                 ]
             session.add(unit)
             units.append(unit)
         world.pools[code] = pool
         world.units[code] = units
-    drive = Product(site_id=site.id, code="drive", name="Coached drive", duration_minutes=90,
-                    slot_step_minutes=30, price_cents=60000)
+    drive = Product(
+        site_id=site.id,
+        code="drive",
+        name="Coached drive",
+        duration_minutes=90,
+        slot_step_minutes=30,
+        price_cents=60000,
+    )
     drive.demands = [
         ProductDemand(pool=world.pools["car"], quantity=1, offset_minutes=0, duration_minutes=90),
-        ProductDemand(pool=world.pools["coach"], quantity=1, offset_minutes=0,
-                      duration_minutes=90),
-        ProductDemand(pool=world.pools["module"], quantity=1, offset_minutes=15,
-                      duration_minutes=60),
+        ProductDemand(pool=world.pools["coach"], quantity=1, offset_minutes=0, duration_minutes=90),
+        ProductDemand(
+            pool=world.pools["module"], quantity=1, offset_minutes=15, duration_minutes=60
+        ),
     ]
-    sim = Product(site_id=site.id, code="sim", name="Simulator", duration_minutes=30,
-                  slot_step_minutes=30, price_cents=3500)
-    sim.demands = [ProductDemand(pool=world.pools["sim"], quantity=1, offset_minutes=0,
-                                 duration_minutes=30)]
+    sim = Product(
+        site_id=site.id,
+        code="sim",
+        name="Simulator",
+        duration_minutes=30,
+        slot_step_minutes=30,
+        price_cents=3500,
+    )
+    sim.demands = [
+        ProductDemand(pool=world.pools["sim"], quantity=1, offset_minutes=0, duration_minutes=30)
+    ]
     session.add_all([drive, sim])
     session.commit()
     world.products = {"drive": drive, "sim": sim}
