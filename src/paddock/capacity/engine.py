@@ -124,11 +124,14 @@ def slot_grid(
     step: timedelta,
     duration: timedelta,
 ) -> list[datetime]:
-    """Start times on the product's grid: from each opening, every `step`, ending by closing."""
+    """Start times on the product's grid in the local days given: from each opening, every
+    `step`, ending by closing. The day after is looked at too, so that an opening running on
+    past midnight (round the clock) takes a late start whatever window is asked."""
     starts: list[datetime] = []
-    for open_at, close_at in local_intervals(day_from, day_to, opening, zone):
+    last = datetime.combine(day_to + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    for open_at, close_at in local_intervals(day_from, day_to + timedelta(days=1), opening, zone):
         moment = open_at
-        while moment + duration <= close_at:
+        while moment + duration <= close_at and moment < last:
             starts.append(moment)
             moment += step
     return starts
