@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from paddock.catalog.models import Product
@@ -28,8 +28,13 @@ class Booking(Base):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="positive_duration"),
         Index("ix_booking_site_start", "site_id", "starts_at"),
-        Index("ix_booking_status_hold", "status", "hold_expires_at"),
-        Index("ix_booking_guest_email", "guest_email"),
+        # The sweeper's: holds are few among bookings.
+        Index(
+            "ix_booking_hold_expiry",
+            "hold_expires_at",
+            postgresql_where=text("status = 'held'"),
+            sqlite_where=text("status = 'held'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Executable, Table, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Table, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit.models import AuditEntry
 from paddock.bookings.models import LIVE_STATUSES, Booking, BookingStatus
+from paddock.capacity import claims
 from paddock.capacity import service as capacity
-from paddock.capacity.engine import Demand, is_free
+from paddock.capacity.engine import Demand, Pick, is_free
 from paddock.capacity.models import Allocation, Site, Unit, pool_membership
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
@@ -143,61 +144,48 @@ def create_booking(
             "ask the availability endpoint for the free slots."
         )
 
-    def write() -> BookingResult:
-        values = {
-            "ref": _new_ref(),
-            "manage_token": secrets.token_urlsafe(24),
-            "idempotency_key": idempotency_key,
-            "request_fingerprint": fingerprint,
-            "product_id": plan.product_id,
-            "site_id": plan.site_id,
-            "starts_at": starts_at,
-            "ends_at": starts_at + plan.duration,
-            "status": BookingStatus.HELD if hold else BookingStatus.CONFIRMED,
-            "hold_expires_at": now + timedelta(minutes=hold_minutes) if hold else None,
-            "guest_name": guest.name,
-            "guest_email": guest.email,
-            "guest_phone": guest.phone,
-            "notes": guest.notes,
-            "channel": channel,
-            "price_cents": plan.price_cents,
-            "currency": plan.currency,
-            "created_at": now,
-            "updated_at": now,
-            "checked_in_at": None,
-            "cancelled_at": None,
-            "cancel_reason": "",
-        }
-        # Choose the units first (one read), then write the booking, its allocations and its
-        # audit entry: one statement on PostgreSQL, where the exclusion constraint arbitrates.
-        admission = capacity.admit(
-            session, site, demands=(*plan.demands, *extra_demands), start=starts_at, now=now
-        )
-        audit = _audit_row(
-            actor,
-            "held" if hold else "confirmed",
-            now,
-            product=plan.code,
-            starts_at=starts_at.isoformat(),
-            channel=channel,
-        )
-        if on_admitted is None:
-            booking_id = _insert_admitted(session, values, admission, audit)
-        else:
-            booking_id = _insert_admitted(session, values, admission, None)
-            on_admitted(session, booking_id)
-            # Audited after the hook: the audit entry's triggers (the dealers' webhook outbox)
-            # read what the hook wrote.
-            session.connection().execute(_INSERT_AUDIT, audit | {"subject_id": booking_id})
-        booking = Booking(id=booking_id, **values)
-        resources = [
-            Resource(p.demand.pool_id, p.unit_id, p.unit_label, p.starts_at, p.ends_at)
-            for p in admission.picks
-        ]
-        return BookingResult(booking, plan.code, resources)
-
+    values = {
+        "ref": _new_ref(),
+        "manage_token": secrets.token_urlsafe(24),
+        "idempotency_key": idempotency_key,
+        "request_fingerprint": fingerprint,
+        "product_id": plan.product_id,
+        "site_id": plan.site_id,
+        "starts_at": starts_at,
+        "ends_at": starts_at + plan.duration,
+        "status": BookingStatus.HELD if hold else BookingStatus.CONFIRMED,
+        "hold_expires_at": now + timedelta(minutes=hold_minutes) if hold else None,
+        "guest_name": guest.name,
+        "guest_email": guest.email,
+        "guest_phone": guest.phone,
+        "notes": guest.notes,
+        "channel": channel,
+        "price_cents": plan.price_cents,
+        "currency": plan.currency,
+        "created_at": now,
+        "updated_at": now,
+        "checked_in_at": None,
+        "cancelled_at": None,
+        "cancel_reason": "",
+    }
+    audit = _audit_row(
+        actor,
+        "held" if hold else "confirmed",
+        now,
+        product=plan.code,
+        starts_at=starts_at.isoformat(),
+        channel=channel,
+    )
+    demands = (*plan.demands, *extra_demands)
     try:
-        return run_write(session, write)
+        if session.get_bind().dialect.name == "postgresql":
+            chosen = claims.claims(session, site, demands, starts_at)
+            booking_id, picks = _create_on_postgres(session, values, audit, chosen, on_admitted)
+        else:
+            booking_id, picks = run_write(
+                session,
+                lambda: _create_on_sqlite(session, site, values, audit, demands, on_admitted),
+            )
     except IntegrityError as exc:
         # The unique key, not a lookup first, detects a retry: one round trip fewer per booking.
         if idempotency_key and "idempotency_key" in str(exc):
@@ -212,66 +200,123 @@ def create_booking(
             if previous is not None:
                 return previous
         raise
+    resources = [
+        Resource(p.demand.pool_id, p.unit_id, p.unit_label, p.starts_at, p.ends_at) for p in picks
+    ]
+    return BookingResult(Booking(id=booking_id, **values), plan.code, resources)
 
 
-def _insert_admitted(
+AdmittedHook = Callable[[Session, int], None]
+
+
+def _create_on_sqlite(
     session: Session,
+    site: capacity.SiteClock,
     values: dict[str, Any],
-    admission: capacity.Admission,
-    audit: dict[str, Any] | None,
-) -> int:
-    """Write a booking with its allocations (and audit entry, if given); returns its id."""
-    expires_at = values["hold_expires_at"]
+    audit: dict[str, Any],
+    demands: Sequence[Demand],
+    on_admitted: AdmittedHook | None,
+) -> tuple[int, list[Pick]]:
+    """Inside the write transaction (SQLite's write lock taken at BEGIN): choose the units
+    (one read), write the booking, its allocations and its audit entry."""
+    admission = capacity.admit(
+        session, site, demands=demands, start=values["starts_at"], now=values["created_at"]
+    )
     connection = session.connection()
-    capacity.switch_off(session, admission.lapsed)
-    if connection.dialect.name == "postgresql":
-        parameters = values | capacity.allocation_parameters(
-            admission.picks, ENGAGEMENT, expires_at
-        )
-        statement = _INSERT_BOOKING_WITH_UNITS[audit is not None]
-        booking_id, allocated = connection.execute(statement, parameters | (audit or {})).one()
-        if allocated != len(admission.picks):
-            raise capacity.AllocationConflict()  # a concurrent writer won a unit: retry
-        return int(booking_id)
-    booking_id = connection.execute(_INSERT_BOOKING, values).scalar_one()
+    booking_id = int(connection.execute(_INSERT_BOOKING, values).scalar_one())
     capacity.record(
         session,
         admission.picks,
+        lapsed=admission.lapsed,
         engagement_kind=ENGAGEMENT,
         engagement_id=booking_id,
-        expires_at=expires_at,
+        expires_at=values["hold_expires_at"],
     )
-    if audit is not None:
-        connection.execute(_INSERT_AUDIT, audit | {"subject_id": booking_id})
-    return int(booking_id)
+    if on_admitted is not None:
+        on_admitted(session, booking_id)
+    # Audited after the hook: the audit entry's triggers (the dealers' webhook outbox) read
+    # what the hook wrote.
+    connection.execute(_INSERT_AUDIT, audit | {"subject_id": booking_id})
+    return booking_id, admission.picks
 
 
-def _booking_with_units_statement(*, audited: bool) -> Executable:
-    """PostgreSQL: INSERT booking RETURNING id, its allocations (and its audit entry) as CTEs
-    of one statement; selects the new id and how many allocations were written."""
-    booking = cast(Table, Booking.__table__)
-    audit = cast(Table, AuditEntry.__table__)
-    new = (
-        insert(booking)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in booking.c if c.name != "id"})
-        .returning(booking.c.id)
-        .cte("new_booking")
-    )
-    allocations = capacity.insert_allocations_of(new)
-    counted = select(func.count()).select_from(allocations).scalar_subquery()
-    if not audited:
-        return select(new.c.id, counted)
-    columns = [c for c in audit.c if c.name != "id"]
-    entry = select(
-        *(new.c.id if c.name == "subject_id" else bindparam(c.name, type_=c.type) for c in columns)
-    ).select_from(new)
-    logged = insert(audit).from_select([c.name for c in columns], entry)
-    return select(new.c.id, counted).add_cte(logged.cte("new_audit"))
+# booking_create() (migration 0005): the units, the booking and its audit entry in one call.
+_BOOKING_CREATE = (
+    "SELECT booking_id, taken, busy FROM booking_create("
+    "%s::text, %s::text, %s::text, %s::text, %s::int, %s::int, %s::timestamptz, "
+    "%s::timestamptz, %s::text, %s::timestamptz, %s::text, %s::text, %s::text, %s::text, "
+    "%s::text, %s::int, %s::text, %s::timestamptz, %s::text, %s::text, %s::jsonb, "
+    "%s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[])"
+)
+_BOOKING_COLUMNS = (
+    "ref",
+    "manage_token",
+    "idempotency_key",
+    "request_fingerprint",
+    "product_id",
+    "site_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "hold_expires_at",
+    "guest_name",
+    "guest_email",
+    "guest_phone",
+    "notes",
+    "channel",
+    "price_cents",
+    "currency",
+    "created_at",
+)
+DEADLOCK = "40P01"
 
 
-_INSERT_BOOKING_WITH_UNITS = {
-    audited: _booking_with_units_statement(audited=audited) for audited in (False, True)
-}
+def _create_on_postgres(
+    session: Session,
+    values: dict[str, Any],
+    audit: dict[str, Any],
+    chosen: claims.Claims,
+    on_admitted: AdmittedHook | None,
+) -> tuple[int, list[Pick]]:
+    """One statement, in autocommit, when nothing else is written with the booking (no
+    BEGIN or COMMIT round trips); else in a transaction with the hook's rows and the audit."""
+    session.rollback()  # the caches' reads are over: hold no snapshot or connection
+    booking = [values[c] for c in _BOOKING_COLUMNS]
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            bind = session.get_bind()
+            if on_admitted is None and isinstance(bind, Engine):
+                entry = [audit["actor"], audit["action"], json.dumps(audit["data"])]
+                with bind.connect() as connection:
+                    connection.execution_options(isolation_level="AUTOCOMMIT")
+                    row = connection.exec_driver_sql(
+                        _BOOKING_CREATE, (*booking, *entry, *chosen.arguments())
+                    ).one()
+            else:
+                with write_transaction(session):
+                    connection = session.connection()
+                    row = connection.exec_driver_sql(
+                        _BOOKING_CREATE, (*booking, None, None, None, *chosen.arguments())
+                    ).one()
+                    if on_admitted is not None:
+                        on_admitted(session, row.booking_id)
+                    connection.execute(_INSERT_AUDIT, audit | {"subject_id": row.booking_id})
+        except DBAPIError as exc:
+            detail = claims.sold_out_detail(exc)
+            if detail is not None:
+                raise capacity.sold_out(chosen.shortfalls(detail)) from exc
+            if _sqlstate(exc) == DEADLOCK and attempt + 1 < MAX_ATTEMPTS:
+                continue  # two writers waited on each other's units: try again, fresh
+            if capacity.is_busy_error(exc):
+                raise capacity.busy() from exc
+            raise
+        chosen.remember(row.taken, row.busy)
+        return int(row.booking_id), chosen.picks(row.taken)
+    raise capacity.busy()
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
 
 
 def confirm_booking(

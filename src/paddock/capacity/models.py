@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -143,6 +144,13 @@ class Allocation(Base):
         CheckConstraint("ends_at > starts_at", name="positive_duration"),
         Index("ix_allocation_unit_time", "unit_id", "starts_at", "ends_at"),
         Index("ix_allocation_engagement", "engagement_kind", "engagement_id"),
+        # Holds that may have lapsed: few among allocations.
+        Index(
+            "ix_allocation_hold_expiry",
+            "expires_at",
+            postgresql_where=text("active AND expires_at IS NOT NULL"),
+            sqlite_where=text("active AND expires_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,28 +7,20 @@ entry own it); they never commit.
 from __future__ import annotations
 
 import random
-import threading
-import time as clock
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from functools import cached_property, lru_cache
+from datetime import date, datetime, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     Connection,
-    DateTime,
     Executable,
     Integer,
-    String,
     Table,
     and_,
     bindparam,
-    column,
     func,
     insert,
     literal,
@@ -40,133 +32,28 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from paddock.capacity import engine
+from paddock.capacity import claims, engine, units
 from paddock.capacity.engine import Demand, Pick, Shortfall, Slot, UnitTimeline
-from paddock.capacity.models import Allocation, Block, SiteHours, Unit, UnitShift, pool_membership
+from paddock.capacity.models import Allocation, Block, Unit, pool_membership
+from paddock.capacity.units import SiteClock as SiteClock
+from paddock.capacity.units import site_clock as site_clock
+from paddock.capacity.units import static_units, working_time
 from paddock.db import UTCDateTime
 from paddock.errors import Busy, SoldOut
 
-Weekly = dict[int, list[tuple[time, time]]]
-WeeklyKey = tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
 
-
-@dataclass(frozen=True)
-class SiteClock:
-    site_id: int
-    zone: ZoneInfo
-    opening: Weekly
-
-    @cached_property
-    def opening_key(self) -> WeeklyKey:
-        return weekly_key(self.opening)
-
-
-@dataclass(frozen=True)
-class _StaticUnits:
-    members: dict[int, list[tuple[int, str, int]]]  # pool -> (unit, label, usage)
-    shifts: dict[int, Weekly]
-    loaded_at: float
-    # Each unit once, with the index of its weekly working pattern in `patterns`.
-    units: tuple[tuple[int, str, int, int], ...] = ()
-    # The distinct weekly shifts of these units (None: the site's opening hours).
-    patterns: tuple[WeeklyKey | None, ...] = ()
+def invalidate_cache() -> None:
+    """Forget cached units, hours and busy hints (call after changing pools, units, shifts or
+    hours)."""
+    units.invalidate_cache()
+    claims.hints.clear()
 
 
 class AllocationConflict(Exception):
     """A concurrent writer took a unit we chose: re-read and choose again."""
-
-
-_CACHE_SECONDS = 5.0
-_static_cache: dict[tuple[int, tuple[int, ...]], _StaticUnits] = {}
-_site_cache: dict[int, tuple[SiteClock, float]] = {}
-_cache_lock = threading.Lock()
-
-
-def invalidate_cache() -> None:
-    """Forget cached units and hours (call after changing pools, units, shifts or hours)."""
-    with _cache_lock:
-        _static_cache.clear()
-        _site_cache.clear()
-
-
-def site_clock(session: Session, site_id: int, zone_name: str) -> SiteClock:
-    with _cache_lock:
-        cached = _site_cache.get(site_id)
-    if cached and clock.monotonic() - cached[1] < _CACHE_SECONDS:
-        return cached[0]
-    opening: Weekly = defaultdict(list)
-    rows = session.execute(
-        select(SiteHours.weekday, SiteHours.opens_at, SiteHours.closes_at).where(
-            SiteHours.site_id == site_id
-        )
-    )
-    for weekday, opens, closes in rows:
-        opening[weekday].append((opens, closes))
-    result = SiteClock(site_id, ZoneInfo(zone_name), dict(opening))
-    with _cache_lock:
-        _site_cache[site_id] = (result, clock.monotonic())
-    return result
-
-
-def _static_units(session: Session, site_id: int, pool_ids: tuple[int, ...]) -> _StaticUnits:
-    key = (site_id, pool_ids)
-    with _cache_lock:
-        cached = _static_cache.get(key)
-    if cached and clock.monotonic() - cached.loaded_at < _CACHE_SECONDS:
-        return cached
-    members: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-    rows = session.execute(
-        select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.usage_minutes)
-        .join(Unit, Unit.id == pool_membership.c.unit_id)
-        .where(pool_membership.c.pool_id.in_(pool_ids), Unit.active.is_(True))
-        .order_by(Unit.id)
-    )
-    unit_ids: set[int] = set()
-    for pool_id, unit_id, label, usage in rows:
-        members[pool_id].append((unit_id, label, usage))
-        unit_ids.add(unit_id)
-    shifts: dict[int, Weekly] = defaultdict(lambda: defaultdict(list))
-    if unit_ids:
-        for unit_id, weekday, starts, ends in session.execute(
-            select(
-                UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at
-            ).where(UnitShift.unit_id.in_(unit_ids))
-        ):
-            shifts[unit_id][weekday].append((starts, ends))
-    shift_map = {k: dict(v) for k, v in shifts.items()}
-    patterns: dict[WeeklyKey | None, int] = {}
-    distinct: dict[int, tuple[int, str, int, int]] = {}
-    for pool_members in members.values():
-        for unit_id, label, usage in pool_members:
-            pattern = weekly_key(shift_map[unit_id]) if unit_id in shift_map else None
-            index = patterns.setdefault(pattern, len(patterns))
-            distinct[unit_id] = (unit_id, label, usage, index)
-    result = _StaticUnits(
-        dict(members), shift_map, clock.monotonic(), tuple(distinct.values()), tuple(patterns)
-    )
-    with _cache_lock:
-        _static_cache[key] = result
-    return result
-
-
-def weekly_key(weekly: Weekly) -> WeeklyKey:
-    return tuple(sorted((day, tuple(sorted(spans))) for day, spans in weekly.items()))
-
-
-@lru_cache(maxsize=4096)
-def _working(
-    zone: str, weekly: WeeklyKey, local_from: date, local_to: date
-) -> list[engine.Interval]:
-    """Working time of every unit with the same weekly hours, computed once per window: a
-    booking looks at a hundred units but they share a handful of shift patterns."""
-    return engine.local_intervals(
-        local_from, local_to, {day: list(spans) for day, spans in weekly}, ZoneInfo(zone)
-    )
 
 
 _allocation = cast(Table, Allocation.__table__)
@@ -227,14 +114,14 @@ def load_timelines(
     """Each pool's units with working time, blocks and live allocations inside the window.
     Also returns allocations that are active but lapsed (expired holds) in the window."""
     pools = tuple(sorted(set(pool_ids)))
-    static = _static_units(session, site.site_id, pools)
+    static = static_units(session, site.site_id, pools)
     start, end = window
     local_from = start.astimezone(site.zone).date() - timedelta(days=1)
     local_to = end.astimezone(site.zone).date()
     zone = str(site.zone)
     # Units with the same weekly hours share one (read-only) list of working intervals.
     working = [
-        _working(zone, pattern or site.opening_key, local_from, local_to)
+        working_time(zone, pattern or site.opening_key, local_from, local_to)
         for pattern in static.patterns
     ]
     timelines: dict[int, UnitTimeline] = {
@@ -312,7 +199,25 @@ def allocate(
     expires_at: datetime | None = None,
 ) -> list[Pick]:
     """Give the engagement concrete units for every demand, or raise SoldOut with the
-    shortfalls. On PostgreSQL a concurrent winner surfaces as AllocationConflict."""
+    shortfalls. PostgreSQL takes them in one statement (see claims.py); SQLite reads, chooses
+    and writes under its write lock."""
+    connection = session.connection()
+    if _dialect(connection) == "postgresql":
+        chosen = claims.claims(session, site, demands, start)
+        try:
+            return claims.take(
+                connection,
+                chosen,
+                engagement_kind=engagement_kind,
+                engagement_id=engagement_id,
+                expires_at=expires_at,
+                now=now,
+            )
+        except DBAPIError as exc:
+            detail = claims.sold_out_detail(exc)
+            if detail is None:
+                raise
+            raise sold_out(chosen.shortfalls(detail)) from exc
     admission = admit(session, site, demands=demands, start=start, now=now)
     record(
         session,
@@ -362,102 +267,20 @@ def record(
     engagement_id: int,
     expires_at: datetime | None,
 ) -> None:
-    """Write the chosen units as active allocations in one statement.
-
-    Rows go in unit order, so two writers never wait on each other in a cycle. On PostgreSQL
-    a row that collides with a concurrent writer's is skipped (ON CONFLICT DO NOTHING, which
-    waits for that writer without the deadlocks a plain exclusion check can run into) and
-    the whole attempt is retried with fresh data: AllocationConflict."""
-    connection = session.connection()
+    """SQLite: write the chosen units as active allocations in one statement. The write lock
+    taken at BEGIN IMMEDIATE keeps anyone from taking them between the read and this."""
     switch_off(session, lapsed)
     rows = allocation_rows(picks, engagement_kind, engagement_id, expires_at)
-    if not rows:
-        return
-    try:
-        written = connection.execute(_INSERT[_dialect(connection)], rows).all()
-    except IntegrityError as exc:
-        if _sqlstate(exc) == "23P01":
-            raise AllocationConflict() from exc
-        raise
-    if len(written) != len(rows):
-        raise AllocationConflict()
-
-
-# One INSERT ... VALUES (...), (...) RETURNING id for all rows (SQLAlchemy's insertmanyvalues).
-_INSERT: dict[str, Executable] = {
-    "postgresql": pg_insert(_allocation).on_conflict_do_nothing().returning(_allocation.c.id),
-    "sqlite": insert(_allocation).returning(_allocation.c.id),
-}
+    if rows:
+        session.connection().execute(insert(_allocation), rows)
 
 
 def switch_off(session: Session, lapsed: Sequence[int]) -> None:
-    """Expired holds still count for the exclusion constraint until switched off."""
+    """Expired holds still count until switched off."""
     if lapsed:
         session.connection().execute(
             update(_allocation).where(_allocation.c.id.in_(lapsed)).values(active=False)
         )
-
-
-def insert_allocations_of(engagement: CTE) -> CTE:
-    """PostgreSQL: an INSERT of the picked units for the engagement row that `engagement` (a
-    CTE of an INSERT ... RETURNING id) writes, so that the engagement and its allocations
-    take one round trip. Rows go in unit order and conflicts are skipped, as in record(); the
-    CTE returns the allocation ids, to be counted against the picks. Parameters: see
-    allocation_parameters()."""
-    picked = (
-        func.unnest(
-            bindparam("alloc_unit_ids", type_=ARRAY(Integer)),
-            bindparam("alloc_pool_ids", type_=ARRAY(Integer)),
-            bindparam("alloc_starts", type_=ARRAY(DateTime(timezone=True))),
-            bindparam("alloc_ends", type_=ARRAY(DateTime(timezone=True))),
-        )
-        .table_valued(
-            column("unit_id", Integer),
-            column("pool_id", Integer),
-            column("starts_at", DateTime(timezone=True)),
-            column("ends_at", DateTime(timezone=True)),
-        )
-        .render_derived(name="picked")
-    )
-    rows = (
-        select(
-            bindparam("alloc_kind", type_=String()),
-            engagement.c.id,
-            picked.c.unit_id,
-            picked.c.pool_id,
-            picked.c.starts_at,
-            picked.c.ends_at,
-            true(),
-            bindparam("alloc_expires_at", type_=UTCDateTime()),
-        )
-        .select_from(engagement)
-        .join(picked, true())
-        .order_by(picked.c.unit_id, picked.c.starts_at)
-    )
-    columns = ["engagement_kind", "engagement_id", "unit_id", "pool_id"]
-    columns += ["starts_at", "ends_at", "active", "expires_at"]
-    return (
-        pg_insert(_allocation)
-        .from_select(columns, rows)
-        .on_conflict_do_nothing()
-        .returning(_allocation.c.id)
-        .cte("new_allocations")
-    )
-
-
-def allocation_parameters(
-    picks: Sequence[Pick], engagement_kind: str, expires_at: datetime | None
-) -> dict[str, Any]:
-    """The parameters of insert_allocations_of()."""
-    ordered = sorted(picks, key=lambda p: (p.unit_id, p.starts_at))
-    return {
-        "alloc_kind": engagement_kind,
-        "alloc_unit_ids": [p.unit_id for p in ordered],
-        "alloc_pool_ids": [p.demand.pool_id for p in ordered],
-        "alloc_starts": [p.starts_at for p in ordered],
-        "alloc_ends": [p.ends_at for p in ordered],
-        "alloc_expires_at": expires_at,
-    }
 
 
 def allocation_rows(

@@ -1,0 +1,222 @@
+"""Taking units on PostgreSQL in one statement, with no read first.
+
+A claim is a demand placed in time with the units that could meet it, best first: those that
+work over the whole interval (from the cached shifts and hours), least used first, ties in a
+random order so that concurrent writers spread out. The database function capacity_take()
+(migration 0005) tries them in that order; the exclusion constraint both checks each unit and
+arbitrates between writers. Units it found busy come back as hints, so that this process tries
+them last next time (a hint only orders candidates; it never decides).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from math import gcd
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from paddock.capacity.engine import Demand, Pick, Shortfall
+from paddock.capacity.units import SiteClock, StaticUnits, static_units
+
+SOLD_OUT_STATE = "PD001"  # raised by capacity_take() when a demand cannot be met
+
+
+@dataclass(frozen=True)
+class Claim:
+    demand: Demand
+    starts_at: datetime
+    ends_at: datetime
+    candidates: tuple[int, ...]  # unit ids, best first
+
+
+@dataclass(frozen=True)
+class Claims:
+    """An engagement's claims, in the order the database should meet them (the scarcest
+    first), and the labels of their units."""
+
+    items: tuple[Claim, ...]
+    labels: dict[int, str]
+
+    def arguments(self) -> tuple[Any, ...]:
+        """capacity_take()'s pools, quantities, starts, ends, candidates and first indexes."""
+        candidates: list[int] = []
+        first: list[int] = []
+        for claim in self.items:
+            first.append(len(candidates) + 1)
+            candidates.extend(claim.candidates)
+        first.append(len(candidates) + 1)
+        return (
+            [c.demand.pool_id for c in self.items],
+            [c.demand.quantity for c in self.items],
+            [c.starts_at for c in self.items],
+            [c.ends_at for c in self.items],
+            candidates,
+            first,
+        )
+
+    def picks(self, taken: Sequence[int]) -> list[Pick]:
+        """The units the database took (demand after demand) as picks."""
+        picks: list[Pick] = []
+        position = 0
+        for claim in self.items:
+            for unit_id in taken[position : position + claim.demand.quantity]:
+                picks.append(
+                    Pick(
+                        claim.demand,
+                        unit_id,
+                        self.labels.get(unit_id, "?"),
+                        claim.starts_at,
+                        claim.ends_at,
+                    )
+                )
+            position += claim.demand.quantity
+        return picks
+
+    def shortfalls(self, detail: str) -> list[Shortfall]:
+        """capacity_take()'s "demand:free;" detail as shortfalls."""
+        out: list[Shortfall] = []
+        for part in filter(None, detail.split(";")):
+            index, free = (int(n) for n in part.split(":"))
+            claim = self.items[index - 1]
+            out.append(
+                Shortfall(
+                    claim.demand.pool_code,
+                    claim.demand.pool_name,
+                    claim.starts_at,
+                    claim.ends_at,
+                    claim.demand.quantity,
+                    free,
+                )
+            )
+        return out
+
+    def remember(self, taken: Sequence[int], busy: Sequence[int]) -> None:
+        """Note the units now known to be taken over these intervals."""
+        taken_set = set(taken) | set(busy)
+        for claim in self.items:
+            known = [u for u in claim.candidates if u in taken_set]
+            if known:
+                hints.add(claim.demand.pool_id, claim.starts_at, claim.ends_at, known)
+
+
+def claims(session: Session, site: SiteClock, demands: Sequence[Demand], start: datetime) -> Claims:
+    """Each demand at this start with its candidate units, best first."""
+    static = static_units(session, site.site_id, tuple(sorted({d.pool_id for d in demands})))
+    items = []
+    for demand in demands:
+        starts, ends = start + demand.offset, start + demand.offset + demand.duration
+        items.append(Claim(demand, starts, ends, _candidates(static, site, demand, starts, ends)))
+    # Scarcest first: with units shared between pools, the demand with fewest ways is served
+    # before another takes its units (as the engine's choose_units does).
+    items.sort(key=lambda c: len(c.candidates) - c.demand.quantity)
+    return Claims(tuple(items), static.labels)
+
+
+def _candidates(
+    static: StaticUnits, site: SiteClock, demand: Demand, starts: datetime, ends: datetime
+) -> tuple[int, ...]:
+    works = static.working(site, starts, ends)
+    known = hints.get(demand.pool_id, starts, ends)
+    first: list[int] = []
+    last: list[int] = []
+    for group in static.ranked.get(demand.pool_id, ()):
+        for unit_id, pattern in _shuffled(group):
+            if works[pattern]:
+                (last if unit_id in known else first).append(unit_id)
+    return (*first, *last)
+
+
+_rng = random.Random()
+_strides: dict[int, list[int]] = {}
+
+
+def _shuffled(group: tuple[tuple[int, int], ...]) -> Sequence[tuple[int, int]]:
+    """The units of a group of equal usage in a random order: a random start and a random
+    stride prime to the size, a permutation for a few random numbers instead of a shuffle."""
+    n = len(group)
+    if n == 1:
+        return group
+    strides = _strides.get(n)
+    if strides is None:
+        strides = _strides.setdefault(n, [s for s in range(1, n) if gcd(s, n) == 1])
+    start, stride = _rng.randrange(n), _rng.choice(strides)
+    return [group[(start + k * stride) % n] for k in range(n)]
+
+
+class BusyHints:
+    """Units recently found taken, per pool and interval: tried last by the next claims of the
+    same interval. Bounded and short-lived; a released unit only loses its place in line."""
+
+    def __init__(self, *, size: int = 20_000, seconds: float = 60.0) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._known: OrderedDict[tuple[int, datetime, datetime], tuple[float, set[int]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, pool_id: int, starts: datetime, ends: datetime) -> frozenset[int]:
+        with self._lock:
+            entry = self._known.get((pool_id, starts, ends))
+        if entry is None or time.monotonic() - entry[0] > self.seconds:
+            return frozenset()
+        return frozenset(entry[1])
+
+    def add(self, pool_id: int, starts: datetime, ends: datetime, units: Sequence[int]) -> None:
+        key = (pool_id, starts, ends)
+        now = time.monotonic()
+        with self._lock:
+            entry = self._known.pop(key, None)
+            known = entry[1] if entry is not None and now - entry[0] <= self.seconds else set()
+            known.update(units)
+            self._known[key] = (now, known)
+            while len(self._known) > self.size:
+                self._known.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
+
+
+hints = BusyHints()
+
+TAKE = (
+    "SELECT taken, busy FROM capacity_take(%s, %s, %s, %s, %s::int[], %s::int[], "
+    "%s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[])"
+)
+
+
+def take(
+    connection: Connection,
+    chosen: Claims,
+    *,
+    engagement_kind: str,
+    engagement_id: int,
+    expires_at: datetime | None,
+    now: datetime,
+) -> list[Pick]:
+    """Inside the caller's transaction: take every claim's units for the engagement, or raise
+    the database's PD001 (see sold_out_detail)."""
+    taken, busy = connection.exec_driver_sql(
+        TAKE, (engagement_kind, engagement_id, expires_at, now, *chosen.arguments())
+    ).one()
+    chosen.remember(taken, busy)
+    return chosen.picks(taken)
+
+
+def sold_out_detail(exc: DBAPIError) -> str | None:
+    """The "demand:free;" detail of capacity_take()'s refusal, None for other errors."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) != SOLD_OUT_STATE:
+        return None
+    diag = getattr(orig, "diag", None)
+    return str(getattr(diag, "message_detail", "") or "")

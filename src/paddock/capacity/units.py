@@ -1,0 +1,167 @@
+"""What changes rarely about units, cached a few seconds per process: a site's opening hours,
+each pool's units with their usage, their weekly shifts, and the working time those give.
+
+The booking path reads these on every request; a stale entry costs nothing unsafe, because
+the database (exclusion constraint or write lock) decides, and retired units keep guard rows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property, lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paddock.capacity import engine
+from paddock.capacity.models import SiteHours, Unit, UnitShift, pool_membership
+
+Weekly = dict[int, list[tuple[time, time]]]
+WeeklyKey = tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
+
+
+@dataclass(frozen=True)
+class SiteClock:
+    site_id: int
+    zone: ZoneInfo
+    opening: Weekly
+
+    @cached_property
+    def opening_key(self) -> WeeklyKey:
+        return weekly_key(self.opening)
+
+
+@dataclass(frozen=True)
+class StaticUnits:
+    members: dict[int, list[tuple[int, str, int]]]  # pool -> (unit, label, usage)
+    shifts: dict[int, Weekly]
+    loaded_at: float
+    # Each unit once, with the index of its weekly working pattern in `patterns`.
+    units: tuple[tuple[int, str, int, int], ...] = ()
+    # The distinct weekly shifts of these units (None: the site's opening hours).
+    patterns: tuple[WeeklyKey | None, ...] = ()
+    # Per pool, its units as (unit, pattern index), least used first, grouped by equal usage.
+    ranked: dict[int, tuple[tuple[tuple[int, int], ...], ...]] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)
+
+    def working(self, site: SiteClock, start: datetime, end: datetime) -> list[bool]:
+        """Per pattern: does it work over the whole of [start, end)?"""
+        zone = str(site.zone)
+        local_from = start.astimezone(site.zone).date() - timedelta(days=1)
+        local_to = end.astimezone(site.zone).date()
+        return [
+            any(
+                s <= start and end <= e
+                for s, e in working_time(zone, pattern or site.opening_key, local_from, local_to)
+            )
+            for pattern in self.patterns
+        ]
+
+
+CACHE_SECONDS = 5.0
+_static_cache: dict[tuple[int, tuple[int, ...]], StaticUnits] = {}
+_site_cache: dict[int, tuple[SiteClock, float]] = {}
+_cache_lock = threading.Lock()
+
+
+def invalidate_cache() -> None:
+    """Forget cached units and hours (call after changing pools, units, shifts or hours)."""
+    with _cache_lock:
+        _static_cache.clear()
+        _site_cache.clear()
+
+
+def site_clock(session: Session, site_id: int, zone_name: str) -> SiteClock:
+    with _cache_lock:
+        cached = _site_cache.get(site_id)
+    if cached and clock.monotonic() - cached[1] < CACHE_SECONDS:
+        return cached[0]
+    opening: Weekly = defaultdict(list)
+    rows = session.execute(
+        select(SiteHours.weekday, SiteHours.opens_at, SiteHours.closes_at).where(
+            SiteHours.site_id == site_id
+        )
+    )
+    for weekday, opens, closes in rows:
+        opening[weekday].append((opens, closes))
+    result = SiteClock(site_id, ZoneInfo(zone_name), dict(opening))
+    with _cache_lock:
+        _site_cache[site_id] = (result, clock.monotonic())
+    return result
+
+
+def static_units(session: Session, site_id: int, pool_ids: tuple[int, ...]) -> StaticUnits:
+    """The active units of these pools (sorted pool ids), their shifts and usage."""
+    key = (site_id, pool_ids)
+    with _cache_lock:
+        cached = _static_cache.get(key)
+    if cached and clock.monotonic() - cached.loaded_at < CACHE_SECONDS:
+        return cached
+    members: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+    rows = session.execute(
+        select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.usage_minutes)
+        .join(Unit, Unit.id == pool_membership.c.unit_id)
+        .where(pool_membership.c.pool_id.in_(pool_ids), Unit.active.is_(True))
+        .order_by(Unit.id)
+    )
+    unit_ids: set[int] = set()
+    for pool_id, unit_id, label, usage in rows:
+        members[pool_id].append((unit_id, label, usage))
+        unit_ids.add(unit_id)
+    shifts: dict[int, Weekly] = defaultdict(lambda: defaultdict(list))
+    if unit_ids:
+        for unit_id, weekday, starts, ends in session.execute(
+            select(
+                UnitShift.unit_id, UnitShift.weekday, UnitShift.starts_at, UnitShift.ends_at
+            ).where(UnitShift.unit_id.in_(unit_ids))
+        ):
+            shifts[unit_id][weekday].append((starts, ends))
+    shift_map = {k: dict(v) for k, v in shifts.items()}
+    patterns: dict[WeeklyKey | None, int] = {}
+    distinct: dict[int, tuple[int, str, int, int]] = {}
+    for pool_members in members.values():
+        for unit_id, label, usage in pool_members:
+            pattern = weekly_key(shift_map[unit_id]) if unit_id in shift_map else None
+            index = patterns.setdefault(pattern, len(patterns))
+            distinct[unit_id] = (unit_id, label, usage, index)
+    result = StaticUnits(
+        dict(members),
+        shift_map,
+        clock.monotonic(),
+        tuple(distinct.values()),
+        tuple(patterns),
+        {pool_id: _ranked(units, distinct) for pool_id, units in members.items()},
+        {unit_id: label for unit_id, label, _, _ in distinct.values()},
+    )
+    with _cache_lock:
+        _static_cache[key] = result
+    return result
+
+
+def _ranked(
+    units: list[tuple[int, str, int]], distinct: dict[int, tuple[int, str, int, int]]
+) -> tuple[tuple[tuple[int, int], ...], ...]:
+    groups: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for unit_id, _, usage in units:
+        groups[usage].append((unit_id, distinct[unit_id][3]))
+    return tuple(tuple(groups[usage]) for usage in sorted(groups))
+
+
+def weekly_key(weekly: Weekly) -> WeeklyKey:
+    return tuple(sorted((day, tuple(sorted(spans))) for day, spans in weekly.items()))
+
+
+@lru_cache(maxsize=4096)
+def working_time(
+    zone: str, weekly: WeeklyKey, local_from: date, local_to: date
+) -> list[engine.Interval]:
+    """Working time of every unit with the same weekly hours, computed once per window: a
+    booking looks at a hundred units but they share a handful of shift patterns."""
+    return engine.local_intervals(
+        local_from, local_to, {day: list(spans) for day, spans in weekly}, ZoneInfo(zone)
+    )
