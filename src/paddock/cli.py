@@ -136,6 +136,11 @@ def serve(
     # Fewer malloc arenas: each request thread would otherwise grow its own, and the resident
     # memory of a worker with them (read by the worker processes this starts).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    from paddock.web import assets
+
+    # Compressed once here, read by every worker (brotli of Plotly's bundle takes seconds).
+    assets.registry.cache = get_settings().cache_dir / "assets"
+    assets.registry.warm()
     console.print(f"Paddock on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "paddock.app:create_app",

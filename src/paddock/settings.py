@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     lock_timeout_ms: int = Field(default=5000, ge=10, le=120_000)
     pool_size: int = Field(default=10, ge=1, le=200)
     demo_seed: int = 2015
+    # Files made once and shared by the server's processes (compressed static assets).
+    cache_dir: Path = Field(default_factory=lambda: Path.cwd() / "var" / "cache")
     # A prospect who drove and bought within this many days counts as converted (crm).
     conversion_window_days: int = Field(default=90, ge=1, le=730)
 

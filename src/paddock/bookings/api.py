@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.orm import Session, sessionmaker
 
 from paddock.bookings import service
 from paddock.bookings.schemas import (
@@ -58,6 +59,7 @@ def booking_read(result: service.BookingResult, *, with_token: bool = False) -> 
     response_model=BookingRead,
     status_code=201,
     responses={
+        200: {"description": "A retried request (same Idempotency-Key): the first booking"},
         409: {"description": "Sold out (problem+json names the short pool)"},
         503: {"description": "Busy: retry"},
     },
@@ -65,36 +67,49 @@ def booking_read(result: service.BookingResult, *, with_token: bool = False) -> 
 async def create_booking(
     body: BookingCreate,
     request: Request,
-    response: Response,
-    session: SessionDep,
     idempotency_key: str | None = Header(default=None, max_length=200),
-) -> BookingRead:
+) -> Response:
     """Admit a booking only if every resource it needs is free. Send an `Idempotency-Key`
     header so that a retried request never books twice."""
-    settings = request.app.state.settings
-    try:
-        result = await in_thread(
-            service.create_booking,
-            session,
-            product_code=body.product,
-            starts_at=body.starts_at,
-            guest=service.Guest(
-                body.guest.name, str(body.guest.email), body.guest.phone, body.notes
-            ),
-            hold=body.hold,
-            hold_minutes=settings.hold_minutes,
-            idempotency_key=idempotency_key,
-            channel="api",
-            actor=f"guest:{body.guest.email}",
-            public_only=True,
-        )
-    except NotFound as exc:
-        # /bookings exists; the body names a product that does not: invalid input, not a 404.
-        raise Invalid(exc.detail, errors=[{"field": "product", "message": exc.detail}]) from exc
-    if result.replayed:
-        response.status_code = 200
-    response.headers["Location"] = f"/api/v1/bookings/{result.booking.ref}"
-    return booking_read(result, with_token=True)
+    # The hottest endpoint: its session lives in the worker thread (no dependency to solve,
+    # no thread hop to close it) and the answer is serialised once, here.
+    app = request.app
+    result = await in_thread(
+        _create, app.state.session_factory, body, app.state.settings.hold_minutes, idempotency_key
+    )
+    return Response(
+        booking_read(result, with_token=True).model_dump_json(),
+        status_code=200 if result.replayed else 201,
+        headers={"Location": f"/api/v1/bookings/{result.booking.ref}"},
+        media_type="application/json",
+    )
+
+
+def _create(
+    session_factory: sessionmaker[Session],
+    body: BookingCreate,
+    hold_minutes: int,
+    idempotency_key: str | None,
+) -> service.BookingResult:
+    with session_factory() as session:
+        try:
+            return service.create_booking(
+                session,
+                product_code=body.product,
+                starts_at=body.starts_at,
+                guest=service.Guest(
+                    body.guest.name, str(body.guest.email), body.guest.phone, body.notes
+                ),
+                hold=body.hold,
+                hold_minutes=hold_minutes,
+                idempotency_key=idempotency_key,
+                channel="api",
+                actor=f"guest:{body.guest.email}",
+                public_only=True,
+            )
+        except NotFound as exc:
+            # /bookings exists; the body names a product that does not: invalid input.
+            raise Invalid(exc.detail, errors=[{"field": "product", "message": exc.detail}]) from exc
 
 
 @router.get("", response_model=list[BookingRead])

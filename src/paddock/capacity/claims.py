@@ -14,11 +14,10 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from math import gcd
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -46,8 +45,10 @@ class Claims:
     items: tuple[Claim, ...]
     labels: dict[int, str]
 
-    def arguments(self) -> tuple[Any, ...]:
-        """capacity_take()'s pools, quantities, starts, ends, candidates and first indexes."""
+    def arguments(self) -> tuple[str, ...]:
+        """capacity_take()'s pools, quantities, starts, ends, candidates and first indexes, as
+        array literals (the driver's list adaptation costs more than the rest of a booking's
+        Python work)."""
         candidates: list[int] = []
         first: list[int] = []
         for claim in self.items:
@@ -55,12 +56,12 @@ class Claims:
             candidates.extend(claim.candidates)
         first.append(len(candidates) + 1)
         return (
-            [c.demand.pool_id for c in self.items],
-            [c.demand.quantity for c in self.items],
-            [c.starts_at for c in self.items],
-            [c.ends_at for c in self.items],
-            candidates,
-            first,
+            _array(c.demand.pool_id for c in self.items),
+            _array(c.demand.quantity for c in self.items),
+            _array(c.starts_at.isoformat() for c in self.items),
+            _array(c.ends_at.isoformat() for c in self.items),
+            _array(candidates),
+            _array(first),
         )
 
     def picks(self, taken: Sequence[int]) -> list[Pick]:
@@ -106,6 +107,11 @@ class Claims:
             known = [u for u in claim.candidates if u in taken_set]
             if known:
                 hints.add(claim.demand.pool_id, claim.starts_at, claim.ends_at, known)
+
+
+def _array(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of numbers or ISO instants (nothing to quote in either)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def claims(session: Session, site: SiteClock, demands: Sequence[Demand], start: datetime) -> Claims:

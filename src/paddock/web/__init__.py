@@ -38,5 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(assets.router)
     for router in PAGE_ROUTERS:
         app.include_router(router)
-    # Compress the bundles now, in the background, so the first visitor does not wait.
+    # Compress the bundles now, in the background, so the first visitor does not wait (read
+    # from the cache when `paddock serve` made it before starting this worker).
+    assets.registry.cache = app.state.settings.cache_dir / "assets"
     assets.registry.warm_in_background()

@@ -10,10 +10,12 @@ served from there instead of being committed).
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import gzip
 import hashlib
 import mimetypes
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -122,15 +124,34 @@ class Asset:
     def compressible(self) -> bool:
         return Path(self.name).suffix in COMPRESSIBLE and len(self.content) > 256
 
-    def encoded(self, encoding: str) -> bytes:
-        """The body in `encoding` ('br', 'gzip' or 'identity'), compressed once and kept."""
+    def encoded(self, encoding: str, cache: Path | None = None) -> bytes:
+        """The body in `encoding` ('br', 'gzip' or 'identity'), compressed once and kept; with
+        a cache folder, once per machine (processes share the file)."""
         if encoding == "identity":
             return self.content
         with self._lock:
             body = self._encoded.get(encoding)
             if body is None:
-                body = _compress(self.content, encoding)
+                body = self._from_cache(encoding, cache) if cache else None
+                if body is None:
+                    body = _compress(self.content, encoding)
                 self._encoded[encoding] = body
+            return body
+
+    def _from_cache(self, encoding: str, folder: Path) -> bytes:
+        path = folder / f"{self.name.replace('/', '_')}.{self.digest}.{encoding}"
+        if path.exists():
+            return path.read_bytes()
+        folder.mkdir(parents=True, exist_ok=True)
+        # One process compresses; the others wait for its file instead of doing it again.
+        with open(folder / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if path.exists():
+                return path.read_bytes()
+            body = _compress(self.content, encoding)
+            partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+            partial.write_bytes(body)
+            partial.replace(path)
             return body
 
 
@@ -153,6 +174,8 @@ class AssetRegistry:
         self._by_url: dict[str, Asset] = {}
         self._lock = threading.Lock()
         self._warming = False
+        # Where compressed bodies are kept between processes (set by the app from settings).
+        self.cache: Path | None = None
 
     def _load(self) -> dict[str, Asset]:
         if self._by_name is not None:
@@ -197,12 +220,13 @@ class AssetRegistry:
         return sorted(self._load())
 
     def warm(self) -> None:
-        """Compress every compressible asset in both encodings now (run in the background at
-        start-up so the first visitor does not wait for Plotly's bundle)."""
+        """Compress every compressible asset in both encodings now, so the first visitor does
+        not wait for Plotly's bundle (`paddock serve` does it before starting its workers,
+        which then read the cache)."""
         for asset in self._load().values():
             if asset.compressible:
-                asset.encoded("br")
-                asset.encoded("gzip")
+                asset.encoded("br", self.cache)
+                asset.encoded("gzip", self.cache)
 
     def warm_in_background(self) -> None:
         with self._lock:
@@ -274,7 +298,9 @@ def static_file(path: str, request: Request) -> Response:
         headers["Content-Encoding"] = encoding
     if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
-    return Response(asset.encoded(encoding), media_type=asset.media_type, headers=headers)
+    return Response(
+        asset.encoded(encoding, registry.cache), media_type=asset.media_type, headers=headers
+    )
 
 
 @router.get("/favicon.ico")
