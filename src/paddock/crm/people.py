@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Select, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +34,7 @@ from paddock.crm.models import (
     SyncCursor,
     Vehicle,
 )
-from paddock.db import utcnow
+from paddock.db import UTCDateTime, utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, Invalid, NotFound
 
@@ -398,46 +400,46 @@ def link_email(session: Session, email: str, now: datetime) -> LinkReport:
 
 
 def _link(session: Session, now: datetime, scope: Any) -> LinkReport:
-    rows = session.execute(
+    """Link the unlinked bookings in `scope` in three statements whatever their number: new
+    prospects (one per new address, from its first booking), the links, and the dealer of
+    people who had none and came through a dealer."""
+    email = func.lower(Booking.guest_email)
+    unlinked = and_(
+        scope,
+        Booking.guest_email != "",
+        ~exists().where(BookingPerson.booking_id == Booking.id),
+    )
+    first_of_address = (
+        select(func.min(Booking.id)).where(unlinked).group_by(email).scalar_subquery()
+    )
+    newcomers = (
         select(
-            Booking.id,
-            func.lower(Booking.guest_email),
             Booking.guest_name,
+            email,
             Booking.guest_phone,
+            literal(str(PersonKind.PROSPECT)),
             BookingAttribution.dealer_id,
+            *(literal(False) for _ in CONSENTS),
+            literal(""),
+            literal(now, UTCDateTime()),
+            literal(now, UTCDateTime()),
         )
         .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
         .where(
-            scope,
-            Booking.guest_email != "",
-            ~exists().where(BookingPerson.booking_id == Booking.id),
+            Booking.id.in_(first_of_address),
+            ~exists().where(Person.email == email),
         )
-        .order_by(Booking.id)
+    )
+    created = session.scalars(
+        _insert_ignoring_duplicates(session)
+        .from_select(
+            ["name", "email", "phone", "kind", "dealer_id", *CONSENTS, "notes"]
+            + ["created_at", "updated_at"],
+            newcomers,
+        )
+        .returning(Person.id)
     ).all()
-    if not rows:
-        return LinkReport(0, 0)
-    emails = {row[1] for row in rows}
-    people = _people_by_email(session, emails)
-    first: dict[str, tuple[str, str, int | None]] = {}
-    for _, email, name, phone, dealer_id in rows:
-        if email not in people and email not in first:
-            first[email] = (name, phone, dealer_id)
-    if first:
-        created = session.scalars(
-            insert(Person).returning(Person.id),
-            [
-                {
-                    "name": name,
-                    "email": email,
-                    "phone": phone,
-                    "kind": PersonKind.PROSPECT,
-                    "dealer_id": dealer_id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for email, (name, phone, dealer_id) in first.items()
-            ],
-        ).all()
+    if created:
         session.execute(
             insert(AuditEntry),
             [
@@ -452,30 +454,48 @@ def _link(session: Session, now: datetime, scope: Any) -> LinkReport:
                 for person_id in created
             ],
         )
-        people.update(_people_by_email(session, set(first)))
-    links = []
-    claimed: dict[int, int] = {}
-    for booking_id, email, _, _, dealer_id in rows:
-        person_id, kind = people[email]
-        links.append(
-            {
-                "booking_id": booking_id,
-                "person_id": person_id,
-                "kind_at_visit": kind,
-                "linked_at": now,
-            }
-        )
-        if dealer_id is not None:
-            claimed.setdefault(person_id, dealer_id)
-    session.execute(insert(BookingPerson), links)
-    for person_id, dealer_id in claimed.items():
-        # A dealer who invited someone without a dealer becomes their dealer.
-        session.execute(
-            update(Person)
-            .where(Person.id == person_id, Person.dealer_id.is_(None))
-            .values(dealer_id=dealer_id)
-        )
-    return LinkReport(len(links), len(first))
+    survivor = Person.__table__.alias("survivor")
+    linked = session.scalars(
+        insert(BookingPerson).from_select(
+            ["booking_id", "person_id", "kind_at_visit", "linked_at"],
+            select(
+                Booking.id,
+                func.coalesce(survivor.c.id, Person.id),
+                func.coalesce(survivor.c.kind, Person.kind),
+                literal(now, UTCDateTime()),
+            )
+            .join(Person, Person.email == email)
+            .outerjoin(survivor, survivor.c.id == Person.merged_into_id)
+            .where(unlinked),
+        ).returning(BookingPerson.booking_id)
+    ).all()
+    # A dealer who invited someone without a dealer becomes their dealer (the first such
+    # booking's dealer).
+    just_linked = (
+        select(BookingAttribution.dealer_id)
+        .join(BookingPerson, BookingPerson.booking_id == BookingAttribution.booking_id)
+        .where(BookingPerson.person_id == Person.id, BookingPerson.linked_at == now)
+        .order_by(BookingPerson.booking_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Person)
+        .where(Person.dealer_id.is_(None), just_linked.is_not(None))
+        .values(dealer_id=just_linked)
+    )
+    return LinkReport(len(linked), len(created))
+
+
+CONSENTS = ("consent_marketing_email", "consent_phone", "consent_dealer_sharing")
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    """INSERT INTO person ... ON CONFLICT DO NOTHING: a linker in another process may create
+    the same prospect first; this pass then links to theirs."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(Person).on_conflict_do_nothing()
+    return sqlite_insert(Person).on_conflict_do_nothing()
 
 
 def _people_by_email(session: Session, emails: Iterable[str]) -> dict[str, tuple[int, str]]:
