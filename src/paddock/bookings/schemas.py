@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, EmailStr, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from paddock.emails import EmailAddress
 
 
 class GuestIn(BaseModel):
     name: str = Field(min_length=2, max_length=200)
-    email: EmailStr
+    email: EmailAddress
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9+() .\-]*$")
 
     @field_validator("name")

@@ -456,7 +456,8 @@ def _link(session: Session, now: datetime, scope: Any) -> LinkReport:
         )
     survivor = Person.__table__.alias("survivor")
     linked = session.scalars(
-        insert(BookingPerson).from_select(
+        insert(BookingPerson)
+        .from_select(
             ["booking_id", "person_id", "kind_at_visit", "linked_at"],
             select(
                 Booking.id,
@@ -467,7 +468,8 @@ def _link(session: Session, now: datetime, scope: Any) -> LinkReport:
             .join(Person, Person.email == email)
             .outerjoin(survivor, survivor.c.id == Person.merged_into_id)
             .where(unlinked),
-        ).returning(BookingPerson.booking_id)
+        )
+        .returning(BookingPerson.booking_id)
     ).all()
     # A dealer who invited someone without a dealer becomes their dealer (the first such
     # booking's dealer).

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, Field
+
+from paddock.emails import EmailAddress
 
 
 class Consents(BaseModel):
@@ -17,7 +19,7 @@ class Consents(BaseModel):
 
 class PersonCreate(BaseModel):
     name: str = Field(min_length=2, max_length=200)
-    email: EmailStr
+    email: EmailAddress
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9+() .\-]*$")
     kind: str = Field(default="prospect", pattern="^(prospect|client)$")
     dealer: str | None = Field(default=None, description="Dealer code (centre staff only)")
@@ -92,7 +94,7 @@ class EraseRequest(BaseModel):
 
 
 class SaleCreate(BaseModel):
-    email: EmailStr
+    email: EmailAddress
     name: str = Field(min_length=2, max_length=200)
     phone: str = Field(default="", max_length=40)
     model: str = Field(min_length=1, max_length=120)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking, BookingStatus
@@ -23,6 +23,7 @@ from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.dealers import service as dealers
 from paddock.dealers.errors import AllotmentExhausted
+from paddock.emails import EmailAddress
 from paddock.errors import Busy, DomainError, HoldExpired, Invalid, NotFound, SoldOut
 from paddock.http import SessionDep
 from paddock.web.deps import page_router
@@ -40,7 +41,7 @@ MANAGEABLE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 class DetailsForm(BaseModel):
     name: str = Field(min_length=2, max_length=200)
-    email: EmailStr
+    email: EmailAddress
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9+() .\-]*$")
     code: str = Field(default="", max_length=40)
     notes: str = Field(default="", max_length=2000)
