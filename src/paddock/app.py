@@ -19,7 +19,7 @@ from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
 from paddock.crm import background as crm_background
 from paddock.crm.api import router as crm_router
-from paddock.db import make_engine, make_session_factory
+from paddock.db import async_pool, make_engine, make_session_factory
 from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.api import router as dealers_router
 from paddock.http import install_problem_handlers
@@ -44,6 +44,14 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = async_pool(
+            settings.database_url,
+            size=settings.pool_size,
+            lock_timeout_ms=settings.lock_timeout_ms,
+        )
+        if pool is not None:
+            await pool.open()
+            app.state.booking_pool = pool
         task = asyncio.create_task(_sweep_holds(app)) if sweeper else None
         crm_task = asyncio.create_task(crm_background.run(app)) if sweeper else None
         yield
@@ -51,6 +59,9 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
             task.cancel()
         if crm_task:
             crm_task.cancel()
+        app.state.booking_pool = None
+        if pool is not None:
+            await pool.close()
         engine.dispose()
 
     app = FastAPI(
@@ -63,6 +74,8 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    # The booking endpoint's own connections (PostgreSQL), open while the app runs.
+    app.state.booking_pool = None
     booking_engagements.register()
     motorsport_engagements.register()
     dealer_engagements.register()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,18 +33,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-T = TypeVar("T")
-# Threads for blocking database work of the hottest endpoints (booking creation). Few of them:
-# more threads than this only queue on the interpreter lock, and the connection pool.
-_db_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="paddock-db")
-
-
-async def in_thread(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run blocking work off the event loop. A plain executor hop costs about a third of
-    Starlette's threadpool (anyio's limiter and task lookups), which shows on the booking path."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_db_threads, functools.partial(work, *args, **kwargs))
 
 
 def problem(

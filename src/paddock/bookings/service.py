@@ -3,35 +3,34 @@ leaves nothing half-written on failure."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Engine, Table, func, insert, select, update
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from paddock.audit.models import AuditEntry
+from paddock.bookings import postgres
+from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
+from paddock.bookings.drafts import Draft, audit_row, draft_booking
+from paddock.bookings.drafts import Guest as Guest
 from paddock.bookings.models import LIVE_STATUSES, Booking, BookingStatus
-from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Pick, is_free
 from paddock.capacity.models import Allocation, Site, Unit, pool_membership
+from paddock.capacity.units import NotCached
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
-from paddock.db import utcnow, write_transaction
+from paddock.db import run_blocking, utcnow, write_transaction
 from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound, SoldOut
 
-ENGAGEMENT = "booking"
-# Core statements built once: the booking path skips the ORM's unit of work.
 _INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
 _INSERT_AUDIT = insert(cast(Table, AuditEntry.__table__))
 MAX_ATTEMPTS = 6
-REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
 T = TypeVar("T")
 
@@ -59,14 +58,6 @@ def register_release_listener(name: str, listener: ReleaseListener) -> None:
 def _notify_released(session: Session, booking_ids: Sequence[int], reason: str) -> None:
     for listener in _release_listeners.values():
         listener(session, booking_ids, reason)
-
-
-@dataclass(frozen=True)
-class Guest:
-    name: str
-    email: str
-    phone: str = ""
-    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,98 +120,112 @@ def create_booking(
     Programmes built on bookings extend it inside the same transaction: `extra_demands` (e.g.
     a dealer's monthly place, with a negative offset) are admitted with the product's, and
     `on_admitted(session, booking_id)` writes what belongs with the booking (attribution)."""
-    now = now or utcnow()
-    plan = catalog.product_plan(session, code=product_code)
-    if public_only and not plan.public:
-        # Deliveries and dealer-only products are booked by staff, with what they need.
-        raise Invalid(f"'{plan.code}' is not open for online booking.")
-    fingerprint = _fingerprint(product_code, starts_at, guest, hold)
-    site = catalog.plan_clock(session, plan)
-    if starts_at < now:
-        raise Invalid("That start time has already passed.")
-    if not capacity.is_on_grid(site, starts_at, plan.duration, plan.step):
-        raise Invalid(
-            f"{starts_at.isoformat()} is not a start time of '{plan.code}'; "
-            "ask the availability endpoint for the free slots."
-        )
-
-    values = {
-        "ref": _new_ref(),
-        "manage_token": secrets.token_urlsafe(24),
-        "idempotency_key": idempotency_key,
-        "request_fingerprint": fingerprint,
-        "product_id": plan.product_id,
-        "site_id": plan.site_id,
-        "starts_at": starts_at,
-        "ends_at": starts_at + plan.duration,
-        "status": BookingStatus.HELD if hold else BookingStatus.CONFIRMED,
-        "hold_expires_at": now + timedelta(minutes=hold_minutes) if hold else None,
-        "guest_name": guest.name,
-        "guest_email": guest.email,
-        "guest_phone": guest.phone,
-        "notes": guest.notes,
-        "channel": channel,
-        "price_cents": plan.price_cents,
-        "currency": plan.currency,
-        "created_at": now,
-        "updated_at": now,
-        "checked_in_at": None,
-        "cancelled_at": None,
-        "cancel_reason": "",
-    }
-    audit = _audit_row(
-        actor,
-        "held" if hold else "confirmed",
-        now,
-        product=plan.code,
-        starts_at=starts_at.isoformat(),
+    draft = draft_booking(
+        session,
+        product_code=product_code,
+        starts_at=starts_at,
+        guest=guest,
+        hold=hold,
+        hold_minutes=hold_minutes,
+        idempotency_key=idempotency_key,
         channel=channel,
+        actor=actor,
+        now=now or utcnow(),
+        extra_demands=extra_demands,
+        public_only=public_only,
     )
-    demands = (*plan.demands, *extra_demands)
     try:
         if session.get_bind().dialect.name == "postgresql":
-            chosen = claims.claims(session, site, demands, starts_at)
-            booking_id, picks = _create_on_postgres(session, values, audit, chosen, on_admitted)
+            booking_id, picks = postgres.write(session, draft, draft.claims(session), on_admitted)
         else:
             booking_id, picks = run_write(
-                session,
-                lambda: _create_on_sqlite(session, site, values, audit, demands, on_admitted),
+                session, lambda: _create_on_sqlite(session, draft, on_admitted)
             )
     except IntegrityError as exc:
         # The unique key, not a lookup first, detects a retry: one round trip fewer per booking.
         if idempotency_key and "idempotency_key" in str(exc):
-            previous = _replay(session, idempotency_key, fingerprint)
+            previous = _replay(session, idempotency_key, draft.fingerprint)
             if previous is not None:
                 return previous
         raise
     except SoldOut:
         # A retry of a request that took the last place finds it full: it gets its booking.
         if idempotency_key:
-            previous = _replay(session, idempotency_key, fingerprint)
+            previous = _replay(session, idempotency_key, draft.fingerprint)
             if previous is not None:
                 return previous
         raise
+    return _created(draft, booking_id, picks)
+
+
+async def create_booking_async(
+    pool: AsyncConnectionPool[Any],
+    session_factory: sessionmaker[Session],
+    *,
+    product_code: str,
+    starts_at: datetime,
+    guest: Guest,
+    hold: bool = False,
+    hold_minutes: int = 10,
+    idempotency_key: str | None = None,
+    channel: str = "api",
+    actor: str = "guest",
+    public_only: bool = False,
+) -> BookingResult:
+    """create_booking for an event loop, on PostgreSQL: drafted from the caches and written
+    by one statement on a connection of `pool`, with no worker thread. A cold cache or a
+    retried request (rare) is served by the synchronous path in a thread."""
+    request: dict[str, Any] = {
+        "product_code": product_code,
+        "starts_at": starts_at,
+        "guest": guest,
+        "hold": hold,
+        "hold_minutes": hold_minutes,
+        "idempotency_key": idempotency_key,
+        "channel": channel,
+        "actor": actor,
+        "public_only": public_only,
+    }
+
+    def in_a_session() -> BookingResult:
+        with session_factory() as session:
+            return create_booking(session, **request)
+
+    try:
+        draft = draft_booking(None, now=utcnow(), **request)
+        chosen = draft.claims(None)
+    except NotCached:
+        return await run_blocking(in_a_session)
+    try:
+        booking_id, picks = await postgres.write_async(pool, draft, chosen)
+    except postgres.DuplicateKey:
+        return await run_blocking(in_a_session)
+    except SoldOut:
+        if idempotency_key:
+            return await run_blocking(in_a_session)
+        raise
+    return _created(draft, booking_id, picks)
+
+
+def _created(draft: Draft, booking_id: int, picks: Sequence[Pick]) -> BookingResult:
     resources = [
         Resource(p.demand.pool_id, p.unit_id, p.unit_label, p.starts_at, p.ends_at) for p in picks
     ]
-    return BookingResult(Booking(id=booking_id, **values), plan.code, resources)
-
-
-AdmittedHook = Callable[[Session, int], None]
+    return BookingResult(Booking(id=booking_id, **draft.values), draft.plan.code, resources)
 
 
 def _create_on_sqlite(
-    session: Session,
-    site: capacity.SiteClock,
-    values: dict[str, Any],
-    audit: dict[str, Any],
-    demands: Sequence[Demand],
-    on_admitted: AdmittedHook | None,
+    session: Session, draft: Draft, on_admitted: postgres.AdmittedHook | None
 ) -> tuple[int, list[Pick]]:
     """Inside the write transaction (SQLite's write lock taken at BEGIN): choose the units
     (one read), write the booking, its allocations and its audit entry."""
+    values = draft.values
     admission = capacity.admit(
-        session, site, demands=demands, start=values["starts_at"], now=values["created_at"]
+        session,
+        draft.site,
+        demands=draft.demands,
+        start=values["starts_at"],
+        now=values["created_at"],
     )
     connection = session.connection()
     booking_id = int(connection.execute(_INSERT_BOOKING, values).scalar_one())
@@ -236,87 +241,8 @@ def _create_on_sqlite(
         on_admitted(session, booking_id)
     # Audited after the hook: the audit entry's triggers (the dealers' webhook outbox) read
     # what the hook wrote.
-    connection.execute(_INSERT_AUDIT, audit | {"subject_id": booking_id})
+    connection.execute(_INSERT_AUDIT, draft.audit | {"subject_id": booking_id})
     return booking_id, admission.picks
-
-
-# booking_create() (migration 0005): the units, the booking and its audit entry in one call.
-_BOOKING_CREATE = (
-    "SELECT booking_id, taken, busy FROM booking_create("
-    "%s::text, %s::text, %s::text, %s::text, %s::int, %s::int, %s::timestamptz, "
-    "%s::timestamptz, %s::text, %s::timestamptz, %s::text, %s::text, %s::text, %s::text, "
-    "%s::text, %s::int, %s::text, %s::timestamptz, %s::text, %s::text, %s::jsonb, "
-    "%s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[])"
-)
-_BOOKING_COLUMNS = (
-    "ref",
-    "manage_token",
-    "idempotency_key",
-    "request_fingerprint",
-    "product_id",
-    "site_id",
-    "starts_at",
-    "ends_at",
-    "status",
-    "hold_expires_at",
-    "guest_name",
-    "guest_email",
-    "guest_phone",
-    "notes",
-    "channel",
-    "price_cents",
-    "currency",
-    "created_at",
-)
-DEADLOCK = "40P01"
-
-
-def _create_on_postgres(
-    session: Session,
-    values: dict[str, Any],
-    audit: dict[str, Any],
-    chosen: claims.Claims,
-    on_admitted: AdmittedHook | None,
-) -> tuple[int, list[Pick]]:
-    """One statement, in autocommit, when nothing else is written with the booking (no
-    BEGIN or COMMIT round trips); else in a transaction with the hook's rows and the audit."""
-    session.rollback()  # the caches' reads are over: hold no snapshot or connection
-    booking = [values[c] for c in _BOOKING_COLUMNS]
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            bind = session.get_bind()
-            if on_admitted is None and isinstance(bind, Engine):
-                entry = [audit["actor"], audit["action"], json.dumps(audit["data"])]
-                with bind.connect() as connection:
-                    connection.execution_options(isolation_level="AUTOCOMMIT")
-                    row = connection.exec_driver_sql(
-                        _BOOKING_CREATE, (*booking, *entry, *chosen.arguments())
-                    ).one()
-            else:
-                with write_transaction(session):
-                    connection = session.connection()
-                    row = connection.exec_driver_sql(
-                        _BOOKING_CREATE, (*booking, None, None, None, *chosen.arguments())
-                    ).one()
-                    if on_admitted is not None:
-                        on_admitted(session, row.booking_id)
-                    connection.execute(_INSERT_AUDIT, audit | {"subject_id": row.booking_id})
-        except DBAPIError as exc:
-            detail = claims.sold_out_detail(exc)
-            if detail is not None:
-                raise capacity.sold_out(chosen.shortfalls(detail)) from exc
-            if _sqlstate(exc) == DEADLOCK and attempt + 1 < MAX_ATTEMPTS:
-                continue  # two writers waited on each other's units: try again, fresh
-            if capacity.is_busy_error(exc):
-                raise capacity.busy() from exc
-            raise
-        chosen.remember(row.taken, row.busy)
-        return int(row.booking_id), chosen.picks(row.taken)
-    raise capacity.busy()
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
 
 
 def confirm_booking(
@@ -679,18 +605,8 @@ def _expire(session: Session, booking: Booking, now: datetime) -> None:
 def _audit(
     session: Session, actor: str, booking_id: int, action: str, now: datetime, **data: object
 ) -> None:
-    row = _audit_row(actor, action, now, **data)
+    row = audit_row(actor, action, now, **data)
     session.connection().execute(_INSERT_AUDIT, row | {"subject_id": booking_id})
-
-
-def _audit_row(actor: str, action: str, now: datetime, **data: object) -> dict[str, Any]:
-    return {
-        "at": now,
-        "actor": actor,
-        "subject_kind": ENGAGEMENT,
-        "action": action,
-        "data": {k.rstrip("_"): v for k, v in data.items()},
-    }
 
 
 def _with_resources(session: Session, booking: Booking) -> BookingResult:
@@ -703,19 +619,6 @@ def _with_resources(session: Session, booking: Booking) -> BookingResult:
         code or "?",
         [Resource(pool, unit, label, s, e) for unit, pool, label, s, e in held],
     )
-
-
-def _fingerprint(product_code: str, starts_at: datetime, guest: Guest, hold: bool) -> str:
-    canonical = json.dumps(
-        [product_code, starts_at.isoformat(), guest.name, guest.email.lower(), hold],
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _new_ref() -> str:
-    # 32 letters: each random byte maps to one without bias.
-    return "P" + "".join(REF_ALPHABET[b % 32] for b in secrets.token_bytes(7))
 
 
 # --- Used by the guest pages and the operations console -------------------------------------

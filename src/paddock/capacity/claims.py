@@ -20,7 +20,6 @@ from datetime import datetime
 from math import gcd
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from paddock.capacity.engine import Demand, Pick, Shortfall
@@ -114,7 +113,9 @@ def _array(values: Iterable[object]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def claims(session: Session, site: SiteClock, demands: Sequence[Demand], start: datetime) -> Claims:
+def claims(
+    session: Session | None, site: SiteClock, demands: Sequence[Demand], start: datetime
+) -> Claims:
     """Each demand at this start with its candidate units, best first."""
     static = static_units(session, site.site_id, tuple(sorted({d.pool_id for d in demands})))
     items = []
@@ -219,10 +220,10 @@ def take(
     return chosen.picks(taken)
 
 
-def sold_out_detail(exc: DBAPIError) -> str | None:
-    """The "demand:free;" detail of capacity_take()'s refusal, None for other errors."""
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) != SOLD_OUT_STATE:
+def sold_out_detail(error: BaseException | None) -> str | None:
+    """The "demand:free;" detail of capacity_take()'s refusal (a driver's error), None for
+    other errors."""
+    if getattr(error, "sqlstate", None) != SOLD_OUT_STATE:
         return None
-    diag = getattr(orig, "diag", None)
+    diag = getattr(error, "diag", None)
     return str(getattr(diag, "message_detail", "") or "")

@@ -214,7 +214,7 @@ def allocate(
                 now=now,
             )
         except DBAPIError as exc:
-            detail = claims.sold_out_detail(exc)
+            detail = claims.sold_out_detail(exc.orig)
             if detail is None:
                 raise
             raise sold_out(chosen.shortfalls(detail)) from exc
@@ -405,11 +405,15 @@ def sold_out(shortfalls: Sequence[Shortfall]) -> SoldOut:
     )
 
 
+# PostgreSQL: lock wait timed out, deadlock, serialization failure.
+BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
+
+
 def is_busy_error(exc: BaseException) -> bool:
     """Lock waits that ran out: answer 'busy, retry' rather than 'sold out' or a 500."""
     if isinstance(exc, OperationalError) and "database is locked" in str(exc):
         return True
-    return isinstance(exc, DBAPIError) and _sqlstate(exc) in {"55P03", "40P01", "40001"}
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) in BUSY_STATES
 
 
 def busy() -> Busy:

@@ -63,6 +63,11 @@ class StaticUnits:
         ]
 
 
+class NotCached(Exception):
+    """Asked without a session for something the cache does not hold (fresh): ask again with
+    one (the booking endpoint then reads it in a worker thread, off the event loop)."""
+
+
 CACHE_SECONDS = 5.0
 _static_cache: dict[tuple[int, tuple[int, ...]], StaticUnits] = {}
 _site_cache: dict[int, tuple[SiteClock, float]] = {}
@@ -76,11 +81,13 @@ def invalidate_cache() -> None:
         _site_cache.clear()
 
 
-def site_clock(session: Session, site_id: int, zone_name: str) -> SiteClock:
+def site_clock(session: Session | None, site_id: int, zone_name: str) -> SiteClock:
     with _cache_lock:
         cached = _site_cache.get(site_id)
     if cached and clock.monotonic() - cached[1] < CACHE_SECONDS:
         return cached[0]
+    if session is None:
+        raise NotCached(f"site {site_id}")
     opening: Weekly = defaultdict(list)
     rows = session.execute(
         select(SiteHours.weekday, SiteHours.opens_at, SiteHours.closes_at).where(
@@ -95,13 +102,15 @@ def site_clock(session: Session, site_id: int, zone_name: str) -> SiteClock:
     return result
 
 
-def static_units(session: Session, site_id: int, pool_ids: tuple[int, ...]) -> StaticUnits:
+def static_units(session: Session | None, site_id: int, pool_ids: tuple[int, ...]) -> StaticUnits:
     """The active units of these pools (sorted pool ids), their shifts and usage."""
     key = (site_id, pool_ids)
     with _cache_lock:
         cached = _static_cache.get(key)
     if cached and clock.monotonic() - cached.loaded_at < CACHE_SECONDS:
         return cached
+    if session is None:
+        raise NotCached(f"units of pools {pool_ids}")
     members: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     rows = session.execute(
         select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.usage_minutes)

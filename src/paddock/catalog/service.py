@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Slot
 from paddock.capacity.models import Site
+from paddock.capacity.units import NotCached
 from paddock.catalog.models import Product, ProductDemand
 from paddock.errors import Invalid, NotFound
 
@@ -102,11 +103,15 @@ _plans: dict[str, tuple[ProductPlan, float]] = {}
 _plans_lock = threading.Lock()
 
 
-def product_plan(session: Session, *, code: str) -> ProductPlan:
+def product_plan(session: Session | None, *, code: str) -> ProductPlan:
+    """The product's plan, cached a few seconds; without a session only from the cache (else
+    NotCached)."""
     with _plans_lock:
         cached = _plans.get(code)
     if cached and time.monotonic() - cached[1] < _PLAN_SECONDS:
         return cached[0]
+    if session is None:
+        raise NotCached(f"product {code}")
     product = get_product(session, code=code)
     plan = ProductPlan(
         product_id=product.id,
@@ -133,7 +138,7 @@ def invalidate_cache() -> None:
     capacity.invalidate_cache()
 
 
-def plan_clock(session: Session, plan: ProductPlan) -> capacity.SiteClock:
+def plan_clock(session: Session | None, plan: ProductPlan) -> capacity.SiteClock:
     return capacity.site_clock(session, plan.site_id, plan.time_zone)
 
 
