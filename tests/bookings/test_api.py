@@ -128,6 +128,14 @@ def test_validation_problems_are_422(client: TestClient, session: Session) -> No
     # Structural errors list each field.
     problem = client.post("/api/v1/bookings", json=cases["bad email"][0]).json()
     assert problem["errors"][0]["field"] == "guest.email"
+    broken = client.post(
+        "/api/v1/bookings", content=b'{"product": "drive",', headers={"content-type": "json"}
+    )
+    assert "JSON" in assert_problem(broken, 422, "invalid")["detail"]
+    long_key = client.post(
+        "/api/v1/bookings", json=body(start), headers={"Idempotency-Key": "k" * 201}
+    )
+    assert "Idempotency-Key" in assert_problem(long_key, 422, "invalid")["detail"]
     assert client.get("/api/v1/bookings").json() == []
 
 
@@ -183,6 +191,17 @@ def test_docs_and_openapi_are_served(client: TestClient) -> None:
         "/api/v1/products/{code}/availability",
     ):
         assert path in spec["paths"]
+    create = spec["paths"]["/api/v1/bookings"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert spec["components"]["schemas"][body.rsplit("/", 1)[1]]["required"] == [
+        "product",
+        "starts_at",
+        "guest",
+    ]
+    assert [p["name"] for p in create["parameters"]] == ["Idempotency-Key"]
+    assert create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/BookingRead"
+    )
     assert_problem(client.get("/api/v1/no-such-thing"), 404, "http-404")
 
 

@@ -43,6 +43,7 @@ class Booking(Base):
     manage_token: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Kept by delete guards on PostgreSQL, as the allocation's unit and pool (migration 0005).
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"))
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -157,6 +157,9 @@ class Allocation(Base):
     # What holds the unit: a booking, a dealer place, a motorsport entry...
     engagement_kind: Mapped[str] = mapped_column(String(32))
     engagement_id: Mapped[int] = mapped_column(Integer)
+    # On PostgreSQL these two references are kept by delete guards, not foreign keys (whose
+    # row locks on the parents every booking shares cost more than the rest of its writes):
+    # see migration 0005.
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
     pool_id: Mapped[int] = mapped_column(ForeignKey("pool.id", ondelete="RESTRICT"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)

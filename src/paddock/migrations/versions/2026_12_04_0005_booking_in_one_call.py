@@ -1,11 +1,13 @@
 """booking in one call: capacity_take() and booking_create() on PostgreSQL, lean KPI and
-outbox triggers, partial indexes for holds
+outbox triggers, delete guards for the booking path's hot foreign keys, partial indexes for
+holds
 
-On PostgreSQL a booking is one statement: booking_create() takes its units by trying each
-demand's candidates in the caller's order (least used first) with INSERT ... ON CONFLICT DO
-NOTHING, so the exclusion constraint both checks and arbitrates, with no read first; then it
-writes the booking and its audit entry. A demand that cannot be met raises SQLSTATE PD001 with
-"demand:free;" pairs in its detail, and nothing is written.
+On PostgreSQL a booking is one statement: booking_create() chooses each demand's first free
+candidates in the caller's order (least used first) by an index probe each, writes them in
+one INSERT ... ON CONFLICT DO NOTHING where the exclusion constraint arbitrates, and falls
+back to trying unit by unit when a concurrent writer won one; then it writes the booking and
+its audit entry. A demand that cannot be met raises SQLSTATE PD001 with "demand:free;" pairs
+in its detail, and nothing is written.
 
 Revision ID: 0005_booking_in_one_call
 Revises: 0003_crm_kpis
@@ -37,6 +39,74 @@ DECLARE
     d integer;
     i integer;
     got integer;
+    picks integer[] := '{}';
+    pick_demands integer[] := '{}';
+    written integer[];
+    also_busy integer[];
+BEGIN
+    busy := '{}';
+    -- Choose: each demand's first candidates with no live allocation then (an index probe
+    -- each, nothing written). Holds past their expiry count as free here.
+    FOR d IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
+        got := 0;
+        FOR i IN p_first[d] .. p_first[d + 1] - 1 LOOP
+            EXIT WHEN got = p_quantities[d];
+            IF EXISTS (
+                SELECT 1 FROM allocation a
+                 WHERE a.unit_id = p_candidates[i] AND a.active
+                   AND tstzrange(a.starts_at, a.ends_at) && tstzrange(p_starts[d], p_ends[d])
+                   AND (a.expires_at IS NULL OR a.expires_at > p_now))
+            THEN
+                busy := busy || p_candidates[i];
+            ELSE
+                got := got + 1;
+                picks := picks || p_candidates[i];
+                pick_demands := pick_demands || d;
+            END IF;
+        END LOOP;
+    END LOOP;
+    -- Write them in one statement, in unit order (no two writers wait on each other in a
+    -- cycle); the exclusion constraint decides.
+    WITH rows AS (
+        INSERT INTO allocation (engagement_kind, engagement_id, unit_id, pool_id, starts_at,
+                                ends_at, active, expires_at)
+        SELECT p_kind, p_engagement, t.unit, p_pools[t.demand], p_starts[t.demand],
+               p_ends[t.demand], true, p_expires_at
+          FROM unnest(picks, pick_demands) AS t(unit, demand)
+         ORDER BY t.unit
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    )
+    SELECT array_agg(id) INTO written FROM rows;
+    IF coalesce(array_length(written, 1), 0) = coalesce(array_length(picks, 1), 0)
+       AND array_length(picks, 1) = (SELECT sum(q) FROM unnest(p_quantities) AS q) THEN
+        taken := picks;
+        RETURN;
+    END IF;
+    -- Short: a concurrent writer won a unit, a lapsed hold is in the way, two demands chose
+    -- the same unit, or there is not enough. Undo and take unit by unit.
+    DELETE FROM allocation WHERE id = ANY (written);
+    SELECT t.taken, t.busy INTO taken, also_busy
+      FROM capacity_take_each(p_kind, p_engagement, p_expires_at, p_now, p_pools,
+                              p_quantities, p_starts, p_ends, p_candidates, p_first) AS t;
+    busy := busy || also_busy;
+END
+$$
+"""
+
+CAPACITY_TAKE_EACH = """
+CREATE FUNCTION capacity_take_each(
+    p_kind text, p_engagement integer, p_expires_at timestamptz, p_now timestamptz,
+    p_pools integer[], p_quantities integer[], p_starts timestamptz[], p_ends timestamptz[],
+    p_candidates integer[], p_first integer[], OUT taken integer[], OUT busy integer[]
+) LANGUAGE plpgsql AS $$
+-- capacity_take's careful path: try each candidate in turn (a unit a concurrent writer is
+-- taking makes us wait for its outcome); when short, switch off lapsed holds in the way and
+-- try once more; raise PD001 with "demand:free;" for every demand still short.
+DECLARE
+    d integer;
+    i integer;
+    got integer;
     want integer;
     retried boolean;
     short text := '';
@@ -50,8 +120,6 @@ BEGIN
         LOOP
             FOR i IN p_first[d] .. p_first[d + 1] - 1 LOOP
                 EXIT WHEN got = want;
-                -- A busy unit (or one this engagement already holds then) is skipped; a unit
-                -- a concurrent writer is taking makes us wait for its outcome.
                 INSERT INTO allocation (engagement_kind, engagement_id, unit_id, pool_id,
                                         starts_at, ends_at, active, expires_at)
                 VALUES (p_kind, p_engagement, p_candidates[i], p_pools[d], p_starts[d],
@@ -65,8 +133,6 @@ BEGIN
                 END IF;
             END LOOP;
             EXIT WHEN got = want OR retried;
-            -- Short: holds past their expiry still count for the exclusion constraint until
-            -- switched off. Switch off those in the way and try once more.
             UPDATE allocation SET active = false
              WHERE active AND expires_at IS NOT NULL AND expires_at <= p_now
                AND unit_id = ANY (p_candidates[p_first[d] : p_first[d + 1] - 1])
@@ -177,28 +243,67 @@ END
 $$
 """
 
-KPI_ALLOCATION_CHANGED = f"""
-CREATE OR REPLACE FUNCTION kpi_allocation_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+# New allocations: one delta statement per INSERT statement (a booking's units go in one).
+KPI_ALLOCATIONS_INSERTED = f"""
+CREATE FUNCTION kpi_allocations_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.active AND OLD.engagement_kind <> 'blocked' THEN
-        PERFORM kpi_unit_split(OLD.starts_at, OLD.ends_at, OLD.unit_id, OLD.pool_id, -1);
-    END IF;
-    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-    IF NEW.active AND NEW.engagement_kind <> 'blocked' THEN
-        IF date_trunc('day', NEW.starts_at AT TIME ZONE 'UTC')
-           = date_trunc('day', (NEW.ends_at AT TIME ZONE 'UTC') - interval '1 microsecond') THEN
-            INSERT INTO kpi_unit_delta (day, unit_id, seconds)
-            SELECT {PG_DAY.format(row="NEW")}, NEW.unit_id,
-                   round(extract(epoch FROM NEW.ends_at - NEW.starts_at))::bigint
-              FROM pool p WHERE p.id = NEW.pool_id AND p.kind NOT IN {NOT_RESOURCES};
-        ELSE
-            PERFORM kpi_unit_split(NEW.starts_at, NEW.ends_at, NEW.unit_id, NEW.pool_id, 1);
-        END IF;
-    END IF;
+    INSERT INTO kpi_unit_delta (day, unit_id, seconds)
+    SELECT d::date, n.unit_id, round(extract(epoch FROM
+        least(n.ends_at AT TIME ZONE 'UTC', d + interval '1 day')
+        - greatest(n.starts_at AT TIME ZONE 'UTC', d)))::bigint
+    FROM inserted n
+    JOIN pool p ON p.id = n.pool_id AND p.kind NOT IN {NOT_RESOURCES}
+    CROSS JOIN LATERAL generate_series(date_trunc('day', n.starts_at AT TIME ZONE 'UTC'),
+        (n.ends_at AT TIME ZONE 'UTC') - interval '1 microsecond', interval '1 day') AS d
+    WHERE n.active AND n.engagement_kind <> 'blocked';
     RETURN NULL;
 END
 $$
 """
+ALLOCATION_INSERT_TRIGGER = (
+    "CREATE TRIGGER trg_allocation_kpi_insert AFTER INSERT ON allocation "
+    "REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT "
+    "EXECUTE FUNCTION kpi_allocations_inserted()"
+)
+
+# Foreign keys of the booking path's rows take a share lock on their parent row: every
+# booking locked the same product, site and pool rows, and concurrent lockers of a row cost
+# PostgreSQL a multixact each. Those parents are retired, not deleted, so a guard that
+# refuses to delete a referenced row keeps what the keys kept.
+HOT_FOREIGN_KEYS = (
+    ("allocation", "fk_allocation_unit_id_unit", "unit_id", "unit"),
+    ("allocation", "fk_allocation_pool_id_pool", "pool_id", "pool"),
+    ("booking", "fk_booking_product_id_product", "product_id", "product"),
+    ("booking", "fk_booking_site_id_site", "site_id", "site"),
+)
+REFUSE_REFERENCED_DELETE = """
+CREATE FUNCTION refuse_referenced_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+-- TG_ARGV: pairs of (referencing table, column).
+DECLARE
+    k integer;
+    found boolean;
+BEGIN
+    FOR k IN 0 .. TG_NARGS / 2 - 1 LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I = $1)',
+                       TG_ARGV[2 * k], TG_ARGV[2 * k + 1])
+           INTO found USING OLD.id;
+        IF found THEN
+            RAISE EXCEPTION 'update or delete on table "%" violates a reference from table "%"',
+                TG_TABLE_NAME, TG_ARGV[2 * k] USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END LOOP;
+    RETURN OLD;
+END
+$$
+"""
+
+
+def _guards() -> dict[str, list[tuple[str, str]]]:
+    by_parent: dict[str, list[tuple[str, str]]] = {}
+    for table, _, column, parent in HOT_FOREIGN_KEYS:
+        by_parent.setdefault(parent, []).append((table, column))
+    return by_parent
+
 
 OUTBOX_COLUMNS = (
     "endpoint_id, dealer_id, booking_id, audit_entry_id, event_type, occurred_at, status, "
@@ -247,14 +352,26 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for statement in (
+        CAPACITY_TAKE_EACH,
         CAPACITY_TAKE,
         BOOKING_CREATE,
         KPI_BOOKING_CELL,
         KPI_UNIT_SPLIT,
-        KPI_ALLOCATION_CHANGED,
+        KPI_ALLOCATIONS_INSERTED,
+        "DROP TRIGGER trg_allocation_kpi_insert ON allocation",
+        ALLOCATION_INSERT_TRIGGER,
         WEBHOOK_OUTBOX,
+        REFUSE_REFERENCED_DELETE,
     ):
         op.execute(statement)
+    for table, name, _, _ in HOT_FOREIGN_KEYS:
+        op.drop_constraint(name, table, type_="foreignkey")
+    for parent, references in _guards().items():
+        arguments = ", ".join(f"'{t}', '{c}'" for t, c in references)
+        op.execute(
+            f"CREATE TRIGGER trg_{parent}_delete_guard BEFORE DELETE ON {parent} "
+            f"FOR EACH ROW EXECUTE FUNCTION refuse_referenced_delete({arguments})"
+        )
 
 
 def downgrade() -> None:
@@ -264,8 +381,20 @@ def downgrade() -> None:
     op.drop_index("ix_allocation_hold_expiry", table_name="allocation")
     if op.get_bind().dialect.name != "postgresql":
         return
+    for parent in _guards():
+        op.execute(f"DROP TRIGGER trg_{parent}_delete_guard ON {parent}")
+    op.execute("DROP FUNCTION refuse_referenced_delete")
+    for table, name, column, parent in HOT_FOREIGN_KEYS:
+        op.create_foreign_key(name, table, parent, [column], ["id"], ondelete="RESTRICT")
+    op.execute("DROP TRIGGER trg_allocation_kpi_insert ON allocation")
+    op.execute("DROP FUNCTION kpi_allocations_inserted")
+    op.execute(
+        "CREATE TRIGGER trg_allocation_kpi_insert AFTER INSERT ON allocation FOR EACH ROW "
+        "WHEN (NEW.active) EXECUTE FUNCTION kpi_allocation_changed()"
+    )
     op.execute("DROP FUNCTION booking_create")
     op.execute("DROP FUNCTION capacity_take")
+    op.execute("DROP FUNCTION capacity_take_each")
     # The trigger functions as 0003 made them.
     previous = context.script.get_revision("0003_crm_kpis")
     assert previous is not None and previous.module is not None
