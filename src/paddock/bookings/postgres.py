@@ -28,6 +28,8 @@ from paddock.db import write_transaction
 
 MAX_ATTEMPTS = 6
 DEADLOCK = "40P01"
+# The quick way's INSERT met a unit a concurrent writer took after the probe: go carefully.
+EXCLUSION_VIOLATION = "23P01"
 IDEMPOTENCY_CONSTRAINT = "uq_booking_idempotency_key"
 _INSERT_AUDIT = insert(cast(Table, AuditEntry.__table__))
 
@@ -36,7 +38,8 @@ BOOKING_CREATE = (
     "%s::text, %s::text, %s::text, %s::text, %s::int, %s::int, %s::timestamptz, "
     "%s::timestamptz, %s::text, %s::timestamptz, %s::text, %s::text, %s::text, %s::text, "
     "%s::text, %s::int, %s::text, %s::timestamptz, %s::text, %s::text, %s::jsonb, "
-    "%s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[])"
+    "%s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[], "
+    "%s::boolean)"
 )
 COLUMNS = (
     "ref",
@@ -66,14 +69,16 @@ class DuplicateKey(Exception):
     """The Idempotency-Key is a retry's: the first booking answers (see service._replay)."""
 
 
-def arguments(draft: Draft, chosen: claims.Claims, *, audited: bool) -> tuple[Any, ...]:
+def arguments(
+    draft: Draft, chosen: claims.Claims, *, audited: bool, careful: bool
+) -> tuple[Any, ...]:
     values, audit = draft.values, draft.audit
     entry = (
         (audit["actor"], audit["action"], json.dumps(audit["data"]))
         if audited
         else (None, None, None)
     )
-    return (*(values[c] for c in COLUMNS), *entry, *chosen.arguments())
+    return (*(values[c] for c in COLUMNS), *entry, *chosen.arguments(), careful)
 
 
 def write(
@@ -83,19 +88,20 @@ def write(
     audit entry (whose triggers read them)."""
     session.rollback()  # the caches' reads are over: hold no snapshot or connection
     bind = session.get_bind()
+    careful = False
     for attempt in range(MAX_ATTEMPTS):
         try:
             if on_admitted is None and isinstance(bind, Engine):
                 with bind.connect() as connection:
                     connection.execution_options(isolation_level="AUTOCOMMIT")
                     row = connection.exec_driver_sql(
-                        BOOKING_CREATE, arguments(draft, chosen, audited=True)
+                        BOOKING_CREATE, arguments(draft, chosen, audited=True, careful=careful)
                     ).one()
             else:
                 with write_transaction(session):
                     connection = session.connection()
                     row = connection.exec_driver_sql(
-                        BOOKING_CREATE, arguments(draft, chosen, audited=False)
+                        BOOKING_CREATE, arguments(draft, chosen, audited=False, careful=careful)
                     ).one()
                     if on_admitted is not None:
                         on_admitted(session, row.booking_id)
@@ -103,6 +109,7 @@ def write(
         except DBAPIError as exc:
             if not _retry(exc.orig, chosen, last=attempt + 1 == MAX_ATTEMPTS):
                 raise
+            careful = True
             continue
         chosen.remember(row.taken, row.busy)
         return int(row.booking_id), chosen.picks(row.taken)
@@ -113,14 +120,16 @@ async def write_async(
     pool: AsyncConnectionPool[Any], draft: Draft, chosen: claims.Claims
 ) -> tuple[int, list[Pick]]:
     """The same statement on the event loop, on a connection of the endpoint's pool."""
-    params = arguments(draft, chosen, audited=True)
+    careful = False
     async with pool.connection() as connection:
         for attempt in range(MAX_ATTEMPTS):
+            params = arguments(draft, chosen, audited=True, careful=careful)
             try:
                 cursor = await connection.execute(BOOKING_CREATE, params, prepare=True)
                 row = await cursor.fetchone()
             except psycopg.Error as exc:
                 if _retry(exc, chosen, last=attempt + 1 == MAX_ATTEMPTS):
+                    careful = True
                     continue
                 if _is_duplicate_key(exc):
                     raise DuplicateKey() from exc
@@ -133,13 +142,14 @@ async def write_async(
 
 
 def _retry(error: BaseException | None, chosen: claims.Claims, *, last: bool) -> bool:
-    """True when the attempt should run again (two writers waited on each other's units);
-    raises SoldOut or Busy for the answers a client can act on; False for anything else."""
+    """True when the attempt should run again, carefully (a concurrent writer won a unit, or
+    two waited on each other's); raises SoldOut or Busy for the answers a client can act on;
+    False for anything else."""
     detail = claims.sold_out_detail(error)
     if detail is not None:
         raise capacity.sold_out(chosen.shortfalls(detail)) from error
     sqlstate = getattr(error, "sqlstate", None)
-    if sqlstate == DEADLOCK and not last:
+    if sqlstate in (DEADLOCK, EXCLUSION_VIOLATION) and not last:
         return True
     if sqlstate in capacity.BUSY_STATES:
         raise capacity.busy() from error

@@ -196,9 +196,11 @@ class BusyHints:
 
 hints = BusyHints()
 
+# Inside a caller's transaction the careful way at once: a refused quick INSERT would abort
+# the transaction (bookings, which own theirs, try the quick way first: bookings/postgres.py).
 TAKE = (
     "SELECT taken, busy FROM capacity_take(%s, %s, %s, %s, %s::int[], %s::int[], "
-    "%s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[])"
+    "%s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[], true)"
 )
 
 

@@ -30,62 +30,62 @@ CAPACITY_TAKE = """
 CREATE FUNCTION capacity_take(
     p_kind text, p_engagement integer, p_expires_at timestamptz, p_now timestamptz,
     p_pools integer[], p_quantities integer[], p_starts timestamptz[], p_ends timestamptz[],
-    p_candidates integer[], p_first integer[], OUT taken integer[], OUT busy integer[]
+    p_candidates integer[], p_first integer[], p_careful boolean,
+    OUT taken integer[], OUT busy integer[]
 ) LANGUAGE plpgsql AS $$
 -- Demand d wants p_quantities[d] units of pool p_pools[d] over [p_starts[d], p_ends[d]); its
 -- candidates, best first, are p_candidates[p_first[d] .. p_first[d + 1] - 1]. Returns the
 -- units taken, demand after demand, and the candidates found busy on the way.
+--
+-- Quick (not p_careful): each demand's first candidates with no live allocation then (an
+-- index probe each), written in one plain INSERT in unit order, so no two writers wait on
+-- each other in a cycle. If a concurrent writer took one of them meanwhile, the exclusion
+-- constraint refuses the INSERT (SQLSTATE 23P01) and the caller asks again, carefully:
+-- unit by unit (capacity_take_each), which also switches off lapsed holds in the way and
+-- says which demands are short. A demand the probes find short goes there directly.
 DECLARE
     d integer;
     i integer;
     got integer;
+    wanted integer := 0;
     picks integer[] := '{}';
     pick_demands integer[] := '{}';
-    written integer[];
     also_busy integer[];
 BEGIN
     busy := '{}';
-    -- Choose: each demand's first candidates with no live allocation then (an index probe
-    -- each, nothing written). Holds past their expiry count as free here.
-    FOR d IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
-        got := 0;
-        FOR i IN p_first[d] .. p_first[d + 1] - 1 LOOP
-            EXIT WHEN got = p_quantities[d];
-            IF EXISTS (
-                SELECT 1 FROM allocation a
-                 WHERE a.unit_id = p_candidates[i] AND a.active
-                   AND tstzrange(a.starts_at, a.ends_at) && tstzrange(p_starts[d], p_ends[d])
-                   AND (a.expires_at IS NULL OR a.expires_at > p_now))
-            THEN
-                busy := busy || p_candidates[i];
-            ELSE
-                got := got + 1;
-                picks := picks || p_candidates[i];
-                pick_demands := pick_demands || d;
-            END IF;
+    IF NOT p_careful THEN
+        FOR d IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
+            got := 0;
+            wanted := wanted + p_quantities[d];
+            FOR i IN p_first[d] .. p_first[d + 1] - 1 LOOP
+                EXIT WHEN got = p_quantities[d];
+                CONTINUE WHEN p_candidates[i] = ANY (picks);  -- shared between two demands
+                IF EXISTS (
+                    SELECT 1 FROM allocation a
+                     WHERE a.unit_id = p_candidates[i] AND a.active
+                       AND tstzrange(a.starts_at, a.ends_at)
+                           && tstzrange(p_starts[d], p_ends[d])
+                       AND (a.expires_at IS NULL OR a.expires_at > p_now))
+                THEN
+                    busy := busy || p_candidates[i];
+                ELSE
+                    got := got + 1;
+                    picks := picks || p_candidates[i];
+                    pick_demands := pick_demands || d;
+                END IF;
+            END LOOP;
         END LOOP;
-    END LOOP;
-    -- Write them in one statement, in unit order (no two writers wait on each other in a
-    -- cycle); the exclusion constraint decides.
-    WITH rows AS (
-        INSERT INTO allocation (engagement_kind, engagement_id, unit_id, pool_id, starts_at,
-                                ends_at, active, expires_at)
-        SELECT p_kind, p_engagement, t.unit, p_pools[t.demand], p_starts[t.demand],
-               p_ends[t.demand], true, p_expires_at
-          FROM unnest(picks, pick_demands) AS t(unit, demand)
-         ORDER BY t.unit
-        ON CONFLICT DO NOTHING
-        RETURNING id
-    )
-    SELECT array_agg(id) INTO written FROM rows;
-    IF coalesce(array_length(written, 1), 0) = coalesce(array_length(picks, 1), 0)
-       AND array_length(picks, 1) = (SELECT sum(q) FROM unnest(p_quantities) AS q) THEN
-        taken := picks;
-        RETURN;
+        IF coalesce(array_length(picks, 1), 0) = wanted THEN
+            INSERT INTO allocation (engagement_kind, engagement_id, unit_id, pool_id,
+                                    starts_at, ends_at, active, expires_at)
+            SELECT p_kind, p_engagement, t.unit, p_pools[t.demand], p_starts[t.demand],
+                   p_ends[t.demand], true, p_expires_at
+              FROM unnest(picks, pick_demands) AS t(unit, demand)
+             ORDER BY t.unit;
+            taken := picks;
+            RETURN;
+        END IF;
     END IF;
-    -- Short: a concurrent writer won a unit, a lapsed hold is in the way, two demands chose
-    -- the same unit, or there is not enough. Undo and take unit by unit.
-    DELETE FROM allocation WHERE id = ANY (written);
     SELECT t.taken, t.busy INTO taken, also_busy
       FROM capacity_take_each(p_kind, p_engagement, p_expires_at, p_now, p_pools,
                               p_quantities, p_starts, p_ends, p_candidates, p_first) AS t;
@@ -159,7 +159,7 @@ CREATE FUNCTION booking_create(
     p_guest_phone text, p_notes text, p_channel text, p_price_cents integer, p_currency text,
     p_now timestamptz, p_audit_actor text, p_audit_action text, p_audit_data jsonb,
     p_pools integer[], p_quantities integer[], p_starts timestamptz[], p_ends timestamptz[],
-    p_candidates integer[], p_first integer[]
+    p_candidates integer[], p_first integer[], p_careful boolean
 ) RETURNS TABLE (booking_id integer, taken integer[], busy integer[])
 LANGUAGE plpgsql AS $$
 -- The units first: a full slot costs no booking row. No audit entry when p_audit_actor is
@@ -168,7 +168,8 @@ BEGIN
     booking_id := nextval(pg_get_serial_sequence('booking', 'id'));
     SELECT t.taken, t.busy INTO taken, busy
       FROM capacity_take('booking', booking_id, p_hold_expires_at, p_now, p_pools,
-                         p_quantities, p_starts, p_ends, p_candidates, p_first) AS t;
+                         p_quantities, p_starts, p_ends, p_candidates, p_first,
+                         p_careful) AS t;
     INSERT INTO booking (id, ref, manage_token, idempotency_key, request_fingerprint,
         product_id, site_id, starts_at, ends_at, status, hold_expires_at, guest_name,
         guest_email, guest_phone, notes, channel, price_cents, currency, created_at,
