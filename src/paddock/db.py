@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
+import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -168,22 +171,66 @@ def write_transaction(session: Session) -> Iterator[Session]:
         with _transaction(session):
             yield session
         return
-    # SQLite has one writer at a time. Writers of this process queue on a lock first: a
-    # waiting thread wakes the moment the writer before it is done, where SQLite's own busy
-    # handler would poll with growing sleeps (seconds of latency under load). Past the lock
+    # SQLite has one writer at a time. Writers queue on a lock of this process, then on a
+    # lock of the database file shared by every process, before BEGIN IMMEDIATE: the next
+    # writer starts the moment the one before is done, where SQLite's own busy handler polls
+    # with sleeps growing to 100 ms (seconds of latency under load, idle cores). Past the lock
     # timeout SQLite's handler takes over, and its own timeout still answers "busy".
-    lock = _sqlite_writers.setdefault(bind.engine, threading.RLock())
-    locked = lock.acquire(timeout=_LOCK_WAIT_SECONDS)
+    writers = _sqlite_writers.get(bind.engine)
+    if writers is None:
+        writers = _sqlite_writers.setdefault(bind.engine, SqliteWriters(bind.engine.url.database))
+    locked = writers.acquire(_LOCK_WAIT_SECONDS)
     try:
         session.connection(execution_options={"sqlite_write": True})
         with _transaction(session):
             yield session
     finally:
         if locked:
-            lock.release()
+            writers.release()
 
 
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+class SqliteWriters:
+    """The queue of writers to one SQLite file: a thread lock, then an flock on a file beside
+    the database (`<db>-writer.lock`), which a crashed process gives up with its descriptor."""
+
+    def __init__(self, database: str | None) -> None:
+        # Reentrant, as before there was a file lock: a thread may nest writes of two sessions.
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._fd = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        self._depth += 1
+        if self._fd is None or self._depth > 1:
+            return True
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                # At most one waiter per process polls here (the others wait on the thread
+                # lock), in short steps: a lock is held for a millisecond or two.
+                if time.monotonic() >= deadline:
+                    self._depth -= 1
+                    self._threads.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._fd is not None and self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, SqliteWriters] = weakref.WeakKeyDictionary()
 _LOCK_WAIT_SECONDS = 5.0
 
 

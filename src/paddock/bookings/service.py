@@ -19,6 +19,7 @@ from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
 from paddock.bookings.drafts import Draft, audit_row, draft_booking
 from paddock.bookings.drafts import Guest as Guest
 from paddock.bookings.models import LIVE_STATUSES, Booking, BookingStatus
+from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Pick, is_free
 from paddock.capacity.models import Allocation, Site, Unit, pool_membership
@@ -134,12 +135,13 @@ def create_booking(
         extra_demands=extra_demands,
         public_only=public_only,
     )
+    chosen = draft.claims(session)  # before any write lock: the candidates, best first
     try:
         if session.get_bind().dialect.name == "postgresql":
-            booking_id, picks = postgres.write(session, draft, draft.claims(session), on_admitted)
+            booking_id, picks = postgres.write(session, draft, chosen, on_admitted)
         else:
             booking_id, picks = run_write(
-                session, lambda: _create_on_sqlite(session, draft, on_admitted)
+                session, lambda: _create_on_sqlite(session, draft, chosen, on_admitted)
             )
     except IntegrityError as exc:
         # The unique key, not a lookup first, detects a retry: one round trip fewer per booking.
@@ -215,34 +217,30 @@ def _created(draft: Draft, booking_id: int, picks: Sequence[Pick]) -> BookingRes
 
 
 def _create_on_sqlite(
-    session: Session, draft: Draft, on_admitted: postgres.AdmittedHook | None
+    session: Session,
+    draft: Draft,
+    chosen: claims.Claims,
+    on_admitted: postgres.AdmittedHook | None,
 ) -> tuple[int, list[Pick]]:
-    """Inside the write transaction (SQLite's write lock taken at BEGIN): choose the units
-    (one read), write the booking, its allocations and its audit entry."""
+    """Inside the write transaction (SQLite's write lock taken at BEGIN): take the units (a
+    probe per candidate), write the booking, its allocations and its audit entry."""
     values = draft.values
-    admission = capacity.admit(
-        session,
-        draft.site,
-        demands=draft.demands,
-        start=values["starts_at"],
-        now=values["created_at"],
-    )
     connection = session.connection()
     booking_id = int(connection.execute(_INSERT_BOOKING, values).scalar_one())
-    capacity.record(
-        session,
-        admission.picks,
-        lapsed=admission.lapsed,
+    picks = claims.take_on_sqlite(
+        capacity.raw_cursor(session),
+        chosen,
         engagement_kind=ENGAGEMENT,
         engagement_id=booking_id,
         expires_at=values["hold_expires_at"],
+        now=values["created_at"],
     )
     if on_admitted is not None:
         on_admitted(session, booking_id)
     # Audited after the hook: the audit entry's triggers (the dealers' webhook outbox) read
     # what the hook wrote.
     connection.execute(_INSERT_AUDIT, draft.audit | {"subject_id": booking_id})
-    return booking_id, admission.picks
+    return booking_id, picks
 
 
 def confirm_booking(

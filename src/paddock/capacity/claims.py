@@ -1,4 +1,5 @@
-"""Taking units on PostgreSQL in one statement, with no read first.
+"""Claims, and taking their units: on PostgreSQL in one statement, on SQLite by a probe per
+candidate under the write lock.
 
 A claim is a demand placed in time with the units that could meet it, best first: those that
 work over the whole interval (from the cached shifts and hours), least used first, ties in a
@@ -6,6 +7,11 @@ random order so that concurrent writers spread out. The database function capaci
 (migration 0005) tries them in that order; the exclusion constraint both checks each unit and
 arbitrates between writers. Units it found busy come back as hints, so that this process tries
 them last next time (a hint only orders candidates; it never decides).
+
+SQLite has one writer at a time: under its lock a unit is free when its first active
+allocation ending after the interval's start begins at or after the interval's end. Active
+allocations of a unit never overlap, so in order of end they are in order of start too, and a
+partial index on (unit, end) of active rows answers that with one seek.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from math import gcd
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from paddock.capacity.engine import Demand, Pick, Shortfall
 from paddock.capacity.units import SiteClock, StaticUnits, static_units
+from paddock.errors import SoldOut
 
 SOLD_OUT_STATE = "PD001"  # raised by capacity_take() when a demand cannot be met
 
@@ -229,3 +237,123 @@ def sold_out_detail(error: BaseException | None) -> str | None:
         return None
     diag = getattr(error, "diag", None)
     return str(getattr(diag, "message_detail", "") or "")
+
+
+# SQLite stores instants as naive UTC text; compare like with like.
+SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
+_NEXT_ACTIVE = (
+    "SELECT id, starts_at, expires_at FROM allocation "
+    "WHERE unit_id = ? AND active AND ends_at > ? ORDER BY ends_at"
+)
+_SWITCH_OFF = "UPDATE allocation SET active = 0 WHERE id = ?"
+_INSERT_SQLITE = (
+    "INSERT INTO allocation (engagement_kind, engagement_id, unit_id, pool_id, starts_at, "
+    "ends_at, active, expires_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)"
+)
+
+
+def take_on_sqlite(
+    cursor: Any,
+    chosen: Claims,
+    *,
+    engagement_kind: str,
+    engagement_id: int,
+    expires_at: datetime | None,
+    now: datetime,
+) -> list[Pick]:
+    """Inside SQLite's write transaction (a DB-API cursor): take every claim's first free
+    candidates, or raise SoldOut naming each short demand. Lapsed holds in the way are
+    switched off."""
+    stamp = _sqlite_stamp(now)
+    held: dict[int, list[tuple[datetime, datetime]]] = {}
+    picks: list[Pick] = []
+    shortfalls: list[Shortfall] = []
+    lapsed: list[int] = []
+    for claim in chosen.items:
+        got = 0
+        start, end = _sqlite_stamp(claim.starts_at), _sqlite_stamp(claim.ends_at)
+        for unit_id in claim.candidates:
+            if got == claim.demand.quantity:
+                break
+            if any(s < claim.ends_at and claim.starts_at < e for s, e in held.get(unit_id, ())):
+                continue  # this engagement holds it then already
+            if _free_on_sqlite(cursor, unit_id, start, end, stamp, lapsed):
+                got += 1
+                held.setdefault(unit_id, []).append((claim.starts_at, claim.ends_at))
+                picks.append(
+                    Pick(
+                        claim.demand,
+                        unit_id,
+                        chosen.labels.get(unit_id, "?"),
+                        claim.starts_at,
+                        claim.ends_at,
+                    )
+                )
+        if got < claim.demand.quantity:
+            shortfalls.append(
+                Shortfall(
+                    claim.demand.pool_code,
+                    claim.demand.pool_name,
+                    claim.starts_at,
+                    claim.ends_at,
+                    claim.demand.quantity,
+                    got,
+                )
+            )
+    if shortfalls:
+        raise sold_out(shortfalls)
+    for allocation_id in lapsed:
+        cursor.execute(_SWITCH_OFF, (allocation_id,))
+    expires = _sqlite_stamp(expires_at) if expires_at is not None else None
+    cursor.executemany(
+        _INSERT_SQLITE,
+        [
+            (
+                engagement_kind,
+                engagement_id,
+                p.unit_id,
+                p.demand.pool_id,
+                _sqlite_stamp(p.starts_at),
+                _sqlite_stamp(p.ends_at),
+                expires,
+            )
+            for p in sorted(picks, key=lambda p: (p.unit_id, p.starts_at))
+        ],
+    )
+    return picks
+
+
+def _free_on_sqlite(
+    cursor: Any, unit_id: int, start: str, end: str, now: str, lapsed: list[int]
+) -> bool:
+    for allocation_id, starts_at, expires_at in cursor.execute(_NEXT_ACTIVE, (unit_id, start)):
+        if expires_at is not None and expires_at <= now:
+            lapsed.append(allocation_id)  # a hold past its expiry: not in the way
+            continue
+        return bool(starts_at >= end)
+    return True
+
+
+def _sqlite_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(SQLITE_INSTANT)
+
+
+def sold_out(shortfalls: Sequence[Shortfall]) -> SoldOut:
+    """The refusal, naming each short pool, when and by how much (the first binds)."""
+    first = shortfalls[0]
+    return SoldOut(
+        "Not enough capacity: " + "; ".join(s.describe() for s in shortfalls),
+        shortfalls=[
+            {
+                "pool": s.pool_code,
+                "pool_name": s.pool_name,
+                "starts_at": s.starts_at.isoformat(),
+                "ends_at": s.ends_at.isoformat(),
+                "needed": s.needed,
+                "free": s.free,
+                "missing": s.missing,
+            }
+            for s in shortfalls
+        ],
+        binding_pool=first.pool_code,
+    )

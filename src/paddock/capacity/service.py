@@ -6,10 +6,8 @@ entry own it); they never commit.
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -22,7 +20,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
     literal,
     null,
     or_,
@@ -36,13 +33,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from paddock.capacity import claims, engine, units
-from paddock.capacity.engine import Demand, Pick, Shortfall, Slot, UnitTimeline
+from paddock.capacity.claims import sold_out as sold_out
+from paddock.capacity.engine import Demand, Pick, Slot, UnitTimeline
 from paddock.capacity.models import Allocation, Block, Unit, pool_membership
 from paddock.capacity.units import SiteClock as SiteClock
 from paddock.capacity.units import site_clock as site_clock
 from paddock.capacity.units import static_units, working_time
 from paddock.db import UTCDateTime
-from paddock.errors import Busy, SoldOut
+from paddock.errors import Busy
 
 
 def invalidate_cache() -> None:
@@ -198,107 +196,40 @@ def allocate(
     now: datetime,
     expires_at: datetime | None = None,
 ) -> list[Pick]:
-    """Give the engagement concrete units for every demand, or raise SoldOut with the
-    shortfalls. PostgreSQL takes them in one statement (see claims.py); SQLite reads, chooses
-    and writes under its write lock."""
+    """Inside the caller's transaction: give the engagement concrete units for every demand,
+    or raise SoldOut with the shortfalls. PostgreSQL takes them in one statement; SQLite
+    probes each candidate under its write lock (see claims.py)."""
+    chosen = claims.claims(session, site, demands, start)
     connection = session.connection()
-    if _dialect(connection) == "postgresql":
-        chosen = claims.claims(session, site, demands, start)
-        try:
-            return claims.take(
-                connection,
-                chosen,
-                engagement_kind=engagement_kind,
-                engagement_id=engagement_id,
-                expires_at=expires_at,
-                now=now,
-            )
-        except DBAPIError as exc:
-            detail = claims.sold_out_detail(exc.orig)
-            if detail is None:
-                raise
-            raise sold_out(chosen.shortfalls(detail)) from exc
-    admission = admit(session, site, demands=demands, start=start, now=now)
-    record(
-        session,
-        admission.picks,
-        lapsed=admission.lapsed,
-        engagement_kind=engagement_kind,
-        engagement_id=engagement_id,
-        expires_at=expires_at,
-    )
-    return admission.picks
-
-
-@dataclass(frozen=True)
-class Admission:
-    """Units chosen for an engagement, not yet written; and lapsed holds in the way."""
-
-    picks: list[Pick]
-    lapsed: list[int]
-
-
-def admit(
-    session: Session, site: SiteClock, *, demands: Sequence[Demand], start: datetime, now: datetime
-) -> Admission:
-    """Read the pools' units around the start and choose one for every demand (one query),
-    or raise SoldOut with the shortfalls. Nothing is written: see record()."""
-    # Offsets may be negative: a dealer's monthly place starts before the drive does.
-    window = (
-        start + min(d.offset for d in demands),
-        start + max(d.offset + d.duration for d in demands),
-    )
-    by_pool, lapsed = load_timelines(session, site, [d.pool_id for d in demands], window, now)
-    picks, shortfalls = engine.choose_units(start, demands, by_pool, rng=_rng)
-    if shortfalls:
-        raise sold_out(shortfalls)
-    return Admission(picks, lapsed)
-
-
-_rng = random.Random()
-
-
-def record(
-    session: Session,
-    picks: Sequence[Pick],
-    *,
-    lapsed: Sequence[int] = (),
-    engagement_kind: str,
-    engagement_id: int,
-    expires_at: datetime | None,
-) -> None:
-    """SQLite: write the chosen units as active allocations in one statement. The write lock
-    taken at BEGIN IMMEDIATE keeps anyone from taking them between the read and this."""
-    switch_off(session, lapsed)
-    rows = allocation_rows(picks, engagement_kind, engagement_id, expires_at)
-    if rows:
-        session.connection().execute(insert(_allocation), rows)
-
-
-def switch_off(session: Session, lapsed: Sequence[int]) -> None:
-    """Expired holds still count until switched off."""
-    if lapsed:
-        session.connection().execute(
-            update(_allocation).where(_allocation.c.id.in_(lapsed)).values(active=False)
+    if _dialect(connection) == "sqlite":
+        return claims.take_on_sqlite(
+            raw_cursor(session),
+            chosen,
+            engagement_kind=engagement_kind,
+            engagement_id=engagement_id,
+            expires_at=expires_at,
+            now=now,
         )
+    try:
+        return claims.take(
+            connection,
+            chosen,
+            engagement_kind=engagement_kind,
+            engagement_id=engagement_id,
+            expires_at=expires_at,
+            now=now,
+        )
+    except DBAPIError as exc:
+        detail = claims.sold_out_detail(exc.orig)
+        if detail is None:
+            raise
+        raise sold_out(chosen.shortfalls(detail)) from exc
 
 
-def allocation_rows(
-    picks: Sequence[Pick], engagement_kind: str, engagement_id: int, expires_at: datetime | None
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "engagement_kind": engagement_kind,
-            "engagement_id": engagement_id,
-            "unit_id": p.unit_id,
-            "pool_id": p.demand.pool_id,
-            "starts_at": p.starts_at,
-            "ends_at": p.ends_at,
-            "active": True,
-            "expires_at": expires_at,
-        }
-        for p in sorted(picks, key=lambda p: (p.unit_id, p.starts_at))
-    ]
+def raw_cursor(session: Session) -> Any:
+    """A DB-API cursor on the session's connection, inside its transaction (the booking path's
+    probes: a statement each, where SQLAlchemy's per-statement work would cost more)."""
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
 def release(session: Session, *, engagement_kind: str, engagement_id: int) -> int:
@@ -383,26 +314,6 @@ def overlapping_allocations(
         )
     ).all()
     return [(k, i, u) for k, i, u in rows]
-
-
-def sold_out(shortfalls: Sequence[Shortfall]) -> SoldOut:
-    first = shortfalls[0]
-    return SoldOut(
-        "Not enough capacity: " + "; ".join(s.describe() for s in shortfalls),
-        shortfalls=[
-            {
-                "pool": s.pool_code,
-                "pool_name": s.pool_name,
-                "starts_at": s.starts_at.isoformat(),
-                "ends_at": s.ends_at.isoformat(),
-                "needed": s.needed,
-                "free": s.free,
-                "missing": s.missing,
-            }
-            for s in shortfalls
-        ],
-        binding_pool=first.pool_code,
-    )
 
 
 # PostgreSQL: lock wait timed out, deadlock, serialization failure.

@@ -351,6 +351,14 @@ def upgrade() -> None:
     # Every lookup by e-mail is case-insensitive (ix_booking_guest_email_lower).
     op.drop_index("ix_booking_guest_email", table_name="booking")
     if op.get_bind().dialect.name != "postgresql":
+        # SQLite's booking path asks each candidate for its first active allocation ending
+        # after the interval's start (one seek; PostgreSQL's exclusion index does it there).
+        op.create_index(
+            "ix_allocation_unit_active_end",
+            "allocation",
+            ["unit_id", "ends_at"],
+            sqlite_where=sa.text("active"),
+        )
         return
     for statement in (
         CAPACITY_TAKE_EACH,
@@ -376,6 +384,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        op.drop_index("ix_allocation_unit_active_end", table_name="allocation")
     op.create_index("ix_booking_guest_email", "booking", ["guest_email"])
     op.drop_index("ix_booking_hold_expiry", table_name="booking")
     op.create_index("ix_booking_status_hold", "booking", ["status", "hold_expires_at"])
