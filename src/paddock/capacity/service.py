@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -73,7 +74,13 @@ def _busy_statement(dialect: str) -> Executable:
             func.tstzrange(start, end)
         )
     else:
-        overlaps = and_(_allocation.c.starts_at < end, _allocation.c.ends_at > start)
+        # A bare `active` term lets SQLite use the partial index of active rows on (unit, end):
+        # a seek past the window's start instead of each unit's whole history.
+        overlaps = and_(
+            literal_column("allocation.active"),
+            _allocation.c.starts_at < end,
+            _allocation.c.ends_at > start,
+        )
     blocks = select(
         literal(0).label("source"),
         type_coerce(null(), Integer).label("id"),
