@@ -129,21 +129,25 @@ def claims(
     items = []
     for demand in demands:
         starts, ends = start + demand.offset, start + demand.offset + demand.duration
-        items.append(Claim(demand, starts, ends, _candidates(static, site, demand, starts, ends)))
+        works = static.working(site, starts, ends)
+        items.append(
+            Claim(demand, starts, ends, candidates(static, works, demand.pool_id, starts, ends))
+        )
     # Scarcest first: with units shared between pools, the demand with fewest ways is served
     # before another takes its units (as the engine's choose_units does).
     items.sort(key=lambda c: len(c.candidates) - c.demand.quantity)
     return Claims(tuple(items), static.labels)
 
 
-def _candidates(
-    static: StaticUnits, site: SiteClock, demand: Demand, starts: datetime, ends: datetime
+def candidates(
+    static: StaticUnits, works: Sequence[bool], pool_id: int, starts: datetime, ends: datetime
 ) -> tuple[int, ...]:
-    works = static.working(site, starts, ends)
-    known = hints.get(demand.pool_id, starts, ends)
+    """The pool's units whose pattern `works` over [starts, ends), least used first, ties in
+    a random order, those recently found busy then (hints) last."""
+    known = hints.get(pool_id, starts, ends)
     first: list[int] = []
     last: list[int] = []
-    for group in static.ranked.get(demand.pool_id, ()):
+    for group in static.ranked.get(pool_id, ()):
         for unit_id, pattern in _shuffled(group):
             if works[pattern]:
                 (last if unit_id in known else first).append(unit_id)
