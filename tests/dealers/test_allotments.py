@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
+from paddock.capacity import operations
 from paddock.dealers import service
 from paddock.dealers.errors import AllotmentExhausted
-from paddock.errors import Conflict
+from paddock.errors import Conflict, SoldOut
 from tests.dealers.conftest import STAFF, make_dealer_world
-from tests.factories import MONDAY, at
+from tests.factories import MONDAY, NEW_YORK, at
 
 GUEST = bookings.Guest("Ann Lee", "ann@example.com")
 NOW = at(MONDAY, 7) - timedelta(days=3)
@@ -120,3 +121,35 @@ def test_availability_with_a_code_shows_the_dealers_places(session: Session, dw:
     assert all(s.remaining == 0 for s in full.slots)
     assert full.slots[0].shortfall is not None
     assert full.slots[0].shortfall.pool_code == "dealer-d-nyc-001-2031-06"
+
+
+def test_a_days_closure_leaves_the_dealers_month_of_places(session: Session, dw: object) -> None:
+    """A site closure closes the centre's resources, not a dealer's monthly places: a place
+    booked this month does not stop the closure, and another day stays bookable with a code."""
+    service.set_allotment(
+        session, dealer_code="D-NYC-001", site_code="TST", month=JUNE, places=3, actor="test"
+    )
+    _book(session, MONDAY)
+    closed_day = MONDAY + timedelta(days=2)
+    block = operations.close_site(
+        session,
+        site_code="TST",
+        starts_at=at(closed_day, 0),
+        ends_at=at(closed_day + timedelta(days=1), 0),
+        reason="Storm",
+        now=NOW,
+    )
+    assert block.unit_id is None
+    with pytest.raises(SoldOut):
+        _book(session, closed_day)
+    _book(session, MONDAY + timedelta(days=3))
+    days = service.invitation_availability(
+        session,
+        code="allot-test",
+        product_code="drive",
+        date_from=MONDAY + timedelta(days=1),
+        date_to=MONDAY + timedelta(days=3),
+        now=NOW,
+    )
+    open_days = {s.starts_at.astimezone(NEW_YORK).date() for s in days.slots if s.remaining}
+    assert closed_day not in open_days and MONDAY + timedelta(days=1) in open_days

@@ -25,6 +25,7 @@ from paddock.audit.models import AuditEntry
 from paddock.capacity import engine
 from paddock.capacity import service as capacity
 from paddock.capacity.models import Allocation, Block, Pool, Site, Unit, pool_membership
+from paddock.capacity.units import NOT_RESOURCES
 from paddock.db import utcnow, write_transaction
 from paddock.errors import Conflict, Invalid, NotFound
 
@@ -40,9 +41,6 @@ MAX_BLOCK = timedelta(days=400)
 # a cache, so they need not reach further than anyone books ahead.
 GUARD_HORIZON = timedelta(days=400)
 MAX_ATTEMPTS = 5
-# Pools that stand for quotas (a dealer's monthly places) or guests' property (a customer's car
-# at a delivery) rather than the centre's resources: left out of fleet views unless asked.
-NOT_RESOURCES = ("dealer_allotment", "customer_vehicle")
 
 T = TypeVar("T")
 # Turns engagement ids of one kind into the references people use (a booking's ref...).
@@ -375,7 +373,7 @@ def close_site(
 
     def write() -> Block:
         site = get_site(session, code=site_code)
-        unit_ids = list(session.scalars(select(Unit.id).where(Unit.site_id == site.id)))
+        unit_ids = _site_resources(session, site.id)
         _refuse_if_engaged(session, unit_ids, (starts_at, ends_at), site.name, now, site.time_zone)
         block = Block(
             site_id=site.id,
@@ -606,7 +604,20 @@ def _subject_name(session: Session, block: Block) -> str:
 def _block_units(session: Session, block: Block) -> list[int]:
     if block.unit_id is not None:
         return [block.unit_id]
-    return list(session.scalars(select(Unit.id).where(Unit.site_id == block.site_id)))
+    return _site_resources(session, block.site_id)
+
+
+def _site_resources(session: Session, site_id: int) -> list[int]:
+    """What a site closure closes: every unit of the site but dealers' places and guests'
+    cars (a day's closure must not take a dealer's month of places)."""
+    quota = (
+        select(pool_membership.c.unit_id)
+        .join(Pool, Pool.id == pool_membership.c.pool_id)
+        .where(Pool.site_id == site_id, Pool.kind.in_(NOT_RESOURCES))
+    )
+    return list(
+        session.scalars(select(Unit.id).where(Unit.site_id == site_id, Unit.id.not_in(quota)))
+    )
 
 
 def _uncovered(
@@ -745,19 +756,24 @@ def _write_guards(session: Session, unit_ids: Sequence[int], now: datetime) -> N
         )
     ).all()
     home_pool: dict[int, int] = {}
-    for unit_id, pool_id in session.execute(
-        select(pool_membership.c.unit_id, pool_membership.c.pool_id).where(
-            pool_membership.c.unit_id.in_(ids)
-        )
+    quota: set[int] = set()  # dealers' places and guests' cars: closures leave them alone
+    for unit_id, pool_id, pool_kind in session.execute(
+        select(pool_membership.c.unit_id, pool_membership.c.pool_id, Pool.kind)
+        .join(Pool, Pool.id == pool_membership.c.pool_id)
+        .where(pool_membership.c.unit_id.in_(ids))
     ):
         home_pool[unit_id] = min(pool_id, home_pool.get(unit_id, pool_id))
+        if pool_kind in NOT_RESOURCES:
+            quota.add(unit_id)
     sites = session.execute(select(Unit.id, Unit.site_id).where(Unit.id.in_(ids)))
-    unit_site = {row[0]: row[1] for row in sites}
+    unit_site = {row[0]: row[1] for row in sites if row[0] not in quota}
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for site_id, unit_id, starts, ends, kind in blocks:
         if kind == RETIRED_KIND:
             ends = min(ends, now + GUARD_HORIZON)
-        targets = [unit_id] if unit_id is not None else [u for u in ids if unit_site[u] == site_id]
+        targets = (
+            [unit_id] if unit_id is not None else [u for u in ids if unit_site.get(u) == site_id]
+        )
         for target in targets:
             spans[target].append((max(starts, now), ends))
     session.execute(

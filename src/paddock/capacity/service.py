@@ -148,8 +148,9 @@ def load_timelines(
                 else:
                     busy[unit_id].append((b_start, b_end))
             elif source == 0 and unit_id is None:  # a closure of the whole site
-                for spans in busy.values():
-                    spans.append((b_start, b_end))
+                for closed, spans in busy.items():
+                    if closed not in static.not_resources:
+                        spans.append((b_start, b_end))
             # else: a unit switched off since the units were cached
     by_pool = {
         pool_id: [timelines[unit_id] for unit_id, _, _ in members]

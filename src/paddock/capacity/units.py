@@ -19,7 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.capacity import engine
-from paddock.capacity.models import SiteHours, Unit, UnitShift, pool_membership
+from paddock.capacity.models import Pool, SiteHours, Unit, UnitShift, pool_membership
+
+# Pools that stand for quotas (a dealer's monthly places) or guests' property (a customer's car
+# at a delivery) rather than the centre's resources: a site closure does not close them.
+NOT_RESOURCES = ("dealer_allotment", "customer_vehicle")
 
 Weekly = dict[int, list[tuple[time, time]]]
 WeeklyKey = tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
@@ -48,6 +52,8 @@ class StaticUnits:
     # Per pool, its units as (unit, pattern index), least used first, grouped by equal usage.
     ranked: dict[int, tuple[tuple[tuple[int, int], ...], ...]] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)
+    # Units of quota or guests' pools (NOT_RESOURCES): site closures leave them alone.
+    not_resources: frozenset[int] = frozenset()
 
     def working(self, site: SiteClock, start: datetime, end: datetime) -> list[bool]:
         """Per pattern: does it work over the whole of [start, end)?"""
@@ -113,15 +119,19 @@ def static_units(session: Session | None, site_id: int, pool_ids: tuple[int, ...
         raise NotCached(f"units of pools {pool_ids}")
     members: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     rows = session.execute(
-        select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.usage_minutes)
+        select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.usage_minutes, Pool.kind)
         .join(Unit, Unit.id == pool_membership.c.unit_id)
+        .join(Pool, Pool.id == pool_membership.c.pool_id)
         .where(pool_membership.c.pool_id.in_(pool_ids), Unit.active.is_(True))
         .order_by(Unit.id)
     )
     unit_ids: set[int] = set()
-    for pool_id, unit_id, label, usage in rows:
+    not_resources: set[int] = set()
+    for pool_id, unit_id, label, usage, kind in rows:
         members[pool_id].append((unit_id, label, usage))
         unit_ids.add(unit_id)
+        if kind in NOT_RESOURCES:
+            not_resources.add(unit_id)
     shifts: dict[int, Weekly] = defaultdict(lambda: defaultdict(list))
     if unit_ids:
         for unit_id, weekday, starts, ends in session.execute(
@@ -146,6 +156,7 @@ def static_units(session: Session | None, site_id: int, pool_ids: tuple[int, ...
         tuple(patterns),
         {pool_id: _ranked(units, distinct) for pool_id, units in members.items()},
         {unit_id: label for unit_id, label, _, _ in distinct.values()},
+        frozenset(not_resources),
     )
     with _cache_lock:
         _static_cache[key] = result
