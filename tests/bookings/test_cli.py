@@ -4,10 +4,13 @@ booking, and bad input as one readable line on stderr with a non-zero exit."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
@@ -94,6 +97,18 @@ def test_db_upgrade_demo_load_and_catalogue(tmp_path: Path) -> None:
     assert "atl-delivery" in paddock("products", "list", "--all").output
     fleet = paddock("fleet", "list", "--site", "ATL", "--kind", "vehicle_model")
     assert fleet.exit_code == 0 and "911 GT3 01" in fleet.output and "VIN WP0" in fleet.output
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_availability_starts_today_at_the_site(paddock: Run, session: Session, zone: str) -> None:
+    """Without --from, the first day is the site's today (UTC+14 and UTC-11 differ from the
+    machine's by a day for much of it)."""
+    make_world(session, time_zone=zone, opening=("00:00", "00:00"))
+    listed = paddock("availability", "sim", "--days", "1", "--full")
+    assert listed.exit_code == 0, listed.output
+    today = datetime.now(ZoneInfo(zone)).date()
+    days = set(re.findall(r"(\d{4}-\d{2}-\d{2}) \d{2}:\d{2}", listed.output))
+    assert days == {str(today)}, listed.output
 
 
 def test_availability_book_show_cancel(paddock: Run, session: Session) -> None:

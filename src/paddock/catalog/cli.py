@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -48,9 +49,14 @@ def availability(
     days: int = typer.Option(7, min=1, max=62, help="How many days"),
     show_full: bool = typer.Option(False, "--full", help="Also list full slots with the reason"),
 ) -> None:
-    """Free start times of a product per local day, with the remaining count."""
-    start = parse_day(date_from) if date_from else date.today()
+    """Free start times of a product per local day, with the remaining count (from today at
+    the product's site, unless --from)."""
     with session_scope() as session:
+        if date_from:
+            start = parse_day(date_from)
+        else:
+            plan = service.product_plan(session, code=product)
+            start = utcnow().astimezone(ZoneInfo(plan.time_zone)).date()
         result = service.availability(
             session,
             product_code=product,
