@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from paddock.motorsport.calendars import CalendarEvent, TeamEntry
 from paddock.motorsport.demand import (
@@ -36,6 +37,17 @@ from paddock.motorsport.standard import (
     ValueWeights,
     requests_in_arrival_order,
 )
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
+
+def _sat() -> ModuleType:
+    """OR-Tools' CP-SAT, loaded when a set of requests is first decided: with pandas, which
+    it brings, it weighs about 60 MB in every server process that never decides one."""
+    from ortools.sat.python import cp_model
+
+    return cp_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +178,13 @@ def decide(
     # Greedy's choice is feasible: a warm start, so even a stopped search is never worse.
     for code, var in accept.items():
         cp.add_hint(var, code in greedy_result.accepted_codes)
-    solver = cp_model.CpSolver()
+    sat = _sat()
+    solver = sat.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.num_workers = num_workers
     solver.parameters.random_seed = random_seed
     status = solver.solve(cp)
-    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    found = status in (sat.OPTIMAL, sat.FEASIBLE)
     if found:
         chosen = [r for r in requests if solver.boolean_value(accept[r.code])]
     else:  # no solution within the time limit: the best known feasible set is greedy's
@@ -188,7 +201,7 @@ def decide(
         status=solver.status_name(status),
         objective_value=objective,
         best_bound=bound,
-        gap=0.0 if status == cp_model.OPTIMAL else gap,
+        gap=0.0 if status == sat.OPTIMAL else gap,
         wall_time_s=solver.wall_time,
         values=values,
         greedy=greedy_result,
@@ -217,7 +230,7 @@ def _build_cp_model(
     model: DemandModel,
     policy: GridPolicy,
 ) -> tuple[cp_model.CpModel, dict[str, cp_model.IntVar], int]:
-    cp = cp_model.CpModel()
+    cp = _sat().CpModel()
     accept = {r.code: cp.new_bool_var(f"accept[{r.code}]") for r in requests}
     by_group: dict[GroupKey, list[SupportRequest]] = {}
     for request in requests:

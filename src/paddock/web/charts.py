@@ -4,12 +4,13 @@ as a JSON data block and drawn by static/charts.js with the Plotly bundle served
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plotly.graph_objects import Figure
+if TYPE_CHECKING:  # plotly's figure classes weigh tens of MB; pages build plain dicts
+    from plotly.graph_objects import Figure
 
 
 def figure_json(figure: Figure | dict[str, Any]) -> str:
     """The figure as JSON that is safe inside <script type="application/json"> (no `</`)."""
-    text = figure.to_json() if isinstance(figure, Figure) else json.dumps(figure)
+    text = json.dumps(figure) if isinstance(figure, dict) else figure.to_json()
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
