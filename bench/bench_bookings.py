@@ -45,6 +45,7 @@ from common import (  # noqa: E402
     parse_mode,
     percentile,
     postgres_backend_pids,
+    postgres_checkpoint,
     postgres_reachable,
     print_targets,
     run_async,
@@ -341,6 +342,8 @@ def run_database(
         sampler.start()
         print(f"[{db}] {args.workers} worker(s) on :{server.port}; warm-up…", flush=True)
         warm_out = run_async(drive(server.port, warm, args.clients, 30))
+        if db == "postgres":
+            result["checkpoint_before_run"] = postgres_checkpoint()
         db_pids = postgres_backend_pids(url) if db == "postgres" else []
         split = CpuSplit(server.pids(), db_pids)
         split.start()
