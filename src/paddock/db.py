@@ -200,6 +200,7 @@ class SqliteWriters:
         self._fd: int | None = None
         if database and database != ":memory:" and not database.startswith("file:"):
             self._fd = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            weakref.finalize(self, os.close, self._fd)  # with its engine, not at exit only
 
     def acquire(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

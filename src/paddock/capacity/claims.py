@@ -43,6 +43,15 @@ class Claim:
     ends_at: datetime
     candidates: tuple[int, ...]  # unit ids, best first
 
+    def pick(self, unit_id: int, labels: dict[int, str]) -> Pick:
+        return Pick(self.demand, unit_id, labels.get(unit_id, "?"), self.starts_at, self.ends_at)
+
+    def shortfall(self, free: int) -> Shortfall:
+        demand = self.demand
+        return Shortfall(
+            demand.pool_code, demand.pool_name, self.starts_at, self.ends_at, demand.quantity, free
+        )
+
 
 @dataclass(frozen=True)
 class Claims:
@@ -77,15 +86,7 @@ class Claims:
         position = 0
         for claim in self.items:
             for unit_id in taken[position : position + claim.demand.quantity]:
-                picks.append(
-                    Pick(
-                        claim.demand,
-                        unit_id,
-                        self.labels.get(unit_id, "?"),
-                        claim.starts_at,
-                        claim.ends_at,
-                    )
-                )
+                picks.append(claim.pick(unit_id, self.labels))
             position += claim.demand.quantity
         return picks
 
@@ -94,17 +95,7 @@ class Claims:
         out: list[Shortfall] = []
         for part in filter(None, detail.split(";")):
             index, free = (int(n) for n in part.split(":"))
-            claim = self.items[index - 1]
-            out.append(
-                Shortfall(
-                    claim.demand.pool_code,
-                    claim.demand.pool_name,
-                    claim.starts_at,
-                    claim.ends_at,
-                    claim.demand.quantity,
-                    free,
-                )
-            )
+            out.append(self.items[index - 1].shortfall(free))
         return out
 
     def remember(self, taken: Sequence[int], busy: Sequence[int]) -> None:
@@ -284,26 +275,9 @@ def take_on_sqlite(
             if _free_on_sqlite(cursor, unit_id, start, end, stamp, lapsed):
                 got += 1
                 held.setdefault(unit_id, []).append((claim.starts_at, claim.ends_at))
-                picks.append(
-                    Pick(
-                        claim.demand,
-                        unit_id,
-                        chosen.labels.get(unit_id, "?"),
-                        claim.starts_at,
-                        claim.ends_at,
-                    )
-                )
+                picks.append(claim.pick(unit_id, chosen.labels))
         if got < claim.demand.quantity:
-            shortfalls.append(
-                Shortfall(
-                    claim.demand.pool_code,
-                    claim.demand.pool_name,
-                    claim.starts_at,
-                    claim.ends_at,
-                    claim.demand.quantity,
-                    got,
-                )
-            )
+            shortfalls.append(claim.shortfall(got))
     if shortfalls:
         raise sold_out(shortfalls)
     for allocation_id in lapsed:
