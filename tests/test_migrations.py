@@ -1,0 +1,76 @@
+"""Migration 0005 goes down and up again on SQLite and PostgreSQL, and a booking works after
+either way (its own databases: the suite's shared ones stay at the head)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from paddock.bookings import service
+from paddock.db import make_engine, make_session_factory
+from paddock.migrate import current, downgrade, upgrade
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.factories import MONDAY, at, make_world
+
+REVISION = "0005_booking_in_one_call"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips when no server answers
+    name = f"paddock_migrations_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def book(url: str, hour: int, *, world: bool = False) -> str:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with make_session_factory(engine)() as session:
+            if world:
+                make_world(session)
+            booked = service.create_booking(
+                session,
+                product_code="drive",
+                starts_at=at(MONDAY, hour),
+                guest=service.Guest("Ann Lee", "ann@example.com"),
+            )
+            return booked.booking.ref
+    finally:
+        engine.dispose()
+
+
+def count(url: str, table: str) -> int:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_booking_path_migration_goes_down_and_up(empty_url: str) -> None:
+    upgrade(empty_url)
+    assert REVISION in current(empty_url)
+    book(empty_url, 10, world=True)
+    downgrade(empty_url, f"{REVISION}-1")
+    assert REVISION not in current(empty_url)
+    assert (count(empty_url, "booking"), count(empty_url, "allocation")) == (1, 3)
+    upgrade(empty_url)
+    assert REVISION in current(empty_url)
+    book(empty_url, 12)
+    assert (count(empty_url, "booking"), count(empty_url, "allocation")) == (2, 6)
