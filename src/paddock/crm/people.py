@@ -430,16 +430,77 @@ def _link(session: Session, now: datetime, scope: Any) -> LinkReport:
             ~exists().where(Person.email == email),
         )
     )
-    created = session.scalars(
-        _insert_ignoring_duplicates(session)
-        .from_select(
-            ["name", "email", "phone", "kind", "dealer_id", *CONSENTS, "notes"]
-            + ["created_at", "updated_at"],
-            newcomers,
+    person_columns = ["name", "email", "phone", "kind", "dealer_id", *CONSENTS, "notes"]
+    new_people = _insert_ignoring_duplicates(session).from_select(
+        [*person_columns, "created_at", "updated_at"], newcomers
+    )
+    created = _people_created(session, new_people, now)
+    survivor = Person.__table__.alias("survivor")
+    links = insert(BookingPerson).from_select(
+        ["booking_id", "person_id", "kind_at_visit", "linked_at"],
+        select(
+            Booking.id,
+            func.coalesce(survivor.c.id, Person.id),
+            func.coalesce(survivor.c.kind, Person.kind),
+            literal(now, UTCDateTime()),
         )
-        .returning(Person.id)
-    ).all()
-    if created:
+        .join(Person, Person.email == email)
+        .outerjoin(survivor, survivor.c.id == Person.merged_into_id)
+        .where(unlinked),
+    )
+    linked = _count_written(session, links.returning(BookingPerson.booking_id))
+    # A dealer who invited someone without a dealer becomes their dealer (the first such
+    # booking's dealer): only people linked now through an attributed booking are looked at.
+    claims = (
+        select(BookingPerson.person_id, BookingAttribution.dealer_id)
+        .join(BookingAttribution, BookingAttribution.booking_id == BookingPerson.booking_id)
+        .join(Booking, Booking.id == BookingPerson.booking_id)
+        .where(scope, BookingPerson.linked_at == now)
+    )
+    first_dealer = (
+        claims.with_only_columns(BookingAttribution.dealer_id)
+        .where(BookingPerson.person_id == Person.id)
+        .order_by(BookingPerson.booking_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Person)
+        .where(
+            Person.dealer_id.is_(None),
+            Person.id.in_(claims.with_only_columns(BookingPerson.person_id)),
+        )
+        .values(dealer_id=first_dealer)
+    )
+    return LinkReport(linked, created)
+
+
+def _people_created(session: Session, new_people: Any, now: datetime) -> int:
+    """Create the prospects and audit their creation; on PostgreSQL in one statement, so
+    their ids never travel to Python and back (a pass may create thousands)."""
+    entry = {"source": "booking"}
+    columns = ["at", "actor", "subject_kind", "subject_id", "action", "data"]
+    if session.get_bind().dialect.name == "postgresql":
+        created = new_people.returning(Person.id).cte("created")
+        audited = (
+            insert(AuditEntry)
+            .from_select(
+                columns,
+                select(
+                    literal(now, UTCDateTime()),
+                    literal("system:link"),
+                    literal(SUBJECT),
+                    created.c.id,
+                    literal("created"),
+                    literal(entry, AuditEntry.data.type),
+                ),
+            )
+            .cte("audited")
+        )
+        count = select(func.count()).select_from(created).add_cte(audited)
+        return int(session.scalar(count) or 0)
+    ids = session.scalars(new_people.returning(Person.id)).all()
+    if ids:
         session.execute(
             insert(AuditEntry),
             [
@@ -449,44 +510,19 @@ def _link(session: Session, now: datetime, scope: Any) -> LinkReport:
                     "subject_kind": SUBJECT,
                     "subject_id": person_id,
                     "action": "created",
-                    "data": {"source": "booking"},
+                    "data": entry,
                 }
-                for person_id in created
+                for person_id in ids
             ],
         )
-    survivor = Person.__table__.alias("survivor")
-    linked = session.scalars(
-        insert(BookingPerson)
-        .from_select(
-            ["booking_id", "person_id", "kind_at_visit", "linked_at"],
-            select(
-                Booking.id,
-                func.coalesce(survivor.c.id, Person.id),
-                func.coalesce(survivor.c.kind, Person.kind),
-                literal(now, UTCDateTime()),
-            )
-            .join(Person, Person.email == email)
-            .outerjoin(survivor, survivor.c.id == Person.merged_into_id)
-            .where(unlinked),
-        )
-        .returning(BookingPerson.booking_id)
-    ).all()
-    # A dealer who invited someone without a dealer becomes their dealer (the first such
-    # booking's dealer).
-    just_linked = (
-        select(BookingAttribution.dealer_id)
-        .join(BookingPerson, BookingPerson.booking_id == BookingAttribution.booking_id)
-        .where(BookingPerson.person_id == Person.id, BookingPerson.linked_at == now)
-        .order_by(BookingPerson.booking_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Person)
-        .where(Person.dealer_id.is_(None), just_linked.is_not(None))
-        .values(dealer_id=just_linked)
-    )
-    return LinkReport(len(linked), len(created))
+    return len(ids)
+
+
+def _count_written(session: Session, statement: Any) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        written = statement.cte("written")
+        return int(session.scalar(select(func.count()).select_from(written)) or 0)
+    return len(session.scalars(statement).all())
 
 
 CONSENTS = ("consent_marketing_email", "consent_phone", "consent_dealer_sharing")
