@@ -23,8 +23,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from math import gcd
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -33,6 +32,7 @@ from paddock.capacity.engine import Demand, Pick, Shortfall
 from paddock.capacity.units import SiteClock, StaticUnits, static_units
 from paddock.errors import SoldOut
 
+T = TypeVar("T")
 SOLD_OUT_STATE = "PD001"  # raised by capacity_take() when a demand cannot be met
 
 
@@ -138,6 +138,15 @@ def candidates(
     known = hints.get(pool_id, starts, ends)
     first: list[int] = []
     last: list[int] = []
+    if all(works):  # the usual case: no unit is off shift then
+        for ids in static.ranked_ids.get(pool_id, ()):
+            turned = _shuffled(ids)
+            if known:
+                first.extend(u for u in turned if u not in known)
+                last.extend(u for u in turned if u in known)
+            else:
+                first.extend(turned)
+        return (*first, *last)
     for group in static.ranked.get(pool_id, ()):
         for unit_id, pattern in _shuffled(group):
             if works[pattern]:
@@ -146,20 +155,17 @@ def candidates(
 
 
 _rng = random.Random()
-_strides: dict[int, list[int]] = {}
 
 
-def _shuffled(group: tuple[tuple[int, int], ...]) -> Sequence[tuple[int, int]]:
-    """The units of a group of equal usage in a random order: a random start and a random
-    stride prime to the size, a permutation for a few random numbers instead of a shuffle."""
+def _shuffled(group: tuple[T, ...]) -> Sequence[T]:
+    """The units of a group of equal usage from a random one on, in a random direction:
+    concurrent writers start at different units, for two slices instead of a shuffle."""
     n = len(group)
     if n == 1:
         return group
-    strides = _strides.get(n)
-    if strides is None:
-        strides = _strides.setdefault(n, [s for s in range(1, n) if gcd(s, n) == 1])
-    start, stride = _rng.randrange(n), _rng.choice(strides)
-    return [group[(start + k * stride) % n] for k in range(n)]
+    k = _rng.randrange(n)
+    turned = group[k:] + group[:k]
+    return turned if _rng.random() < 0.5 else turned[::-1]
 
 
 class BusyHints:

@@ -55,6 +55,14 @@ class StaticUnits:
     # Units of quota or guests' pools (NOT_RESOURCES): site closures leave them alone.
     not_resources: frozenset[int] = frozenset()
 
+    @cached_property
+    def ranked_ids(self) -> dict[int, tuple[tuple[int, ...], ...]]:
+        """`ranked` without the patterns."""
+        return {
+            pool_id: tuple(tuple(unit_id for unit_id, _ in group) for group in groups)
+            for pool_id, groups in self.ranked.items()
+        }
+
     def working(self, site: SiteClock, start: datetime, end: datetime) -> list[bool]:
         """Per pattern: does it work over the whole of [start, end)?"""
         zone = str(site.zone)
