@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = async_pool(
             settings.database_url,
-            size=settings.pool_size,
+            size=settings.booking_connections,
             lock_timeout_ms=settings.lock_timeout_ms,
         )
         if pool is not None:
@@ -80,8 +80,9 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     motorsport_engagements.register()
     dealer_engagements.register()
     install_problem_handlers(app)
-    app.include_router(catalog_router)
+    # Routes are matched in order: the busiest endpoint (POST /api/v1/bookings) first.
     app.include_router(bookings_router)
+    app.include_router(catalog_router)
     app.include_router(capacity_router)
     app.include_router(accounts_router)
     app.include_router(dealers_router)

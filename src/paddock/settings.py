@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # How long a writer waits for a lock before answering "busy, retry".
     lock_timeout_ms: int = Field(default=5000, ge=10, le=120_000)
     pool_size: int = Field(default=10, ge=1, le=200)
+    # Booking statements in flight per server process on PostgreSQL (the endpoint's own
+    # connections): requests beyond wait in the process, which costs less than more writers
+    # contending inside PostgreSQL for the same index pages (bench/README.md).
+    booking_connections: int = Field(default=4, ge=1, le=200)
     demo_seed: int = 2015
     # Files made once and shared by the server's processes (compressed static assets).
     cache_dir: Path = Field(default_factory=lambda: Path.cwd() / "var" / "cache")
