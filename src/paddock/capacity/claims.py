@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from math import gcd
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
@@ -155,17 +156,22 @@ def candidates(
 
 
 _rng = random.Random()
+_strides: dict[int, list[int]] = {}
 
 
 def _shuffled(group: tuple[T, ...]) -> Sequence[T]:
-    """The units of a group of equal usage from a random one on, in a random direction:
-    concurrent writers start at different units, for two slices instead of a shuffle."""
+    """The units of a group of equal usage in a random order: a random start and a random
+    stride prime to the size, a permutation for a few random numbers instead of a shuffle.
+    (Not a rotation: concurrent writers would then take runs of neighbours, and a later one
+    starting inside a run would probe it all, as linear probing does in a full table.)"""
     n = len(group)
     if n == 1:
         return group
-    k = _rng.randrange(n)
-    turned = group[k:] + group[:k]
-    return turned if _rng.random() < 0.5 else turned[::-1]
+    strides = _strides.get(n)
+    if strides is None:
+        strides = _strides.setdefault(n, [s for s in range(1, n) if gcd(s, n) == 1])
+    start, stride = _rng.randrange(n), _rng.choice(strides)
+    return [group[(start + k * stride) % n] for k in range(n)]
 
 
 class BusyHints:
