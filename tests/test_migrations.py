@@ -1,5 +1,6 @@
-"""Migration 0005 goes down and up again on SQLite and PostgreSQL, and a booking works after
-either way (its own databases: the suite's shared ones stay at the head)."""
+"""The booking path's migrations (0005, 0006) go down and up again on SQLite and PostgreSQL,
+and a booking works after either way (their own databases: the suite's shared ones stay at
+the head)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from paddock.migrate import current, downgrade, upgrade
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.factories import MONDAY, at, make_world
 
-REVISION = "0005_booking_in_one_call"
+REVISIONS = ("0005_booking_in_one_call", "0006_probe_by_end")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -63,14 +64,15 @@ def count(url: str, table: str) -> int:
         engine.dispose()
 
 
-def test_booking_path_migration_goes_down_and_up(empty_url: str) -> None:
+@pytest.mark.parametrize("revision", REVISIONS)
+def test_booking_path_migration_goes_down_and_up(empty_url: str, revision: str) -> None:
     upgrade(empty_url)
-    assert REVISION in current(empty_url)
+    assert REVISIONS[-1] in current(empty_url)
     book(empty_url, 10, world=True)
-    downgrade(empty_url, f"{REVISION}-1")
-    assert REVISION not in current(empty_url)
+    downgrade(empty_url, f"{revision}-1")
+    assert revision not in current(empty_url)
     assert (count(empty_url, "booking"), count(empty_url, "allocation")) == (1, 3)
     upgrade(empty_url)
-    assert REVISION in current(empty_url)
+    assert REVISIONS[-1] in current(empty_url)
     book(empty_url, 12)
     assert (count(empty_url, "booking"), count(empty_url, "allocation")) == (2, 6)

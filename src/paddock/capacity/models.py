@@ -142,7 +142,8 @@ class Allocation(Base):
     __tablename__ = "allocation"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="positive_duration"),
-        Index("ix_allocation_unit_time", "unit_id", "starts_at", "ends_at"),
+        # Ends first: windowed reads start at the window, and the booking probe is one seek.
+        Index("ix_allocation_unit_time", "unit_id", "ends_at", "starts_at"),
         Index("ix_allocation_engagement", "engagement_kind", "engagement_id"),
         # Holds that may have lapsed: few among allocations.
         Index(
