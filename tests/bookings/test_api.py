@@ -153,6 +153,23 @@ def test_idempotent_replay(client: TestClient, session: Session) -> None:
     assert "Idempotency-Key" in problem["detail"]
 
 
+def test_a_retry_of_the_booking_that_took_the_last_place_gets_that_booking(
+    client: TestClient, session: Session
+) -> None:
+    make_world(session, cars=1)
+    headers = {"Idempotency-Key": "last-car-1"}
+    first = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)), headers=headers)
+    assert first.status_code == 201
+    # The slot is full now: the same request again is its booking, another one is refused.
+    again = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)), headers=headers)
+    assert again.status_code == 200 and again.json()["ref"] == first.json()["ref"]
+    other = client.post(
+        "/api/v1/bookings", json=body(at(MONDAY, 10)), headers={"Idempotency-Key": "last-car-2"}
+    )
+    assert_problem(other, 409, "sold-out")
+    assert len(client.get("/api/v1/bookings").json()) == 1
+
+
 def test_availability_range(client: TestClient, session: Session) -> None:
     make_world(session, cars=1)
     client.post("/api/v1/bookings", json=body(at(MONDAY, 10)))

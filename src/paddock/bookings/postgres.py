@@ -141,6 +141,16 @@ async def write_async(
     raise capacity.busy()
 
 
+async def key_used_async(pool: AsyncConnectionPool[Any], idempotency_key: str) -> bool:
+    """Whether a booking was made under this Idempotency-Key (by this request's first try)."""
+    async with pool.connection() as connection:
+        cursor = await connection.execute(KEY_USED, (idempotency_key,), prepare=True)
+        return await cursor.fetchone() is not None
+
+
+KEY_USED = "SELECT 1 FROM booking WHERE idempotency_key = %s"
+
+
 def _retry(error: BaseException | None, chosen: claims.Claims, *, last: bool) -> bool:
     """True when the attempt should run again, carefully (a concurrent writer won a unit, or
     two waited on each other's); raises SoldOut or Busy for the answers a client can act on;

@@ -203,7 +203,9 @@ async def create_booking_async(
     except postgres.DuplicateKey:
         return await run_blocking(in_a_session)
     except SoldOut:
-        if idempotency_key:
+        # A retry of a request that took the last place finds it full: it gets its booking.
+        # Most sold-out answers have no booking under their key: one indexed read says so.
+        if idempotency_key and await postgres.key_used_async(pool, idempotency_key):
             return await run_blocking(in_a_session)
         raise
     return _created(draft, booking_id, picks)
