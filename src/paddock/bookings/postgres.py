@@ -41,6 +41,7 @@ BOOKING_CREATE = (
     "%s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[], "
     "%s::boolean)"
 )
+KEY_USED = "SELECT 1 FROM booking WHERE idempotency_key = %s"
 COLUMNS = (
     "ref",
     "manage_token",
@@ -146,9 +147,6 @@ async def key_used_async(pool: AsyncConnectionPool[Any], idempotency_key: str) -
     async with pool.connection() as connection:
         cursor = await connection.execute(KEY_USED, (idempotency_key,), prepare=True)
         return await cursor.fetchone() is not None
-
-
-KEY_USED = "SELECT 1 FROM booking WHERE idempotency_key = %s"
 
 
 def _retry(error: BaseException | None, chosen: claims.Claims, *, last: bool) -> bool:
