@@ -5,8 +5,9 @@ exclusion constraint's GiST index. Active allocations of a unit never overlap, s
 end they are in order of start too: the first one ending after the interval's start is the
 only one that can overlap it. The b-tree on (unit, end, start) answers that with one seek
 (12 µs against 24 µs for the GiST search); as slots fill up, a booking probes more busy
-units, and the probes were most of PostgreSQL's extra work then. The same index serves the windowed reads
-(starts < to, ends > from) from the window's start instead of each unit's whole history.
+units, and the probes were most of PostgreSQL's extra work then. The same index serves the
+windowed reads (starts < to, ends > from) from the window's start instead of each unit's
+whole history.
 
 A lapsed hold that is first in line reads as free here, as before: the INSERT then meets it
 (23P01) and the careful way switches it off.
