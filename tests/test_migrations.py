@@ -1,4 +1,4 @@
-"""The booking path's migrations (0005, 0006) go down and up again on SQLite and PostgreSQL,
+"""The booking path's migrations (0005-0007) go down and up again on SQLite and PostgreSQL,
 and a booking works after either way (their own databases: the suite's shared ones stay at
 the head)."""
 
@@ -18,7 +18,7 @@ from paddock.migrate import current, downgrade, upgrade
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.factories import MONDAY, at, make_world
 
-REVISIONS = ("0005_booking_in_one_call", "0006_probe_by_end")
+REVISIONS = ("0005_booking_in_one_call", "0006_probe_by_end", "0007_probe_in_one_statement")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

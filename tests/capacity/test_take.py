@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit.models import AuditEntry
@@ -195,3 +195,68 @@ def test_array_arguments_and_shortfall_detail_round_trip() -> None:
     ]
     short = chosen.shortfalls("2:1;")
     assert [(s.pool_code, s.needed, s.free, s.missing) for s in short] == [("coach", 2, 1, 1)]
+
+
+QUICK_TAKE = (
+    "SELECT taken, busy FROM capacity_take('test', 1, NULL, %s, %s::int[], %s::int[], "
+    "%s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[], false)"
+)
+
+
+def test_the_quick_way_takes_in_candidate_order_and_names_the_busy_units_it_passed(
+    session: Session,
+) -> None:
+    """PostgreSQL's capacity_take(), quick way: per demand, the first free candidates in the
+    caller's order; busy = the candidates passed over before the last one taken."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("capacity_take() is PostgreSQL's")
+    world = make_world(session, coaches=5)
+    coaches = [u.id for u in world.units["coach"]]
+    pool = world.pools["coach"].id
+    start, end = at(MONDAY, 10), at(MONDAY, 11)
+    session.add_all(
+        Allocation(
+            engagement_kind="test",
+            engagement_id=0,
+            unit_id=coaches[i],
+            pool_id=pool,
+            starts_at=start - timedelta(minutes=30),
+            ends_at=start + timedelta(minutes=15),
+            active=True,
+        )
+        for i in (0, 2)
+    )
+    session.commit()
+
+    def quick(wants: list[int], candidates: list[list[int]]) -> tuple[list[int], list[int]]:
+        first = [1]
+        for group in candidates:
+            first.append(first[-1] + len(group))
+        row = (
+            session.connection()
+            .exec_driver_sql(
+                QUICK_TAKE,
+                (
+                    start,
+                    [pool] * len(wants),
+                    wants,
+                    [start] * len(wants),
+                    [end] * len(wants),
+                    [c for group in candidates for c in group],
+                    first,
+                ),
+            )
+            .one()
+        )
+        session.rollback()
+        return list(row.taken), list(row.busy)
+
+    c0, c1, c2, c3, c4 = coaches
+    assert quick([2], [[c0, c1, c2, c3, c4]]) == ([c1, c3], [c0, c2])
+    assert quick([1], [[c4, c0, c1]]) == ([c4], [])  # nothing passed over
+    # Two demands on one pool: the second passes over the first's pick, which is not busy.
+    assert quick([1, 1], [[c0, c1, c3], [c0, c1, c3]]) == ([c1, c3], [c0, c0])
+    # Short: the careful way answers, naming the demand and how many were free.
+    with pytest.raises(DBAPIError, match="not enough capacity") as caught:
+        quick([2], [[c0, c2, c4]])
+    assert "1:1;" in str(caught.value)
