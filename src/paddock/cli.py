@@ -151,6 +151,8 @@ def serve(
         access_log=access_log,
         log_level="warning",
         backlog=2048,
+        # The workers share one socket: accept one connection at a time, least busy first.
+        loop="paddock.serving:new_event_loop",
     )
 
 
