@@ -20,10 +20,11 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import gcd
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
@@ -157,6 +158,8 @@ def candidates(
 
 _rng = random.Random()
 _strides: dict[int, list[int]] = {}
+# (size, start, stride) -> the permutation as one C call; at most size * phi(size) per size.
+_permutations: dict[tuple[int, int, int], Callable[[Sequence[Any]], tuple[Any, ...]]] = {}
 
 
 def _shuffled(group: tuple[T, ...]) -> Sequence[T]:
@@ -170,8 +173,14 @@ def _shuffled(group: tuple[T, ...]) -> Sequence[T]:
     strides = _strides.get(n)
     if strides is None:
         strides = _strides.setdefault(n, [s for s in range(1, n) if gcd(s, n) == 1])
-    start, stride = _rng.randrange(n), _rng.choice(strides)
-    return [group[(start + k * stride) % n] for k in range(n)]
+    key = (n, _rng.randrange(n), _rng.choice(strides))
+    permute = _permutations.get(key)
+    if permute is None:
+        start, stride = key[1], key[2]
+        permute = _permutations.setdefault(
+            key, itemgetter(*((start + k * stride) % n for k in range(n)))
+        )
+    return permute(group)
 
 
 class BusyHints:
