@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 # A worker with k live connections waits k * STEP (at most MAX_WAIT) before taking one more.
 STEP_SECONDS = 0.001
 MAX_WAIT_SECONDS = 0.02
+# Closed connections leave the count when it is next recounted, at most this often.
+PRUNE_SECONDS = 0.05
 # Out of file descriptors or memory: wait before trying again (as asyncio's own server does).
 RESOURCE_BACKOFF_SECONDS = 0.1
 
@@ -47,6 +50,7 @@ class BalancedAcceptor:
         self._fd = sock.fileno()
         self._transports: set[asyncio.BaseTransport] = set()
         self._connecting = 0  # accepted, not yet handed to a transport
+        self._pruned_at = 0.0
         self._serving = True
         self._waiting = False
         sock.setblocking(False)
@@ -62,7 +66,15 @@ class BalancedAcceptor:
 
     def live_connections(self) -> int:
         self._transports = {t for t in self._transports if not t.is_closing()}
+        self._pruned_at = time.monotonic()
         return len(self._transports) + self._connecting
+
+    def _load(self) -> int:
+        """live_connections(), recounted at most every PRUNE_SECONDS: with thousands of
+        connections open the wait is at its cap anyway, and a recount costs one pass."""
+        if time.monotonic() - self._pruned_at < PRUNE_SECONDS:
+            return len(self._transports) + self._connecting
+        return self.live_connections()
 
     def close(self) -> None:
         if self._serving:
@@ -74,7 +86,7 @@ class BalancedAcceptor:
         return None
 
     def _readable(self) -> None:
-        wait = min(self.live_connections() * STEP_SECONDS, MAX_WAIT_SECONDS)
+        wait = min(self._load() * STEP_SECONDS, MAX_WAIT_SECONDS)
         if wait == 0:
             self._accept_one()
             return
