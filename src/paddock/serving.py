@@ -138,10 +138,13 @@ def _balanced(base: type[asyncio.AbstractEventLoop]) -> type[asyncio.AbstractEve
         async def create_server(
             self, protocol_factory: ProtocolFactory, *args: Any, **kwargs: Any
         ) -> Any:
-            sock = kwargs.get("sock")
-            if args or sock is None or kwargs.get("ssl") is not None:
-                return await super().create_server(protocol_factory, *args, **kwargs)
-            if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            sock: socket.socket | None = kwargs.get("sock")
+            if (
+                args
+                or sock is None
+                or sock.family not in (socket.AF_INET, socket.AF_INET6)
+                or kwargs.get("ssl") is not None
+            ):
                 return await super().create_server(protocol_factory, *args, **kwargs)
             return BalancedAcceptor(self, protocol_factory, sock, kwargs.get("backlog", 100))
 

@@ -173,10 +173,10 @@ def _shuffled(group: tuple[T, ...]) -> Sequence[T]:
     strides = _strides.get(n)
     if strides is None:
         strides = _strides.setdefault(n, [s for s in range(1, n) if gcd(s, n) == 1])
-    key = (n, _rng.randrange(n), _rng.choice(strides))
+    start, stride = _rng.randrange(n), _rng.choice(strides)
+    key = (n, start, stride)
     permute = _permutations.get(key)
     if permute is None:
-        start, stride = key[1], key[2]
         permute = _permutations.setdefault(
             key, itemgetter(*((start + k * stride) % n for k in range(n)))
         )

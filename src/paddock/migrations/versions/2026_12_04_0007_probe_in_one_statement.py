@@ -31,7 +31,10 @@ CREATE OR REPLACE FUNCTION capacity_take(
     p_pools integer[], p_quantities integer[], p_starts timestamptz[], p_ends timestamptz[],
     p_candidates integer[], p_first integer[], p_careful boolean,
     OUT taken integer[], OUT busy integer[]
-) LANGUAGE plpgsql AS $$
+) LANGUAGE plpgsql
+-- Custom plans looked cheaper for the array parameters: PostgreSQL re-planned every call.
+SET plan_cache_mode = force_generic_plan
+AS $$
 -- Demand d wants p_quantities[d] units of pool p_pools[d] over [p_starts[d], p_ends[d]); its
 -- candidates, best first, are p_candidates[p_first[d] .. p_first[d + 1] - 1]. Returns the
 -- units taken, demand after demand, and the candidates found busy on the way.
@@ -112,22 +115,12 @@ def _capacity_take_0006() -> str:
     return text
 
 
-GENERIC_PLANS = [
-    "ALTER FUNCTION capacity_take(text, integer, timestamptz, timestamptz, integer[], "
-    "integer[], timestamptz[], timestamptz[], integer[], integer[], boolean) "
-    "SET plan_cache_mode = force_generic_plan",
-]
-
-
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(CAPACITY_TAKE)
-        for statement in GENERIC_PLANS:
-            op.execute(statement)
 
 
 def downgrade() -> None:
+    # CREATE OR REPLACE takes the function's settings from the new text: plan_cache_mode goes.
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_capacity_take_0006())
-        for statement in GENERIC_PLANS:
-            op.execute(statement.replace("SET plan_cache_mode = force_generic_plan", "RESET ALL"))
