@@ -522,8 +522,9 @@ def history(session: Session, *, ref: str) -> Sequence[AuditEntry]:
 
 
 def run_write(session: Session, work: Callable[[], T]) -> T:
-    """One transaction, retried when a concurrent writer won a unit we chose; a lock wait
-    that runs out is 'busy, retry', never a 500."""
+    """One transaction, run again when a concurrent writer won a unit we chose or when
+    PostgreSQL rolled it back to break a deadlock; a lock wait that runs out is 'busy, retry',
+    never a 500."""
     for _ in range(MAX_ATTEMPTS):
         try:
             with write_transaction(session):
@@ -531,6 +532,8 @@ def run_write(session: Session, work: Callable[[], T]) -> T:
         except capacity.AllocationConflict:
             continue
         except DBAPIError as exc:
+            if capacity.is_deadlock(exc):
+                continue
             if capacity.is_busy_error(exc):
                 raise capacity.busy() from exc
             raise
@@ -745,24 +748,18 @@ def swap_unit(
             session.execute(update(Allocation).where(Allocation.id == held.id).values(ends_at=now))
         else:
             session.execute(update(Allocation).where(Allocation.id == held.id).values(active=False))
-        try:
-            session.execute(
-                insert(Allocation),
-                {
-                    "engagement_kind": ENGAGEMENT,
-                    "engagement_id": booking.id,
-                    "unit_id": to_unit_id,
-                    "pool_id": held.pool_id,
-                    "starts_at": interval[0],
-                    "ends_at": interval[1],
-                    "active": True,
-                    "expires_at": held.expires_at,
-                },
-            )
-        except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) == "23P01":
-                raise Conflict(f"{target.label} was just taken; choose another.") from exc
-            raise
+        row = {
+            "engagement_kind": ENGAGEMENT,
+            "engagement_id": booking.id,
+            "unit_id": to_unit_id,
+            "pool_id": held.pool_id,
+            "starts_at": interval[0],
+            "ends_at": interval[1],
+            "active": True,
+            "expires_at": held.expires_at,
+        }
+        if not capacity.insert_unless_taken(session, row):
+            raise Conflict(f"{target.label} was just taken; choose another.")
         booking.updated_at = now
         _audit(
             session,

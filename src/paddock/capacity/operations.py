@@ -543,7 +543,8 @@ def reactivate_unit(
 
 def _run(session: Session, work: Callable[[], T]) -> T:
     """One transaction; when a booking won a unit between our check and our write (the
-    exclusion constraint says so), check again: this time the booking is named."""
+    exclusion constraint says so), check again: this time the booking is named. A deadlock's
+    victim was rolled back whole and runs again too."""
     for _ in range(MAX_ATTEMPTS):
         try:
             with write_transaction(session):
@@ -553,6 +554,8 @@ def _run(session: Session, work: Callable[[], T]) -> T:
                 continue
             raise
         except DBAPIError as exc:
+            if capacity.is_deadlock(exc):
+                continue
             if capacity.is_busy_error(exc):
                 raise capacity.busy() from exc
             raise

@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    insert,
     literal,
     literal_column,
     null,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -234,6 +236,19 @@ def allocate(
         raise sold_out(chosen.shortfalls(detail)) from exc
 
 
+def insert_unless_taken(session: Session, row: dict[str, Any]) -> bool:
+    """Insert one active allocation unless the unit is already taken over that time; False
+    when it is. On PostgreSQL the exclusion constraint decides through ON CONFLICT DO NOTHING,
+    a speculative insertion: two plain INSERTs of the same unit can deadlock (each enters its
+    index entry, then waits for the other's transaction). SQLite's writer holds the write lock
+    and the caller has checked."""
+    if _dialect(session.connection()) == "sqlite":
+        session.execute(insert(Allocation), row)
+        return True
+    taken = postgresql_insert(Allocation).on_conflict_do_nothing().returning(Allocation.id)
+    return session.execute(taken, row).first() is not None
+
+
 def raw_cursor(session: Session) -> Any:
     """A DB-API cursor on the session's connection, inside its transaction (the booking path's
     probes: a statement each, where SQLAlchemy's per-statement work would cost more)."""
@@ -324,8 +339,9 @@ def overlapping_allocations(
     return [(k, i, u) for k, i, u in rows]
 
 
+DEADLOCK = "40P01"
 # PostgreSQL: lock wait timed out, deadlock, serialization failure.
-BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
+BUSY_STATES = frozenset({"55P03", DEADLOCK, "40001"})
 
 
 def is_busy_error(exc: BaseException) -> bool:
@@ -333,6 +349,13 @@ def is_busy_error(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError) and "database is locked" in str(exc):
         return True
     return isinstance(exc, DBAPIError) and _sqlstate(exc) in BUSY_STATES
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL broke a deadlock by rolling this transaction back whole (two writers whose
+    exclusion checks waited on each other, say): running it again is safe, and sees the
+    winner's rows, so it gives the true answer (taken, sold out) instead of 'busy'."""
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) == DEADLOCK
 
 
 def busy() -> Busy:
