@@ -14,6 +14,7 @@ from paddock.accounts.api import router as accounts_router
 from paddock.analytics.api import router as kpi_router
 from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import service as booking_service
+from paddock.bookings.api import create_booking as create_booking_endpoint
 from paddock.bookings.api import router as bookings_router
 from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
@@ -22,7 +23,7 @@ from paddock.crm.api import router as crm_router
 from paddock.db import async_pool, make_engine, make_session_factory
 from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.api import router as dealers_router
-from paddock.http import install_problem_handlers
+from paddock.http import HotRoutes, install_problem_handlers
 from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.api import router as motorsport_router
 from paddock.settings import Settings, get_settings
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    # Inside the security headers (added by install_web, so outside this).
+    app.add_middleware(HotRoutes, routes={("POST", "/api/v1/bookings"): create_booking_endpoint})
     # The web pages last: the guest home at "/", HTML error pages for browsers.
     install_web(app)
     return app

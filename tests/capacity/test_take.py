@@ -4,7 +4,8 @@ database keeps. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -17,7 +18,8 @@ from paddock.bookings.models import Booking
 from paddock.capacity import claims
 from paddock.capacity.engine import Demand
 from paddock.capacity.models import Allocation, Pool, Unit
-from paddock.capacity.units import StaticUnits
+from paddock.capacity.service import is_on_grid
+from paddock.capacity.units import SiteClock, StaticUnits
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product, ProductDemand
 from paddock.errors import SoldOut
@@ -150,6 +152,35 @@ def test_candidates_keep_usage_order_and_shuffle_only_ties() -> None:
         assert order[0] == 1 and order[-1] == 5 and sorted(order[1:4]) == [2, 3, 4]
         seen.add(order[1:4])
     assert len(seen) > 1  # ties in more than one order: concurrent writers spread out
+
+
+def test_working_is_remembered_per_opening_hours_and_interval() -> None:
+    units = static(7, [[1]])
+    zone = ZoneInfo("America/New_York")
+    weekly = {d: [(time(8), time(18))] for d in range(7)}
+    short = SiteClock(1, zone, weekly)
+    longer = SiteClock(1, zone, {d: [(time(8), time(20))] for d in range(7)})
+    late = at(MONDAY, 17)
+    # 17:00-18:30 runs past closing at 18:00, not at 20:00, though the snapshot asked first.
+    assert units.working(short, late, late + timedelta(minutes=90)) == (False,)
+    assert units.working(longer, late, late + timedelta(minutes=90)) == (True,)
+    assert units.working(short, late, late + timedelta(minutes=60)) == (True,)
+    assert units.working(short, late, late + timedelta(minutes=90)) == (False,)
+
+
+def test_grid_starts_keep_wall_clock_times_on_both_dst_days() -> None:
+    zone = ZoneInfo("America/New_York")
+    site = SiteClock(1, zone, {d: [(time(8), time(18))] for d in range(7)})
+    hour, half = timedelta(hours=1), timedelta(minutes=30)
+    for day in (date(2031, 3, 9), date(2031, 3, 10), date(2031, 11, 2), date(2031, 11, 3)):
+        ten = datetime.combine(day, time(10), tzinfo=zone).astimezone(UTC)
+        assert is_on_grid(site, ten, hour, half), day
+        assert not is_on_grid(site, ten + timedelta(minutes=10), hour, half), day
+        assert not is_on_grid(site, datetime.combine(day, time(17, 30), tzinfo=zone), hour, half)
+    # The day before the change, EST: 14:00 UTC is 09:00 (on the grid), 12:00 UTC is 07:00
+    # (before opening).
+    assert is_on_grid(site, datetime(2031, 3, 8, 14, tzinfo=UTC), hour, half)
+    assert not is_on_grid(site, datetime(2031, 3, 8, 12, tzinfo=UTC), hour, half)
 
 
 def test_units_found_busy_are_tried_last_for_that_interval() -> None:

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from math import gcd
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -76,8 +77,8 @@ class Claims:
         return (
             _array(c.demand.pool_id for c in self.items),
             _array(c.demand.quantity for c in self.items),
-            _array(c.starts_at.isoformat() for c in self.items),
-            _array(c.ends_at.isoformat() for c in self.items),
+            _array(_iso(c.starts_at) for c in self.items),
+            _array(_iso(c.ends_at) for c in self.items),
             _array(candidates),
             _array(first),
         )
@@ -109,6 +110,12 @@ class Claims:
                 hints.add(claim.demand.pool_id, claim.starts_at, claim.ends_at, known)
 
 
+@lru_cache(maxsize=8192)
+def _iso(moment: datetime) -> str:
+    """A slot's instants recur for each of its bookings."""
+    return moment.isoformat()
+
+
 def _array(values: Iterable[object]) -> str:
     """A PostgreSQL array literal of numbers or ISO instants (nothing to quote in either)."""
     return "{" + ",".join(map(str, values)) + "}"
@@ -138,17 +145,13 @@ def candidates(
     """The pool's units whose pattern `works` over [starts, ends), least used first, ties in
     a random order, those recently found busy then (hints) last."""
     known = hints.get(pool_id, starts, ends)
+    if all(works):  # the usual case: no unit is off shift then
+        turned = [u for ids in static.ranked_ids.get(pool_id, ()) for u in _shuffled(ids)]
+        if not known:
+            return tuple(turned)
+        return (*[u for u in turned if u not in known], *[u for u in turned if u in known])
     first: list[int] = []
     last: list[int] = []
-    if all(works):  # the usual case: no unit is off shift then
-        for ids in static.ranked_ids.get(pool_id, ()):
-            turned = _shuffled(ids)
-            if known:
-                first.extend(u for u in turned if u not in known)
-                last.extend(u for u in turned if u in known)
-            else:
-                first.extend(turned)
-        return (*first, *last)
     for group in static.ranked.get(pool_id, ()):
         for unit_id, pattern in _shuffled(group):
             if works[pattern]:

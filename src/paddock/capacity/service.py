@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -192,7 +194,17 @@ def slots(
 
 def is_on_grid(site: SiteClock, start: datetime, duration: timedelta, step: timedelta) -> bool:
     local_day = start.astimezone(site.zone).date()
-    return start in engine.slot_grid(local_day, local_day, site.opening, site.zone, step, duration)
+    return start in _day_grid(str(site.zone), site.opening_key, local_day, step, duration)
+
+
+@lru_cache(maxsize=4096)
+def _day_grid(
+    zone: str, weekly: units.WeeklyKey, local_day: date, step: timedelta, duration: timedelta
+) -> frozenset[datetime]:
+    """A local day's start times, for these opening hours (new hours, a new key)."""
+    opening = {day: list(spans) for day, spans in weekly}
+    grid = engine.slot_grid(local_day, local_day, opening, ZoneInfo(zone), step, duration)
+    return frozenset(grid)
 
 
 def allocate(

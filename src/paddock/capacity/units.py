@@ -54,6 +54,11 @@ class StaticUnits:
     labels: dict[int, str] = field(default_factory=dict)
     # Units of quota or guests' pools (NOT_RESOURCES): site closures leave them alone.
     not_resources: frozenset[int] = frozenset()
+    # working() per (site's hours, start, end), for this snapshot's few seconds: a slot's
+    # forty bookings ask the same question.
+    _working: dict[tuple[WeeklyKey, datetime, datetime], tuple[bool, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @cached_property
     def ranked_ids(self) -> dict[int, tuple[tuple[int, ...], ...]]:
@@ -63,18 +68,26 @@ class StaticUnits:
             for pool_id, groups in self.ranked.items()
         }
 
-    def working(self, site: SiteClock, start: datetime, end: datetime) -> list[bool]:
+    def working(self, site: SiteClock, start: datetime, end: datetime) -> tuple[bool, ...]:
         """Per pattern: does it work over the whole of [start, end)?"""
+        key = (site.opening_key, start, end)
+        known = self._working.get(key)
+        if known is not None:
+            return known
         zone = str(site.zone)
         local_from = start.astimezone(site.zone).date() - timedelta(days=1)
         local_to = end.astimezone(site.zone).date()
-        return [
+        answer = tuple(
             any(
                 s <= start and end <= e
                 for s, e in working_time(zone, pattern or site.opening_key, local_from, local_to)
             )
             for pattern in self.patterns
-        ]
+        )
+        if len(self._working) >= MEMO_SIZE:
+            self._working.clear()
+        self._working[key] = answer
+        return answer
 
 
 class NotCached(Exception):
@@ -83,6 +96,7 @@ class NotCached(Exception):
 
 
 CACHE_SECONDS = 5.0
+MEMO_SIZE = 8192  # intervals remembered per snapshot (a few seconds of bookings)
 _static_cache: dict[tuple[int, tuple[int, ...]], StaticUnits] = {}
 _site_cache: dict[int, tuple[SiteClock, float]] = {}
 _cache_lock = threading.Lock()

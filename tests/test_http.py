@@ -1,0 +1,82 @@
+"""HotRoutes: the busiest endpoint taken before FastAPI's router, answering as the route
+would (the app's own exception handlers, inside the outer middleware)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from paddock.errors import SoldOut
+from paddock.http import HotRoutes, install_problem_handlers
+from tests.factories import MONDAY, at, make_world
+
+calls: list[str] = []
+
+
+async def hot(request: Request) -> Response:
+    calls.append(f"hot {request.method} {request.url.path}")
+    kind = request.query_params.get("fail")
+    if kind == "domain":
+        raise SoldOut("Cars: 0 free of 1 wanted.")
+    if kind == "crash":
+        raise RuntimeError("a bug")
+    return Response(b'{"ok": true}', status_code=201, media_type="application/json")
+
+
+def tiny_app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def declared(request: Request) -> Response:
+        calls.append("router")
+        return Response(status_code=204)
+
+    @app.get("/things")
+    async def listed() -> list[str]:
+        calls.append("router")
+        return []
+
+    app.add_middleware(HotRoutes, routes={("POST", "/things"): hot})
+    return app
+
+
+def test_the_hot_route_answers_before_the_router_and_the_rest_passes_through() -> None:
+    calls.clear()
+    client = TestClient(tiny_app(), raise_server_exceptions=False)
+    assert client.post("/things").status_code == 201
+    assert client.get("/things").json() == []  # another method: the router's
+    assert client.post("/things/other").status_code == 404  # another path: the router's
+    assert calls == ["hot POST /things", "router"]
+
+
+def test_its_errors_are_answered_by_the_apps_handlers() -> None:
+    client = TestClient(tiny_app(), raise_server_exceptions=False)
+    refused = client.post("/things?fail=domain")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["detail"] == "Cars: 0 free of 1 wanted."
+    # No handler for a bug: the 500 handler outside answers, as for any route.
+    assert client.post("/things?fail=crash").status_code == 500
+
+
+def test_the_booking_endpoint_keeps_its_headers_schema_and_problems(
+    client: TestClient, session: Session
+) -> None:
+    make_world(session)
+    body = {
+        "product": "drive",
+        "starts_at": at(MONDAY, 10).isoformat(),
+        "guest": {"name": "Ann Lee", "email": "ann@example.com"},
+    }
+    made = client.post("/api/v1/bookings", json=body)
+    assert made.status_code == 201
+    assert made.headers["location"] == f"/api/v1/bookings/{made.json()['ref']}"
+    assert made.headers["x-content-type-options"] == "nosniff"  # the outer middleware ran
+    invalid = client.post("/api/v1/bookings", json={**body, "product": ""})
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"] == "application/problem+json"
+    assert invalid.headers["x-content-type-options"] == "nosniff"
+    # Still documented: FastAPI's route stays declared for the schema.
+    assert "post" in client.get("/openapi.json").json()["paths"]["/api/v1/bookings"]
