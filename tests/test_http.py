@@ -80,3 +80,23 @@ def test_the_booking_endpoint_keeps_its_headers_schema_and_problems(
     assert invalid.headers["x-content-type-options"] == "nosniff"
     # Still documented: FastAPI's route stays declared for the schema.
     assert "post" in client.get("/openapi.json").json()["paths"]["/api/v1/bookings"]
+
+
+def test_a_database_that_does_not_answer_is_503_not_a_server_error() -> None:
+    from paddock.app import create_app
+    from paddock.settings import Settings
+
+    nowhere = Settings(database_url="postgresql://postgres@127.0.0.1:1/test", environment="test")
+    body = {
+        "product": "drive",
+        "starts_at": at(MONDAY, 10).isoformat(),
+        "guest": {"name": "Ann Lee", "email": "ann@example.com"},
+    }
+    with TestClient(create_app(nowhere, sweeper=False), raise_server_exceptions=False) as client:
+        for response in (client.get("/api/v1/sites"), client.post("/api/v1/bookings", json=body)):
+            assert response.status_code == 503
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["retry-after"] == "1"
+            assert "cannot be reached" in response.json()["detail"]
+        page = client.get("/", headers={"accept": "text/html"})
+        assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")

@@ -18,7 +18,12 @@ from paddock.migrate import current, downgrade, upgrade
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.factories import MONDAY, at, make_world
 
-REVISIONS = ("0005_booking_in_one_call", "0006_probe_by_end", "0007_probe_in_one_statement")
+REVISIONS = (
+    "0005_booking_in_one_call",
+    "0006_probe_by_end",
+    "0007_probe_in_one_statement",
+    "0008_one_writer_per_key",
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

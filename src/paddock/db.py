@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from paddock.async_connections import AsyncConnections
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -138,22 +139,24 @@ def _sqlite_engine(url: str, lock_timeout_ms: int) -> Engine:
     return engine
 
 
-def async_pool(url: str, *, size: int, lock_timeout_ms: int) -> AsyncConnectionPool[Any] | None:
-    """PostgreSQL: a pool of autocommit connections for statements awaited on an event loop
-    (the booking endpoint); None on SQLite. Open it with `await pool.open()`."""
+# PostgreSQL's SQLSTATEs for a lock wait that timed out, a deadlock and a serialization
+# failure: the same request may well succeed when retried.
+DEADLOCK = "40P01"
+BUSY_STATES = frozenset({"55P03", DEADLOCK, "40001"})
+
+
+def async_pool(url: str, *, size: int, lock_timeout_ms: int) -> AsyncConnections | None:
+    """PostgreSQL: autocommit connections for statements awaited on an event loop (the booking
+    endpoint); None on SQLite. Open them with `await pool.open()`."""
     if not url.startswith("postgresql"):
         return None
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return AsyncConnectionPool(
+    return AsyncConnections(
         conninfo,
-        min_size=min(4, size),
-        max_size=size,
-        kwargs={
-            "autocommit": True,
-            "options": f"-c lock_timeout={lock_timeout_ms} -c timezone=UTC",
-        },
-        open=False,
-        name="paddock-async",
+        size=size,
+        options=f"-c lock_timeout={lock_timeout_ms} -c timezone=UTC",
+        # A request waits for a connection about as long as for a lock, then hears "busy".
+        wait_seconds=max(lock_timeout_ms / 1000, 1.0),
     )
 
 

@@ -62,6 +62,14 @@ class Busy(DomainError):
     title = "Busy, retry"
 
 
+class Unavailable(DomainError):
+    """A service the request needs (the database) cannot be reached: retry later."""
+
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"
+
+
 class InvalidTransition(Conflict):
     code = "invalid-transition"
     title = "Not possible in the booking's current state"

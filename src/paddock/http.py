@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from paddock.errors import DomainError
+from paddock.db import BUSY_STATES
+from paddock.errors import Busy, DomainError, Unavailable
 
 PROBLEM_TYPE = "https://paddock.example/problems/"
 
@@ -67,6 +70,25 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         return problem(exc.status_code, detail, detail, f"http-{exc.status_code}", request.url.path)
+
+    async def _database(request: Request, exc: Exception) -> Response:
+        # As the domain's own 503s, rendered by whichever DomainError handler is installed
+        # (the web's answers browsers with a page).
+        handler = request.app.exception_handlers[DomainError]
+        response: Response = await handler(request, database_unavailable(exc))
+        return response
+
+    app.add_exception_handler(SQLAlchemyOperationalError, _database)
+    app.add_exception_handler(psycopg.OperationalError, _database)
+
+
+def database_unavailable(exc: Exception) -> DomainError:
+    """A database that did not answer (down, restarting, its connection lost) or a lock
+    wait that ran out, as the 503 a client can retry; never a bare 500."""
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    if sqlstate in BUSY_STATES or "database is locked" in str(exc):
+        return Busy("The database is busy with other writers; please retry.")
+    return Unavailable("The database cannot be reached right now; please retry.")
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

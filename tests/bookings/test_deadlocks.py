@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from paddock.bookings import service
 from paddock.bookings.service import run_write
 from paddock.capacity import service as capacity
 from tests.factories import MONDAY, at, make_world
@@ -121,3 +122,63 @@ def test_insert_unless_taken_waits_for_a_concurrent_writer_of_the_unit(
         text("SELECT engagement_id FROM allocation WHERE unit_id = :u AND active"), {"u": car.id}
     ).scalars()
     assert sorted(live) == ([1] if other_commits else [2])
+
+
+def test_a_retry_waits_for_its_key_holding_nothing_then_gets_the_first_booking(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """Two writers of one Idempotency-Key: the second queues before taking any unit (so it
+    cannot close a cycle with writers of those units), then answers with the first booking."""
+    _postgres_only(session)
+    make_world(session, cars=2)
+    session.commit()
+    slot = at(MONDAY, 10)
+    first_written = threading.Event()
+    let_first_commit = threading.Event()
+    results: dict[str, Any] = {}
+
+    def hold_open(_session: Session, booking_id: int) -> None:
+        # Inside the first writer's transaction, after booking_create(): the key is held.
+        first_written.set()
+        assert let_first_commit.wait(WAIT)
+
+    def writer(name: str, hook: Any) -> None:
+        try:
+            with session_factory() as own:
+                results[name] = service.create_booking(
+                    own,
+                    product_code="drive",
+                    starts_at=slot,
+                    guest=service.Guest("Ann Lee", "ann@example.com"),
+                    idempotency_key="pay-7",
+                    on_admitted=hook,
+                )
+        except BaseException as exc:  # reported by the main thread
+            results[name] = exc
+
+    first = threading.Thread(target=writer, args=("first", hold_open))
+    first.start()
+    assert first_written.wait(WAIT)
+    second = threading.Thread(target=writer, args=("second", None))
+    second.start()
+    waiting = None
+    for _ in range(200):  # until the second writer is seen waiting (at most WAIT seconds)
+        waiting = session.execute(
+            text(
+                "SELECT wait_event, backend_xid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).first()
+        session.rollback()
+        if waiting is not None:
+            break
+        threading.Event().wait(WAIT / 200)
+    let_first_commit.set()
+    first.join(WAIT)
+    second.join(WAIT)
+    assert waiting is not None, "the second writer never waited"
+    assert waiting.wait_event == "advisory" and waiting.backend_xid is None  # holds nothing
+    assert isinstance(results["first"], service.BookingResult), results["first"]
+    assert isinstance(results["second"], service.BookingResult), results["second"]
+    assert results["second"].booking.ref == results["first"].booking.ref
+    assert session.execute(text("SELECT count(*) FROM booking")).scalar_one() == 1

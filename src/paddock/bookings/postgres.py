@@ -14,20 +14,19 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, Table, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from paddock.async_connections import AsyncConnections
 from paddock.audit.models import AuditEntry
 from paddock.bookings.drafts import Draft
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Pick
-from paddock.db import write_transaction
+from paddock.db import BUSY_STATES, DEADLOCK, write_transaction
 
 MAX_ATTEMPTS = 6
-DEADLOCK = "40P01"
 # The quick way's INSERT met a unit a concurrent writer took after the probe: go carefully.
 EXCLUSION_VIOLATION = "23P01"
 IDEMPOTENCY_CONSTRAINT = "uq_booking_idempotency_key"
@@ -118,7 +117,7 @@ def write(
 
 
 async def write_async(
-    pool: AsyncConnectionPool[Any], draft: Draft, chosen: claims.Claims
+    pool: AsyncConnections, draft: Draft, chosen: claims.Claims
 ) -> tuple[int, list[Pick]]:
     """The same statement on the event loop, on a connection of the endpoint's pool."""
     careful = False
@@ -142,7 +141,7 @@ async def write_async(
     raise capacity.busy()
 
 
-async def key_used_async(pool: AsyncConnectionPool[Any], idempotency_key: str) -> bool:
+async def key_used_async(pool: AsyncConnections, idempotency_key: str) -> bool:
     """Whether a booking was made under this Idempotency-Key (by this request's first try)."""
     async with pool.connection() as connection:
         cursor = await connection.execute(KEY_USED, (idempotency_key,), prepare=True)
@@ -159,7 +158,7 @@ def _retry(error: BaseException | None, chosen: claims.Claims, *, last: bool) ->
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate in (DEADLOCK, EXCLUSION_VIOLATION) and not last:
         return True
-    if sqlstate in capacity.BUSY_STATES:
+    if sqlstate in BUSY_STATES:
         raise capacity.busy() from error
     return False
 

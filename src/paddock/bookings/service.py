@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from paddock.async_connections import AsyncConnections
 from paddock.audit.models import AuditEntry
 from paddock.bookings import postgres
 from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
@@ -161,7 +161,7 @@ def create_booking(
 
 
 async def create_booking_async(
-    pool: AsyncConnectionPool[Any],
+    pool: AsyncConnections,
     session_factory: sessionmaker[Session],
     *,
     product_code: str,

@@ -44,7 +44,7 @@ from paddock.capacity.models import Allocation, Block, Unit, pool_membership
 from paddock.capacity.units import SiteClock as SiteClock
 from paddock.capacity.units import site_clock as site_clock
 from paddock.capacity.units import static_units, working_time
-from paddock.db import UTCDateTime
+from paddock.db import BUSY_STATES, DEADLOCK, UTCDateTime
 from paddock.errors import Busy
 
 
@@ -349,11 +349,6 @@ def overlapping_allocations(
         )
     ).all()
     return [(k, i, u) for k, i, u in rows]
-
-
-DEADLOCK = "40P01"
-# PostgreSQL: lock wait timed out, deadlock, serialization failure.
-BUSY_STATES = frozenset({"55P03", DEADLOCK, "40001"})
 
 
 def is_busy_error(exc: BaseException) -> bool:

@@ -1,0 +1,165 @@
+"""The booking endpoint's connections (paddock.async_connections) against a real PostgreSQL:
+bounded, reused, replaced when broken or left mid-statement, a bounded wait, and an
+unreachable server said as such."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+
+from paddock.async_connections import AsyncConnections
+from paddock.errors import Busy, Unavailable
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def conninfo(postgres_database: str) -> str:
+    return postgres_database.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+async def backend_pid(connections: AsyncConnections) -> int:
+    async with connections.connection() as connection:
+        cursor = await connection.execute("SELECT pg_backend_pid()")
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_at_most_size_connections_serve_many_concurrent_users(conninfo: str) -> None:
+    async def scenario() -> tuple[set[int], int]:
+        connections = AsyncConnections(conninfo, size=3)
+        await connections.open()
+        in_use = 0
+        most = 0
+
+        async def user() -> int:
+            nonlocal in_use, most
+            async with connections.connection() as connection:
+                in_use += 1
+                most = max(most, in_use)
+                cursor = await connection.execute("SELECT pg_backend_pid(), pg_sleep(0.01)")
+                row = await cursor.fetchone()
+                in_use -= 1
+                assert row is not None
+                return int(row[0])
+
+        pids = set(await asyncio.gather(*(user() for _ in range(30))))
+        assert connections.open_connections == 3
+        await connections.close()
+        return pids, most
+
+    pids, most = asyncio.run(scenario())
+    assert len(pids) == 3 and most == 3
+
+
+def test_a_connection_the_server_closed_is_replaced(conninfo: str) -> None:
+    async def scenario() -> list[str]:
+        connections = AsyncConnections(conninfo, size=1)
+        await connections.open()
+        first = await backend_pid(connections)
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+        seen: list[str] = []
+        try:
+            await backend_pid(connections)  # meets the dead socket
+            seen.append("answered")
+        except psycopg.OperationalError:
+            seen.append("failed")
+        second = await backend_pid(connections)  # a new connection
+        seen.append("new" if second != first else "same")
+        await connections.close()
+        return seen
+
+    assert asyncio.run(scenario()) == ["failed", "new"]
+
+
+def test_waiting_past_the_bound_is_busy_and_the_queue_survives(conninfo: str) -> None:
+    async def scenario() -> tuple[str, int]:
+        connections = AsyncConnections(conninfo, size=1, wait_seconds=0.2)
+        await connections.open()
+        holding = asyncio.Event()
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with connections.connection():
+                holding.set()
+                await release.wait()
+
+        task = asyncio.create_task(holder())
+        await holding.wait()
+        try:
+            await backend_pid(connections)
+            outcome = "served"
+        except Busy as exc:
+            outcome = exc.detail
+        release.set()
+        await task
+        pid = await backend_pid(connections)  # the one connection is back in the queue
+        await connections.close()
+        return outcome, pid
+
+    outcome, pid = asyncio.run(scenario())
+    assert "stayed busy for 0.2 s" in outcome and pid > 0
+
+
+def test_an_unreachable_database_is_unavailable_not_an_error(conninfo: str) -> None:
+    nowhere = "postgresql://postgres@127.0.0.1:1/test"
+
+    async def scenario() -> str:
+        connections = AsyncConnections(nowhere, size=1, connect_seconds=2)
+        await connections.open()
+        try:
+            await backend_pid(connections)
+        except Unavailable as exc:
+            return exc.detail
+        finally:
+            await connections.close()
+        return "connected?"
+
+    assert "cannot be reached" in asyncio.run(scenario())
+
+
+def test_a_request_cancelled_mid_statement_leaves_no_statement_or_busy_connection(
+    conninfo: str,
+) -> None:
+    async def scenario() -> tuple[Any, int]:
+        connections = AsyncConnections(conninfo, size=1)
+        await connections.open()
+
+        async def slow() -> None:
+            async with connections.connection() as connection:
+                await connection.execute("SELECT pg_sleep(30)")
+
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The next user is served (not queued behind the sleep), and nothing sleeps on.
+        async with connections.connection() as connection:
+            cursor = await connection.execute("SELECT 1")
+            row = await cursor.fetchone()
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            sleeping = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(30)%'"
+            ).fetchone()
+        await connections.close()
+        assert row is not None and sleeping is not None
+        return row[0], int(sleeping[0])
+
+    answer, sleeping = asyncio.run(scenario())
+    assert answer == 1 and sleeping == 0
+
+
+def test_not_open_is_a_programming_error(conninfo: str) -> None:
+    async def scenario() -> None:
+        async with AsyncConnections(conninfo, size=1).connection():
+            pass
+
+    with pytest.raises(RuntimeError, match="not open"):
+        asyncio.run(scenario())
