@@ -110,7 +110,7 @@ def densify(session: Session, *, fill: float) -> int:
             for pick in picks:
                 for unit in by_pool[pick.demand.pool_id]:
                     if unit.unit_id == pick.unit_id:
-                        unit.busy.append((pick.starts_at, pick.ends_at))
+                        unit.busy.append(engine.span(pick.starts_at, pick.ends_at))
             n = len(bookings)
             bookings.append(
                 {

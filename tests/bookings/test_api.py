@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service
+from paddock.catalog.schemas import AvailabilityRead
 from paddock.db import utcnow
 from tests.factories import MONDAY, at, make_world
 
@@ -177,6 +178,11 @@ def test_availability_range(client: TestClient, session: Session) -> None:
     month = client.get(url, params={"from": str(MONDAY)})
     assert month.status_code == 200
     result = month.json()
+    # Exactly the documented schema: the answer round-trips through its model unchanged.
+    assert AvailabilityRead.model_validate_json(month.content).model_dump() == (
+        AvailabilityRead.model_validate(result).model_dump()
+    )
+    assert month.content == AvailabilityRead.model_validate(result).model_dump_json().encode()
     assert result["time_zone"] == "America/New_York" and result["site"] == "TST"
     assert date.fromisoformat(result["date_to"]) == MONDAY + timedelta(days=29)  # 30 days
     assert len(result["slots"]) == 30 * 18

@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
+from paddock.capacity import engine
+from paddock.capacity import service as capacity
+from paddock.capacity.models import Allocation, Block
 from paddock.catalog import service as catalog
 from tests.factories import at, make_world
 
@@ -62,3 +65,69 @@ def test_slots_and_bookings_keep_local_times_across_a_change(
         session, product_code="drive", date_from=change, date_to=change, now=now
     )
     assert next(s for s in after.slots if s.starts_at == start).remaining == 1
+
+
+def test_busy_time_is_read_to_the_microsecond_and_lapsed_holds_are_told_apart(
+    session: Session,
+) -> None:
+    """The busy query's instants (computed by PostgreSQL, parsed in bulk from SQLite's text)
+    are the exact microseconds the rows hold."""
+    world = make_world(session, cars=2)
+    car, other = world.units["car"]
+    pool = world.pools["car"].id
+    day = date(2031, 6, 2)
+    odd = at(day, 10) + timedelta(microseconds=1)
+    late = at(day, 11, 29) + timedelta(seconds=59, microseconds=999_999)
+    now = at(day, 7)
+    session.add_all(
+        [
+            Allocation(
+                engagement_kind="test",
+                engagement_id=1,
+                unit_id=car.id,
+                pool_id=pool,
+                starts_at=odd,
+                ends_at=late,
+                active=True,
+            ),
+            Allocation(  # a hold that lapsed a second ago: not busy, but reported
+                engagement_kind="test",
+                engagement_id=2,
+                unit_id=other.id,
+                pool_id=pool,
+                starts_at=at(day, 12),
+                ends_at=at(day, 13),
+                active=True,
+                expires_at=now - timedelta(seconds=1),
+            ),
+            Allocation(  # a hold still running: busy
+                engagement_kind="test",
+                engagement_id=3,
+                unit_id=other.id,
+                pool_id=pool,
+                starts_at=at(day, 14),
+                ends_at=at(day, 15),
+                active=True,
+                expires_at=now + timedelta(minutes=5),
+            ),
+            Block(
+                site_id=world.site.id,
+                unit_id=car.id,
+                kind="maintenance",
+                starts_at=at(day, 16, 15) + timedelta(microseconds=250_000),
+                ends_at=at(day, 17),
+            ),
+        ]
+    )
+    session.commit()
+    clock = capacity.site_clock(session, world.site.id, world.site.time_zone)
+    by_pool, lapsed = capacity.load_timelines(
+        session, clock, [pool], (at(day, 8), at(day, 18)), now
+    )
+    busy = {u.unit_id: sorted(u.busy) for u in by_pool[pool]}
+    assert busy[car.id] == [
+        engine.span(odd, late),
+        engine.span(at(day, 16, 15) + timedelta(microseconds=250_000), at(day, 17)),
+    ]
+    assert busy[other.id] == [engine.span(at(day, 14), at(day, 15))]
+    assert len(lapsed) == 1

@@ -55,7 +55,8 @@ def unit(
     busy: list[tuple[datetime, datetime]] | None = None,
     usage: int = 0,
 ) -> UnitTimeline:
-    return UnitTimeline(unit_id, f"Unit {unit_id}", usage, list(working), list(busy or []))
+    spans = [engine.span(start, end) for start, end in busy or []]
+    return UnitTimeline(unit_id, f"Unit {unit_id}", usage, list(working), spans)
 
 
 def day_of(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -311,7 +312,7 @@ def test_shortfall_names_the_pool_the_time_and_the_amount() -> None:
         1: [unit(i, working) for i in range(1, 4)],  # plenty of cars
         2: [unit(10, working)],  # one coach, busy at 10:00
     }
-    world[2][0].busy.append((local(MONDAY, 10), local(MONDAY, 11)))
+    world[2][0].busy.append(engine.span(local(MONDAY, 10), local(MONDAY, 11)))
     demands = [demand(1, quantity=2, minutes=90), demand(2, quantity=2, offset=30, minutes=60)]
     (slot,) = engine.availability([local(MONDAY, 10)], 90 * MIN, demands, world, WINDOW)
     assert slot.remaining == 0
@@ -356,7 +357,7 @@ def test_least_used_units_are_chosen_first() -> None:
     picks, _ = engine.choose_units(local(MONDAY, 10), [demand(quantity=2)], world)
     assert sorted(p.unit_id for p in picks) == [2, 3]
     # The least used but busy unit is passed over.
-    world[1][1].busy.append((local(MONDAY, 9), local(MONDAY, 12)))
+    world[1][1].busy.append(engine.span(local(MONDAY, 9), local(MONDAY, 12)))
     picks, _ = engine.choose_units(local(MONDAY, 10), [demand()], world)
     assert [p.unit_id for p in picks] == [3]
 

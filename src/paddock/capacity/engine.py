@@ -20,8 +20,21 @@ import numpy.typing as npt
 
 TICK = timedelta(minutes=5)
 Interval = tuple[datetime, datetime]
+# Busy time (the bulk of a month: thousands of allocations) as microseconds since the Unix
+# epoch, as the database computes them: no datetime per value on the way to the arrays.
+Span = tuple[int, int]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _TICK_US = TICK // _US
+
+
+def micros(moment: datetime) -> int:
+    """An instant as whole microseconds since the epoch (exact)."""
+    return (moment - EPOCH) // _US
+
+
+def span(start: datetime, end: datetime) -> Span:
+    return micros(start), micros(end)
 
 
 @dataclass(frozen=True)
@@ -38,14 +51,15 @@ class Demand:
 
 @dataclass
 class UnitTimeline:
-    """One unit's working time and busy time (blocks, live allocations) in a window. Units
-    with the same hours may share one `working` list: treat it as read-only."""
+    """One unit's working time and busy time (blocks, live allocations; as spans of epoch
+    microseconds, see `span`) in a window. Units with the same hours may share one `working`
+    list: treat it as read-only."""
 
     unit_id: int
     label: str
     usage_minutes: int
     working: list[Interval] = field(default_factory=list)
-    busy: list[Interval] = field(default_factory=list)
+    busy: list[Span] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -185,12 +199,13 @@ class TickGrid:
         width = int(open_before[-1])
         idle_edges = np.diff(idle[:, is_open].astype(np.int32), axis=1, prepend=0, append=0)
         edges = idle_edges[[patterns[id(u.working)] for u in units]]
-        busy_starts = self.offsets([s for unit in units for s, _ in unit.busy])
-        busy_ends = self.offsets([e for unit in units for _, e in unit.busy])
+        busy = np.array([pair for unit in units for pair in unit.busy], dtype=np.int64).reshape(
+            -1, 2
+        ) - micros(self.origin)
         edges += self._edges(
-            [row for row, unit in enumerate(units) for _ in unit.busy],
-            open_before[self.ticks(busy_starts, up=False)],  # busy time rounded outwards
-            open_before[self.ticks(busy_ends, up=True)],
+            np.repeat(np.arange(len(units)), [len(unit.busy) for unit in units]),
+            open_before[self.ticks(busy[:, 0], up=False)],  # busy time rounded outwards
+            open_before[self.ticks(busy[:, 1], up=True)],
             len(units),
             width + 1,
         )
@@ -202,7 +217,7 @@ class TickGrid:
 
     @staticmethod
     def _edges(
-        rows: list[int],
+        rows: Sequence[int] | npt.NDArray[np.int64],
         first: npt.NDArray[np.int64],
         last: npt.NDArray[np.int64],
         height: int,
@@ -387,9 +402,11 @@ def is_free(unit: UnitTimeline, interval: Interval) -> bool:
             break
     else:
         return False
-    for busy_start, busy_end in unit.busy:
-        if start < busy_end and busy_start < end:
-            return False
+    if unit.busy:
+        first, last = micros(start), micros(end)
+        for busy_start, busy_end in unit.busy:
+            if first < busy_end and busy_start < last:
+                return False
     return True
 
 

@@ -13,14 +13,18 @@ from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Executable,
     Integer,
+    String,
     Table,
     and_,
     bindparam,
+    extract,
     func,
     insert,
     literal,
@@ -33,6 +37,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -66,10 +71,35 @@ _members = select(pool_membership.c.unit_id).where(
 )
 
 
+def _instant(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """An instant column as read for busy time: PostgreSQL computes whole microseconds since
+    the epoch (EXTRACT is numeric, exact, since 14); SQLite hands back its stored text, which
+    `_micros` parses in one numpy call (strftime per row costs SQLite more than that)."""
+    if dialect == "postgresql":
+        return sql_cast(extract("epoch", column) * literal_column("1000000"), BigInteger)
+    return type_coerce(column, String)
+
+
+def _no_instant(dialect: str) -> ColumnElement[Any]:
+    return sql_cast(null(), BigInteger) if dialect == "postgresql" else type_coerce(null(), String)
+
+
+def _micros(values: list[Any], dialect: str) -> list[int]:
+    """`_instant` values as epoch microseconds (engine.Span)."""
+    if dialect == "postgresql" or not values:
+        return values
+    try:
+        parsed: list[int] = np.array(values, dtype="datetime64[us]").astype(np.int64).tolist()
+        return parsed
+    except ValueError:  # a form other than SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return [engine.micros(UTCDateTime.from_sqlite(v)) for v in values]
+
+
 def _busy_statement(dialect: str) -> Executable:
-    """Blocks and active allocations of the pools' units overlapping [start, end): one query.
-    On PostgreSQL the allocation overlap is written as a range test so that the exclusion
-    constraint's GiST index answers it without scanning each unit's history."""
+    """Blocks and active allocations of the pools' units overlapping [start, end): one query,
+    their times read as `_instant` says. On PostgreSQL the allocation overlap is written as a
+    range test so that the exclusion constraint's GiST index answers it without scanning each
+    unit's history."""
     start = bindparam("start", type_=UTCDateTime())
     end = bindparam("end", type_=UTCDateTime())
     overlaps: ColumnElement[bool]
@@ -89,10 +119,9 @@ def _busy_statement(dialect: str) -> Executable:
         literal(0).label("source"),
         type_coerce(null(), Integer).label("id"),
         _block.c.unit_id,
-        _block.c.starts_at,
-        _block.c.ends_at,
-        # Typed, so that SQLite's rows come back as instants in both halves of the union.
-        type_coerce(null(), UTCDateTime()).label("expires_at"),
+        _instant(_block.c.starts_at, dialect).label("starts"),
+        _instant(_block.c.ends_at, dialect).label("ends"),
+        _no_instant(dialect).label("expires"),
     ).where(
         _block.c.site_id == bindparam("site_id"),
         or_(_block.c.unit_id.in_(_members), _block.c.unit_id.is_(None)),
@@ -103,9 +132,9 @@ def _busy_statement(dialect: str) -> Executable:
         literal(1),
         _allocation.c.id,
         _allocation.c.unit_id,
-        _allocation.c.starts_at,
-        _allocation.c.ends_at,
-        _allocation.c.expires_at,
+        _instant(_allocation.c.starts_at, dialect),
+        _instant(_allocation.c.ends_at, dialect),
+        _instant(_allocation.c.expires_at, dialect),
     ).where(_allocation.c.unit_id.in_(_members), _allocation.c.active == true(), overlaps)
     return union_all(blocks, allocations)
 
@@ -140,14 +169,20 @@ def load_timelines(
     lapsed: list[int] = []
     if timelines:
         connection = session.connection()
+        dialect = _dialect(connection)
         rows = connection.execute(
-            _BUSY[_dialect(connection)],
+            _BUSY[dialect],
             {"site_id": site.site_id, "pool_ids": pools, "start": start, "end": end},
         ).all()  # all at once: a month of a busy site is thousands of rows
+        starts = _micros([row[3] for row in rows], dialect)
+        ends = _micros([row[4] for row in rows], dialect)
         busy = {unit_id: timeline.busy for unit_id, timeline in timelines.items()}
-        for source, alloc_id, unit_id, b_start, b_end, expires_at in rows:
+        now_us = engine.micros(now)
+        for (source, alloc_id, unit_id, _, _, expires), b_start, b_end in zip(
+            rows, starts, ends, strict=True
+        ):
             if unit_id in busy:
-                if expires_at is not None and expires_at <= now:
+                if expires is not None and _micros([expires], dialect)[0] <= now_us:
                     lapsed.append(alloc_id)
                 else:
                     busy[unit_id].append((b_start, b_end))

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 
+from paddock.capacity.engine import Shortfall
 from paddock.catalog import service
 from paddock.catalog.models import Product
 from paddock.catalog.schemas import (
     AvailabilityRead,
     DemandRead,
     ProductRead,
-    ShortfallRead,
     SiteRead,
-    SlotRead,
 )
 from paddock.db import utcnow
 from paddock.http import SessionDep
@@ -81,7 +82,7 @@ def availability(
     session: SessionDep,
     date_from: date = Query(alias="from"),
     date_to: date | None = Query(default=None, alias="to"),
-) -> AvailabilityRead:
+) -> Response:
     """Free start times per local day: `remaining` engagements fit; a full slot names the pool
     that is short and by how much."""
     result = service.availability(
@@ -92,28 +93,39 @@ def availability(
         now=utcnow(),
     )
     zone = ZoneInfo(result.site.time_zone)
-    return AvailabilityRead(
-        product=result.product.code,
-        site=result.site.code,
-        time_zone=result.site.time_zone,
-        date_from=result.date_from,
-        date_to=result.date_to,
-        slots=[
-            SlotRead(
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-                local_time=s.starts_at.astimezone(zone).isoformat(),
-                remaining=s.remaining,
-                short=ShortfallRead(
-                    pool=s.shortfall.pool_code,
-                    pool_name=s.shortfall.pool_name,
-                    needed=s.shortfall.needed,
-                    free=s.shortfall.free,
-                    missing=s.shortfall.missing,
-                )
-                if s.shortfall
-                else None,
-            )
-            for s in result.slots
-        ],
+    # Plain dicts serialised by pydantic-core (the models' own JSON for these types): a month
+    # is hundreds of slots, and a model per slot plus FastAPI's pass over the response model
+    # cost as much as finding them. response_model above still documents the shape.
+    answer = _JSON.dump_json(
+        {
+            "product": result.product.code,
+            "site": result.site.code,
+            "time_zone": result.site.time_zone,
+            "date_from": result.date_from,
+            "date_to": result.date_to,
+            "slots": [
+                {
+                    "starts_at": s.starts_at,
+                    "ends_at": s.ends_at,
+                    "local_time": s.starts_at.astimezone(zone).isoformat(),
+                    "remaining": s.remaining,
+                    "short": _short(s.shortfall) if s.shortfall else None,
+                }
+                for s in result.slots
+            ],
+        }
     )
+    return Response(answer, media_type="application/json")
+
+
+_JSON: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def _short(shortfall: Shortfall) -> dict[str, Any]:
+    return {
+        "pool": shortfall.pool_code,
+        "pool_name": shortfall.pool_name,
+        "needed": shortfall.needed,
+        "free": shortfall.free,
+        "missing": shortfall.missing,
+    }

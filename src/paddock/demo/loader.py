@@ -262,7 +262,7 @@ def _history(
             for pick in picks:
                 for unit in by_pool[pick.demand.pool_id]:
                     if unit.unit_id == pick.unit_id:
-                        unit.busy.append((pick.starts_at, pick.ends_at))
+                        unit.busy.append(engine.span(pick.starts_at, pick.ends_at))
             status = _status_for(start, now, rng)
             guest = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
             created = start - timedelta(days=rng.randint(1, 40), minutes=rng.randint(0, 600))
