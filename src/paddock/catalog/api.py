@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from paddock.capacity.engine import Shortfall
+from paddock.capacity.engine import Shortfall, Slot
 from paddock.catalog import service
 from paddock.catalog.models import Product
 from paddock.catalog.schemas import (
@@ -103,22 +104,27 @@ def availability(
             "time_zone": result.site.time_zone,
             "date_from": result.date_from,
             "date_to": result.date_to,
-            "slots": [
-                {
-                    "starts_at": s.starts_at,
-                    "ends_at": s.ends_at,
-                    "local_time": s.starts_at.astimezone(zone).isoformat(),
-                    "remaining": s.remaining,
-                    "short": _short(s.shortfall) if s.shortfall else None,
-                }
-                for s in result.slots
-            ],
+            "slots": slot_answers(result.slots, zone),
         }
     )
     return Response(answer, media_type="application/json")
 
 
 _JSON: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def slot_answers(slots: Sequence[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Slots as the fields of SlotRead, in its order (plain dicts: see `availability`)."""
+    return [
+        {
+            "starts_at": s.starts_at,
+            "ends_at": s.ends_at,
+            "local_time": s.starts_at.astimezone(zone).isoformat(),
+            "remaining": s.remaining,
+            "short": _short(s.shortfall) if s.shortfall else None,
+        }
+        for s in slots
+    ]
 
 
 def _short(shortfall: Shortfall) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from paddock.bookings import service as booking_service
 from paddock.bookings.api import booking_read
 from paddock.bookings.schemas import BookingCreate, BookingRead
 from paddock.capacity.models import Site
-from paddock.catalog.schemas import ShortfallRead, SlotRead
+from paddock.catalog.api import slot_answers
+from paddock.catalog.schemas import SlotRead
 from paddock.db import utcnow
 from paddock.dealers import allotments, imports, service
 from paddock.dealers.errors import InvitationNotFound
@@ -570,24 +571,7 @@ def invitation_availability(
         date_from=result.date_from,
         date_to=result.date_to,
         places_left={f"{m:%Y-%m}": n for m, n in result.places_left.items()},
-        slots=[
-            SlotRead(
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-                local_time=s.starts_at.astimezone(zone).isoformat(),
-                remaining=s.remaining,
-                short=ShortfallRead(
-                    pool=s.shortfall.pool_code,
-                    pool_name=s.shortfall.pool_name,
-                    needed=s.shortfall.needed,
-                    free=s.shortfall.free,
-                    missing=s.shortfall.missing,
-                )
-                if s.shortfall
-                else None,
-            )
-            for s in result.slots
-        ],
+        slots=[SlotRead.model_validate(s) for s in slot_answers(result.slots, zone)],
     )
 
 
