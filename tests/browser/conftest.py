@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -61,8 +61,10 @@ class LiveServer:
     database_url: str
     settings: Settings
     app: FastAPI
-    # A booking at the always-open test site that can be checked in right now.
+    # A booking at the always-open test site that can be checked in right now, and its day
+    # there (the site keeps UTC: from 00:00 UTC that is already tomorrow in Atlanta's terms).
     arriving_ref: str
+    arriving_day: date
 
     def session(self):  # type: ignore[no-untyped-def]
         engine = make_engine(self.database_url, pool_size=1)
@@ -100,7 +102,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _seed(database_url: str) -> str:
+def _seed(database_url: str) -> tuple[str, date]:
     engine = make_engine(database_url, pool_size=2)
     with make_session_factory(engine)() as session:
         loader.load(session, days_back=2, days_ahead=21)
@@ -131,7 +133,7 @@ def _seed(database_url: str) -> str:
         ref = arriving.booking.ref
     engine.dispose()
     catalog_service.invalidate_cache()
-    return ref
+    return ref, start.date()
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +144,7 @@ def live_server(
     path = folder / "paddock.db"
     shutil.copy(sqlite_template, path)
     database_url = f"sqlite:///{path}"
-    ref = _seed(database_url)
+    ref, arriving_day = _seed(database_url)
     settings = Settings(
         database_url=database_url,
         environment="test",
@@ -161,7 +163,7 @@ def live_server(
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", database_url, settings, app, ref)
+    yield LiveServer(f"http://127.0.0.1:{port}", database_url, settings, app, ref, arriving_day)
     server.should_exit = True
     thread.join(timeout=10)
 

@@ -23,9 +23,12 @@ def test_operations_checks_a_guest_in(page: Page, shot: Shot, live_server: LiveS
     expect(page.locator(".tl-group").first).to_be_visible()
     shot(page, "timeline")
 
-    # The always-open test site: its timeline shows the arriving guest's bar.
+    # The always-open test site, on the guest's day there (the day shown stays when the site
+    # changes: Atlanta's today may be another date): its timeline shows the guest's bar.
     page.get_by_label("Site").select_option("TST")
     expect(page.locator("#timeline-title")).to_have_text("Test centre")
+    page.get_by_label("Day", exact=True).fill(live_server.arriving_day.isoformat())
+    expect(page).to_have_url(re.compile(rf"day={live_server.arriving_day.isoformat()}"))
     bar = page.locator(f"a.bar[href='/ops/bookings/{ref}']").first
     expect(bar).to_be_visible()
 
