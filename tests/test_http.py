@@ -3,6 +3,8 @@ would (the app's own exception handlers, inside the outer middleware)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -100,3 +102,14 @@ def test_a_database_that_does_not_answer_is_503_not_a_server_error() -> None:
             assert "cannot be reached" in response.json()["detail"]
         page = client.get("/", headers={"accept": "text/html"})
         assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+
+
+def test_a_database_not_yet_migrated_says_so(tmp_path: Path) -> None:
+    from paddock.app import create_app
+    from paddock.settings import Settings
+
+    empty = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", environment="test")
+    with TestClient(create_app(empty, sweeper=False), raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/sites")
+    assert response.status_code == 503
+    assert "paddock db upgrade" in response.json()["detail"]

@@ -88,6 +88,11 @@ def database_unavailable(exc: Exception) -> DomainError:
     sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
     if sqlstate in BUSY_STATES or "database is locked" in str(exc):
         return Busy("The database is busy with other writers; please retry.")
+    if "no such table" in str(exc):  # SQLite before its first `paddock db upgrade`
+        return Unavailable(
+            "The database has not been set up for this version of Paddock; an administrator "
+            "needs to run `paddock db upgrade`."
+        )
     return Unavailable("The database cannot be reached right now; please retry.")
 
 
