@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -149,6 +150,28 @@ def _sqlite_engine(url: str, lock_timeout_ms: int) -> Engine:
 # failure: the same request may well succeed when retried.
 DEADLOCK = "40P01"
 BUSY_STATES = frozenset({"55P03", DEADLOCK, "40001"})
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """A lock wait that ran out (PostgreSQL's, or SQLite's 'database is locked'), a deadlock
+    or a serialization failure: 'busy, retry' rather than 'sold out' or a 500. Takes the
+    driver's error or SQLAlchemy's wrapper of it."""
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        return True
+    return _sqlstate(exc) in BUSY_STATES
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL broke a deadlock by rolling this transaction back whole (two writers whose
+    exclusion checks waited on each other, say): running it again is safe, and sees the
+    winner's rows, so it gives the true answer (taken, sold out) instead of 'busy'."""
+    return _sqlstate(exc) == DEADLOCK
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+    state: str | None = getattr(driver_error, "sqlstate", None)
+    return state
 
 
 def async_pool(url: str, *, size: int, lock_timeout_ms: int) -> AsyncConnections | None:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from paddock.db import BUSY_STATES
+from paddock.db import is_busy_error
 from paddock.errors import Busy, DomainError, Unavailable
 
 PROBLEM_TYPE = "https://paddock.example/problems/"
@@ -85,8 +85,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 def database_unavailable(exc: Exception) -> DomainError:
     """A database that did not answer (down, restarting, its connection lost) or a lock
     wait that ran out, as the 503 a client can retry; never a bare 500."""
-    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
-    if sqlstate in BUSY_STATES or "database is locked" in str(exc):
+    if is_busy_error(exc):
         return Busy("The database is busy with other writers; please retry.")
     if "no such table" in str(exc):  # SQLite before its first `paddock db upgrade`
         return Unavailable(

@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from paddock.capacity import claims, engine, units
@@ -51,7 +51,9 @@ from paddock.capacity.models import Allocation, Block, Unit, pool_membership
 from paddock.capacity.units import SiteClock as SiteClock
 from paddock.capacity.units import site_clock as site_clock
 from paddock.capacity.units import static_units, working_time
-from paddock.db import BUSY_STATES, DEADLOCK, UTCDateTime
+from paddock.db import UTCDateTime
+from paddock.db import is_busy_error as is_busy_error
+from paddock.db import is_deadlock as is_deadlock
 from paddock.errors import Busy
 
 
@@ -397,23 +399,5 @@ def overlapping_allocations(
     return [(k, i, u) for k, i, u in rows]
 
 
-def is_busy_error(exc: BaseException) -> bool:
-    """Lock waits that ran out: answer 'busy, retry' rather than 'sold out' or a 500."""
-    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
-        return True
-    return isinstance(exc, DBAPIError) and _sqlstate(exc) in BUSY_STATES
-
-
-def is_deadlock(exc: BaseException) -> bool:
-    """PostgreSQL broke a deadlock by rolling this transaction back whole (two writers whose
-    exclusion checks waited on each other, say): running it again is safe, and sees the
-    winner's rows, so it gives the true answer (taken, sold out) instead of 'busy'."""
-    return isinstance(exc, DBAPIError) and _sqlstate(exc) == DEADLOCK
-
-
 def busy() -> Busy:
     return Busy("Another booking is being written for these resources; please retry.")
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
