@@ -5,10 +5,13 @@ unreachable server said as such."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from paddock.async_connections import AsyncConnections
 from paddock.errors import Busy, Unavailable
@@ -121,6 +124,63 @@ def test_an_unreachable_database_is_unavailable_not_an_error(conninfo: str) -> N
         return "connected?"
 
     assert "cannot be reached" in asyncio.run(scenario())
+
+
+@pytest.fixture
+def one_connection_role(conninfo: str) -> Iterator[str]:
+    """The test database's conninfo as a role PostgreSQL lets hold one connection at a time,
+    so that 'no free connection slot' can be had without using up the whole server's."""
+    role = f"paddock_limited_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
+    try:
+        yield make_conninfo(conninfo, user=role)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            )
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_no_free_connection_slot_is_waited_out(one_connection_role: str) -> None:
+    """The server refuses while another client holds the role's only slot; the request asks
+    again and is served once the slot is freed, well inside its wait."""
+
+    async def scenario() -> tuple[int, float]:
+        connections = AsyncConnections(one_connection_role, size=1, wait_seconds=5)
+        await connections.open()
+        other = await psycopg.AsyncConnection.connect(one_connection_role)
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, lambda: asyncio.ensure_future(other.close()))
+        started = loop.time()
+        try:
+            pid = await backend_pid(connections)
+        finally:
+            await connections.close()
+        return pid, loop.time() - started
+
+    pid, waited = asyncio.run(scenario())
+    assert pid > 0 and 0.25 < waited < 5
+
+
+def test_no_free_connection_slot_for_the_whole_wait_is_unavailable(
+    one_connection_role: str,
+) -> None:
+    async def scenario() -> str:
+        connections = AsyncConnections(one_connection_role, size=1, wait_seconds=0.3)
+        await connections.open()
+        async with await psycopg.AsyncConnection.connect(one_connection_role):
+            try:
+                await backend_pid(connections)
+            except Unavailable as exc:
+                return exc.detail
+            finally:
+                await connections.close()
+        return "connected?"
+
+    assert "no free connection for 0.3 s" in asyncio.run(scenario())
 
 
 def test_a_request_cancelled_mid_statement_leaves_no_statement_or_busy_connection(

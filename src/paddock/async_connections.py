@@ -90,17 +90,35 @@ class AsyncConnections:
             idle.put_nowait(connection)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        try:
-            connection = await psycopg.AsyncConnection.connect(
-                self.conninfo,
-                autocommit=True,
-                options=self.options,
-                connect_timeout=self.connect_seconds,
-            )
-        except psycopg.OperationalError as exc:
-            raise Unavailable("The database cannot be reached right now; please retry.") from exc
-        self._all.add(connection)
-        return connection
+        """A new connection. A server that refuses for a passing reason (all its connection
+        slots taken, starting up) is asked again, backing off, for up to `wait_seconds`: a
+        burst of clients elsewhere should cost a request some milliseconds, not a 503."""
+        deadline = asyncio.get_running_loop().time() + self.wait_seconds
+        pause = 0.02
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(
+                    self.conninfo,
+                    autocommit=True,
+                    options=self.options,
+                    connect_timeout=self.connect_seconds,
+                )
+            except psycopg.OperationalError as exc:
+                passing = _refused_for_now(exc)
+                if passing and asyncio.get_running_loop().time() + pause < deadline:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.25)
+                    continue
+                if passing:
+                    raise Unavailable(
+                        f"The database had no free connection for {self.wait_seconds:g} s; "
+                        "please retry."
+                    ) from exc
+                raise Unavailable(
+                    "The database cannot be reached right now; please retry."
+                ) from exc
+            self._all.add(connection)
+            return connection
 
     async def _discard(self, connection: psycopg.AsyncConnection[Any] | None) -> None:
         if connection is None:
@@ -109,6 +127,21 @@ class AsyncConnections:
         # close() never waits (safe in a cancelled request's cleanup): the socket goes, and a
         # statement left running is stopped by the server when it finds the client gone.
         await connection.close()
+
+
+# What PostgreSQL says when it is up but will not take a connection yet (libpq gives no
+# SQLSTATE for a refused connection, only the server's message).
+_PASSING_REFUSALS = (
+    "too many connections",
+    "too many clients",
+    "remaining connection slots are reserved",
+    "the database system is starting up",
+)
+
+
+def _refused_for_now(exc: psycopg.OperationalError) -> bool:
+    message = str(exc)
+    return any(reason in message for reason in _PASSING_REFUSALS)
 
 
 def _reusable(connection: psycopg.AsyncConnection[Any]) -> bool:

@@ -182,6 +182,7 @@ def post_all(
     barrier = threading.Barrier(len(bodies))
     statuses: list[int] = []
     refs: list[str] = []
+    problems: list[str] = []  # anything but "sold out", to say what went wrong
     lock = threading.Lock()
 
     with httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_connections=100)) as c:
@@ -195,12 +196,16 @@ def post_all(
                     refs.append(response.json()["ref"])
                 else:
                     assert response.headers["content-type"] == "application/problem+json"
+                    if response.status_code != 409:
+                        problems.append(response.json().get("detail", ""))
 
         workers = [threading.Thread(target=one, args=(b,)) for b in bodies]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join(timeout=60)
+    if problems:
+        print("unexpected answers:", Counter(problems))
     return statuses, refs
 
 
