@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from paddock.bookings import service
+from paddock.bookings import on_loop, service
 from paddock.bookings.schemas import (
     AuditRead,
     BookingCancel,
@@ -109,7 +109,7 @@ async def create_booking(request: Request) -> Response:
     }
     try:
         if state.booking_pool is not None:
-            result = await service.create_booking_async(
+            result = await on_loop.create_booking_async(
                 state.booking_pool, state.session_factory, **booking
             )
         else:

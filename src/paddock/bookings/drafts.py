@@ -22,6 +22,7 @@ from paddock.bookings.models import BookingStatus
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand
+from paddock.capacity.units import static_units
 from paddock.catalog import service as catalog
 from paddock.catalog.service import ProductPlan
 from paddock.errors import Invalid
@@ -123,6 +124,14 @@ def draft_booking(
         idempotency_key,
         fingerprint,
     )
+
+
+def read_caches(session: Session, product_code: str) -> None:
+    """Read into the caches what drafting a booking of this product needs, whatever the
+    request (drafting one stops at its first fault)."""
+    plan = catalog.product_plan(session, code=product_code)
+    site = catalog.plan_clock(session, plan)
+    static_units(session, site.site_id, tuple(sorted({d.pool_id for d in plan.demands})))
 
 
 def audit_row(actor: str, action: str, now: datetime, **data: object) -> dict[str, Any]:

@@ -10,9 +10,8 @@ from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from paddock.async_connections import AsyncConnections
 from paddock.audit.models import AuditEntry
 from paddock.bookings import postgres
 from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
@@ -23,10 +22,9 @@ from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Pick, is_free
 from paddock.capacity.models import Allocation, Site, Unit, pool_membership
-from paddock.capacity.units import NotCached
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
-from paddock.db import run_blocking, utcnow, write_transaction
+from paddock.db import utcnow, write_transaction
 from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound, SoldOut
 
 _INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
@@ -157,61 +155,10 @@ def create_booking(
             if previous is not None:
                 return previous
         raise
-    return _created(draft, booking_id, picks)
+    return created_result(draft, booking_id, picks)
 
 
-async def create_booking_async(
-    pool: AsyncConnections,
-    session_factory: sessionmaker[Session],
-    *,
-    product_code: str,
-    starts_at: datetime,
-    guest: Guest,
-    hold: bool = False,
-    hold_minutes: int = 10,
-    idempotency_key: str | None = None,
-    channel: str = "api",
-    actor: str = "guest",
-    public_only: bool = False,
-) -> BookingResult:
-    """create_booking for an event loop, on PostgreSQL: drafted from the caches and written
-    by one statement on a connection of `pool`, with no worker thread. A cold cache or a
-    retried request (rare) is served by the synchronous path in a thread."""
-    request: dict[str, Any] = {
-        "product_code": product_code,
-        "starts_at": starts_at,
-        "guest": guest,
-        "hold": hold,
-        "hold_minutes": hold_minutes,
-        "idempotency_key": idempotency_key,
-        "channel": channel,
-        "actor": actor,
-        "public_only": public_only,
-    }
-
-    def in_a_session() -> BookingResult:
-        with session_factory() as session:
-            return create_booking(session, **request)
-
-    try:
-        draft = draft_booking(None, now=utcnow(), **request)
-        chosen = draft.claims(None)
-    except NotCached:
-        return await run_blocking(in_a_session)
-    try:
-        booking_id, picks = await postgres.write_async(pool, draft, chosen)
-    except postgres.DuplicateKey:
-        return await run_blocking(in_a_session)
-    except SoldOut:
-        # A retry of a request that took the last place finds it full: it gets its booking.
-        # Most sold-out answers have no booking under their key: one indexed read says so.
-        if idempotency_key and await postgres.key_used_async(pool, idempotency_key):
-            return await run_blocking(in_a_session)
-        raise
-    return _created(draft, booking_id, picks)
-
-
-def _created(draft: Draft, booking_id: int, picks: Sequence[Pick]) -> BookingResult:
+def created_result(draft: Draft, booking_id: int, picks: Sequence[Pick]) -> BookingResult:
     resources = [
         Resource(p.demand.pool_id, p.unit_id, p.unit_label, p.starts_at, p.ends_at) for p in picks
     ]
