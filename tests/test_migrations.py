@@ -23,6 +23,7 @@ REVISIONS = (
     "0006_probe_by_end",
     "0007_probe_in_one_statement",
     "0008_one_writer_per_key",
+    "0009_quick_take_never_deadlocks",
 )
 
 

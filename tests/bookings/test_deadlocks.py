@@ -182,3 +182,62 @@ def test_a_retry_waits_for_its_key_holding_nothing_then_gets_the_first_booking(
     assert isinstance(results["second"], service.BookingResult), results["second"]
     assert results["second"].booking.ref == results["first"].booking.ref
     assert session.execute(text("SELECT count(*) FROM booking")).scalar_one() == 1
+
+
+def test_two_quick_takes_of_one_unit_never_deadlock(session: Session, engine: Engine) -> None:
+    """Writer B's quick take of a car that writer A holds uncommitted waits for A holding no
+    row of that car, so A can go on writing over B's interval. (A plain INSERT would put B's
+    row in the table before the exclusion check: A would wait on B and B on A, a deadlock
+    broken after deadlock_timeout, which came one after another under contention.)"""
+    _postgres_only(session)
+    world = make_world(session, cars=1)
+    car, pool = world.units["car"][0].id, world.pools["car"].id
+    session.commit()
+    ten = at(MONDAY, 10)
+
+    def take(conn: Any, engagement: int, start: Any, minutes: int) -> Any:
+        return conn.exec_driver_sql(
+            "SELECT taken FROM capacity_take('test', %(e)s, NULL, now(), ARRAY[%(p)s],"
+            " ARRAY[1], ARRAY[%(s)s::timestamptz], ARRAY[%(f)s::timestamptz], ARRAY[%(u)s],"
+            " ARRAY[1, 2], false)",
+            {
+                "e": engagement,
+                "p": pool,
+                "s": start,
+                "f": start + timedelta(minutes=minutes),
+                "u": car,
+            },
+        ).scalar_one()
+
+    outcome: list[str] = []
+
+    def writer_b() -> None:
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("SET LOCAL deadlock_timeout = '100ms'")
+            try:
+                take(conn, 2, ten, 120)  # 10:00-12:00, over A's 10:00-11:00
+                outcome.append("taken")
+            except Exception as exc:  # judged below
+                outcome.append(getattr(getattr(exc, "orig", None), "sqlstate", None) or repr(exc))
+
+    with engine.connect() as a, a.begin():
+        a.exec_driver_sql("SET LOCAL deadlock_timeout = '100ms'")
+        assert take(a, 1, ten, 60) == [car]  # 10:00-11:00, uncommitted
+        thread = threading.Thread(target=writer_b)
+        thread.start()
+        for _ in range(200):  # until B is seen waiting on A
+            waiting = session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            session.rollback()
+            if waiting:
+                break
+            threading.Event().wait(WAIT / 200)
+        assert waiting, "writer B never waited for A"
+        # A goes on: 11:00-12:00 overlaps only B's interval.
+        assert take(a, 3, ten + timedelta(hours=1), 60) == [car]
+    thread.join(WAIT)
+    assert outcome == ["23P01"]  # B: taken meanwhile, ask again carefully; no deadlock
