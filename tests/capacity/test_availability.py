@@ -3,7 +3,7 @@ PostgreSQL): Los Angeles and New York sites, site hours and coach shifts in loca
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from paddock.bookings import service as bookings
 from paddock.capacity import engine
 from paddock.capacity import service as capacity
+from paddock.capacity.busy import parse_sqlite_instants
 from paddock.capacity.models import Allocation, Block
 from paddock.catalog import service as catalog
 from tests.factories import at, make_world
@@ -117,6 +118,13 @@ def test_busy_time_is_read_to_the_microsecond_and_lapsed_holds_are_told_apart(
                 starts_at=at(day, 16, 15) + timedelta(microseconds=250_000),
                 ends_at=at(day, 17),
             ),
+            Block(  # the whole site closed: every unit busy
+                site_id=world.site.id,
+                unit_id=None,
+                kind="closure",
+                starts_at=at(day, 17, 30),
+                ends_at=at(day, 18),
+            ),
         ]
     )
     session.commit()
@@ -125,9 +133,24 @@ def test_busy_time_is_read_to_the_microsecond_and_lapsed_holds_are_told_apart(
         session, clock, [pool], (at(day, 8), at(day, 18)), now
     )
     busy = {u.unit_id: sorted(u.busy) for u in by_pool[pool]}
+    closed = engine.span(at(day, 17, 30), at(day, 18))
     assert busy[car.id] == [
         engine.span(odd, late),
         engine.span(at(day, 16, 15) + timedelta(microseconds=250_000), at(day, 17)),
+        closed,
     ]
-    assert busy[other.id] == [engine.span(at(day, 14), at(day, 15))]
+    assert busy[other.id] == [engine.span(at(day, 14), at(day, 15)), closed]
     assert len(lapsed) == 1
+
+
+def test_sqlite_instants_stored_in_another_form_are_read_one_by_one() -> None:
+    """Rows written by other tools may drop the microseconds or carry an offset."""
+    stored = "2031-06-02 10:00:00.000001,2031-06-02 11:00:00.000000"
+    other = "2031-06-02 10:00:00,2031-06-02T11:00:00+00:00"
+    expected = [
+        engine.micros(datetime(2031, 6, 2, 10, tzinfo=UTC)) + 1,
+        engine.micros(datetime(2031, 6, 2, 11, tzinfo=UTC)),
+    ]
+    assert parse_sqlite_instants(stored).tolist() == expected
+    assert parse_sqlite_instants(other).tolist() == [expected[0] - 1, expected[1]]
+    assert parse_sqlite_instants(None).tolist() == []

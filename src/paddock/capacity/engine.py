@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -199,9 +200,8 @@ class TickGrid:
         width = int(open_before[-1])
         idle_edges = np.diff(idle[:, is_open].astype(np.int32), axis=1, prepend=0, append=0)
         edges = idle_edges[[patterns[id(u.working)] for u in units]]
-        busy = np.array([pair for unit in units for pair in unit.busy], dtype=np.int64).reshape(
-            -1, 2
-        ) - micros(self.origin)
+        spans = chain.from_iterable(chain.from_iterable(unit.busy for unit in units))
+        busy = np.fromiter(spans, np.int64).reshape(-1, 2) - micros(self.origin)
         edges += self._edges(
             np.repeat(np.arange(len(units)), [len(unit.busy) for unit in units]),
             open_before[self.ticks(busy[:, 0], up=False)],  # busy time rounded outwards
@@ -226,10 +226,13 @@ class TickGrid:
         """rows x width: +1 where an interval starts, -1 where it ends; its running sum counts
         the intervals covering each tick."""
         edges = np.zeros((height, width), dtype=np.int32)
+        flat = edges.reshape(-1)
         row = np.asarray(rows, dtype=np.int64)
         keep = last > first
-        np.add.at(edges, (row[keep], first[keep]), 1)
-        np.add.at(edges, (row[keep], last[keep]), -1)
+        # Each cell's count at once (np.add.at, one element at a time, costs ~3x more).
+        for cells, step in ((first, 1), (last, -1)):
+            at, times = np.unique(row[keep] * width + cells[keep], return_counts=True)
+            flat[at] += step * times.astype(np.int32)
         return edges
 
 

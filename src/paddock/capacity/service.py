@@ -10,48 +10,28 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy import (
-    ARRAY,
-    BigInteger,
-    ColumnElement,
     Connection,
-    Executable,
-    Integer,
-    String,
-    Table,
     and_,
-    any_,
-    bindparam,
-    extract,
-    func,
     insert,
-    literal,
-    literal_column,
-    null,
-    or_,
     select,
-    true,
-    type_coerce,
-    union_all,
     update,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from paddock.capacity import claims, engine, units
+from paddock.capacity.busy import read_busy
 from paddock.capacity.claims import sold_out as sold_out
 from paddock.capacity.engine import Demand, Pick, Slot, UnitTimeline
-from paddock.capacity.models import Allocation, Block, Unit, pool_membership
+from paddock.capacity.models import Allocation, Unit
 from paddock.capacity.units import SiteClock as SiteClock
 from paddock.capacity.units import site_clock as site_clock
 from paddock.capacity.units import static_units, working_time
-from paddock.db import UTCDateTime
 from paddock.db import is_busy_error as is_busy_error
 from paddock.db import is_deadlock as is_deadlock
 from paddock.errors import Busy
@@ -66,93 +46,6 @@ def invalidate_cache() -> None:
 
 class AllocationConflict(Exception):
     """A concurrent writer took a unit we chose: re-read and choose again."""
-
-
-_allocation = cast(Table, Allocation.__table__)
-_block = cast(Table, Block.__table__)
-_members = select(pool_membership.c.unit_id).where(
-    pool_membership.c.pool_id.in_(bindparam("pool_ids", expanding=True))
-)
-
-
-def _instant(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    """An instant column as read for busy time: PostgreSQL computes whole microseconds since
-    the epoch (EXTRACT is numeric, exact, since 14); SQLite hands back its stored text, which
-    `_micros` parses in one numpy call (strftime per row costs SQLite more than that)."""
-    if dialect == "postgresql":
-        return sql_cast(extract("epoch", column) * literal_column("1000000"), BigInteger)
-    return type_coerce(column, String)
-
-
-def _no_instant(dialect: str) -> ColumnElement[Any]:
-    return sql_cast(null(), BigInteger) if dialect == "postgresql" else type_coerce(null(), String)
-
-
-def _micros(values: list[Any], dialect: str) -> list[int]:
-    """`_instant` values as epoch microseconds (engine.Span)."""
-    if dialect == "postgresql" or not values:
-        return values
-    try:
-        parsed: list[int] = np.array(values, dtype="datetime64[us]").astype(np.int64).tolist()
-        return parsed
-    except ValueError:  # a form other than SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff'
-        return [engine.micros(UTCDateTime.from_sqlite(v)) for v in values]
-
-
-def _busy_statement(dialect: str) -> Executable:
-    """Blocks and active allocations of the pools' units overlapping [start, end): one query,
-    their times read as `_instant` says. Allocations are found per unit from its first one
-    ending after the start (active allocations of a unit never overlap, so those are in start
-    order too), without reading the unit's history."""
-    start = bindparam("start", type_=UTCDateTime())
-    end = bindparam("end", type_=UTCDateTime())
-    overlaps: ColumnElement[bool]
-    in_pools: ColumnElement[bool] = _allocation.c.unit_id.in_(_members)
-    if dialect == "postgresql":
-        # Each unit's first allocations ending after the start, from the b-tree on (unit,
-        # end, start): the units as one array, so the planner seeks per unit. (The GiST
-        # range search found every unit's allocations of the month and joined them to the
-        # pools afterwards: 4.4 ms against 2.1 on the demo world.)
-        members = select(func.array_agg(pool_membership.c.unit_id)).where(
-            pool_membership.c.pool_id.in_(bindparam("pool_ids", expanding=True))
-        )
-        in_pools = _allocation.c.unit_id == any_(
-            sql_cast(members.scalar_subquery(), ARRAY(Integer))
-        )
-        overlaps = and_(_allocation.c.starts_at < end, _allocation.c.ends_at > start)
-    else:
-        # A bare `active` term lets SQLite use the partial index of active rows on (unit, end):
-        # a seek past the window's start instead of each unit's whole history.
-        overlaps = and_(
-            literal_column("allocation.active"),
-            _allocation.c.starts_at < end,
-            _allocation.c.ends_at > start,
-        )
-    blocks = select(
-        literal(0).label("source"),
-        type_coerce(null(), Integer).label("id"),
-        _block.c.unit_id,
-        _instant(_block.c.starts_at, dialect).label("starts"),
-        _instant(_block.c.ends_at, dialect).label("ends"),
-        _no_instant(dialect).label("expires"),
-    ).where(
-        _block.c.site_id == bindparam("site_id"),
-        or_(_block.c.unit_id.in_(_members), _block.c.unit_id.is_(None)),
-        _block.c.starts_at < end,
-        _block.c.ends_at > start,
-    )
-    allocations = select(
-        literal(1),
-        _allocation.c.id,
-        _allocation.c.unit_id,
-        _instant(_allocation.c.starts_at, dialect),
-        _instant(_allocation.c.ends_at, dialect),
-        _instant(_allocation.c.expires_at, dialect),
-    ).where(in_pools, _allocation.c.active == true(), overlaps)
-    return union_all(blocks, allocations)
-
-
-_BUSY = {name: _busy_statement(name) for name in ("postgresql", "sqlite")}
 
 
 def load_timelines(
@@ -181,29 +74,16 @@ def load_timelines(
     }
     lapsed: list[int] = []
     if timelines:
-        connection = session.connection()
-        dialect = _dialect(connection)
-        rows = connection.execute(
-            _BUSY[dialect],
-            {"site_id": site.site_id, "pool_ids": pools, "start": start, "end": end},
-        ).all()  # all at once: a month of a busy site is thousands of rows
-        starts = _micros([row[3] for row in rows], dialect)
-        ends = _micros([row[4] for row in rows], dialect)
-        busy = {unit_id: timeline.busy for unit_id, timeline in timelines.items()}
-        now_us = engine.micros(now)
-        for (source, alloc_id, unit_id, _, _, expires), b_start, b_end in zip(
-            rows, starts, ends, strict=True
-        ):
-            if unit_id in busy:
-                if expires is not None and _micros([expires], dialect)[0] <= now_us:
-                    lapsed.append(alloc_id)
-                else:
-                    busy[unit_id].append((b_start, b_end))
-            elif source == 0 and unit_id is None:  # a closure of the whole site
-                for closed, spans in busy.items():
-                    if closed not in static.not_resources:
-                        spans.append((b_start, b_end))
-            # else: a unit switched off since the units were cached
+        found = read_busy(session.connection(), site.site_id, pools, window, now)
+        lapsed = found.lapsed
+        for unit_id, (starts, ends) in found.units.items():
+            if unit_id in timelines:  # else: a unit switched off since the units were cached
+                timelines[unit_id].busy.extend(zip(starts.tolist(), ends.tolist(), strict=True))
+        if len(found.closures[0]):
+            closed = list(zip(found.closures[0].tolist(), found.closures[1].tolist(), strict=True))
+            for unit_id, timeline in timelines.items():
+                if unit_id not in static.not_resources:
+                    timeline.busy.extend(closed)
     by_pool = {
         pool_id: [timelines[unit_id] for unit_id, _, _ in members]
         for pool_id, members in static.members.items()
