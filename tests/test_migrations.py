@@ -24,6 +24,7 @@ REVISIONS = (
     "0007_probe_in_one_statement",
     "0008_one_writer_per_key",
     "0009_quick_take_never_deadlocks",
+    "0010_sqlite_busy_from_index",
 )
 
 
