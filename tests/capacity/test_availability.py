@@ -3,6 +3,7 @@ PostgreSQL): Los Angeles and New York sites, site hours and coach shifts in loca
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from paddock.bookings import service as bookings
 from paddock.capacity import engine
 from paddock.capacity import service as capacity
-from paddock.capacity.busy import parse_sqlite_instants
+from paddock.capacity.busy import parse_sqlite_instants, read_busy
 from paddock.capacity.models import Allocation, Block
 from paddock.catalog import service as catalog
 from tests.factories import at, make_world
@@ -154,3 +155,33 @@ def test_sqlite_instants_stored_in_another_form_are_read_one_by_one() -> None:
     assert parse_sqlite_instants(stored).tolist() == expected
     assert parse_sqlite_instants(other).tolist() == [expected[0] - 1, expected[1]]
     assert parse_sqlite_instants(None).tolist() == []
+
+
+def test_busy_time_is_exact_to_the_microsecond_over_the_century(session: Session) -> None:
+    """300 allocations of one unit at random microseconds from 2000 to 2099 are read back
+    exactly (PostgreSQL computes them in floating point: the rounding must always land)."""
+    world = make_world(session, cars=1)
+    car, pool = world.units["car"][0], world.pools["car"].id
+    rng = random.Random(7)
+    century = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    span_us = engine.micros(century[1]) - engine.micros(century[0])
+    edges = sorted(rng.sample(range(span_us), 600))
+    instants = [century[0] + timedelta(microseconds=e) for e in edges]
+    session.add_all(
+        Allocation(
+            engagement_kind="test",
+            engagement_id=n,
+            unit_id=car.id,
+            pool_id=pool,
+            starts_at=instants[2 * n],
+            ends_at=instants[2 * n + 1],
+            active=True,
+        )
+        for n in range(300)
+    )
+    session.commit()
+    found = read_busy(session.connection(), world.site.id, [pool], century, century[0])
+    starts, ends = found.units[car.id]
+    assert sorted(zip(starts.tolist(), ends.tolist(), strict=True)) == [
+        (engine.micros(instants[2 * n]), engine.micros(instants[2 * n + 1])) for n in range(300)
+    ]
