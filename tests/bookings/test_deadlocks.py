@@ -185,10 +185,11 @@ def test_a_retry_waits_for_its_key_holding_nothing_then_gets_the_first_booking(
 
 
 def test_two_quick_takes_of_one_unit_never_deadlock(session: Session, engine: Engine) -> None:
-    """Writer B's quick take of a car that writer A holds uncommitted waits for A holding no
-    row of that car, so A can go on writing over B's interval. (A plain INSERT would put B's
-    row in the table before the exclusion check: A would wait on B and B on A, a deadlock
-    broken after deadlock_timeout, which came one after another under contention.)"""
+    """Writer B's quick take of a car that writer A holds uncommitted at an overlapping time
+    queues (on the car's hour) holding no row of it, so A can go on writing over B's
+    interval. (With two plain INSERTs B's row was in the table before the exclusion check:
+    A waited on B and B on A, a deadlock broken after deadlock_timeout, which came one after
+    another under contention.)"""
     _postgres_only(session)
     world = make_world(session, cars=1)
     car, pool = world.units["car"][0].id, world.pools["car"].id
