@@ -22,16 +22,16 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from paddock.app import create_app
 from paddock.bookings import service
 from paddock.bookings.models import Booking
-from paddock.capacity.models import Allocation
+from paddock.capacity.models import Allocation, Unit
 from paddock.catalog import service as catalog
 from paddock.db import make_engine, make_session_factory
-from paddock.errors import Busy
+from paddock.errors import Busy, SoldOut
 from paddock.settings import Settings
 from tests.bookings.racing import compete, guest, process_racer
 from tests.factories import MONDAY, World, at, make_world
@@ -314,3 +314,36 @@ def test_busy_then_retry_from_many_threads_never_errors(
     assert set(kinds) <= {"won", "SoldOut", "Busy"}, outcomes
     assert kinds["won"] <= LAST
     assert_no_unit_held_twice(session)
+
+
+def test_a_sold_out_answer_leaves_no_read_open_for_the_next_writer(database_url: str) -> None:
+    """On SQLite a probe that stopped at the first of a unit's allocations kept a read open on
+    its connection while the sold-out error (and its frames) lived on; the pool gave the
+    connection to the next writer, whose BEGIN IMMEDIATE failed at once if anyone had
+    committed meanwhile: 'busy' in one of 640 contention answers of the benchmark."""
+    engine = make_engine(database_url, pool_size=1, lock_timeout_ms=2000)
+    other = make_engine(database_url, pool_size=1)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            coach = make_world(session, cars=1, coaches=1, positions=1).units["coach"][0].id
+            for hours in (0, 4):  # two allocations of each unit after 10:00: probes stop at one
+                service.create_booking(
+                    session,
+                    product_code="drive",
+                    starts_at=SLOT + timedelta(hours=hours),
+                    guest=guest(hours),
+                )
+        with factory() as session, pytest.raises(SoldOut) as refused:
+            service.create_booking(session, product_code="drive", starts_at=SLOT, guest=guest(2))
+        with make_session_factory(other)() as session:  # a writer elsewhere commits
+            session.execute(update(Unit).where(Unit.id == coach).values(label="Coach 1b"))
+            session.commit()
+        with factory() as session:  # the refusal still alive: the next writer books
+            result = service.create_booking(
+                session, product_code="drive", starts_at=SLOT + timedelta(hours=2), guest=guest(3)
+            )
+        assert result.booking.ref and refused.value is not None
+    finally:
+        engine.dispose()
+        other.dispose()

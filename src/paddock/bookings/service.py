@@ -188,14 +188,15 @@ def _create_on_sqlite(
     values = draft.values
     connection = session.connection()
     booking_id = int(connection.execute(_INSERT_BOOKING, values).scalar_one())
-    picks = claims.take_on_sqlite(
-        capacity.raw_cursor(session),
-        chosen,
-        engagement_kind=ENGAGEMENT,
-        engagement_id=booking_id,
-        expires_at=values["hold_expires_at"],
-        now=values["created_at"],
-    )
+    with capacity.raw_cursor(session) as cursor:
+        picks = claims.take_on_sqlite(
+            cursor,
+            chosen,
+            engagement_kind=ENGAGEMENT,
+            engagement_id=booking_id,
+            expires_at=values["hold_expires_at"],
+            now=values["created_at"],
+        )
     if on_admitted is not None:
         on_admitted(session, booking_id)
     # Audited after the hook: the audit entry's triggers (the dealers' webhook outbox) read

@@ -7,7 +7,8 @@ entry own it); they never commit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -152,14 +153,15 @@ def allocate(
     chosen = claims.claims(session, site, demands, start)
     connection = session.connection()
     if _dialect(connection) == "sqlite":
-        return claims.take_on_sqlite(
-            raw_cursor(session),
-            chosen,
-            engagement_kind=engagement_kind,
-            engagement_id=engagement_id,
-            expires_at=expires_at,
-            now=now,
-        )
+        with raw_cursor(session) as cursor:
+            return claims.take_on_sqlite(
+                cursor,
+                chosen,
+                engagement_kind=engagement_kind,
+                engagement_id=engagement_id,
+                expires_at=expires_at,
+                now=now,
+            )
     try:
         return claims.take(
             connection,
@@ -189,10 +191,18 @@ def insert_unless_taken(session: Session, row: dict[str, Any]) -> bool:
     return session.execute(taken, row).first() is not None
 
 
-def raw_cursor(session: Session) -> Any:
+@contextmanager
+def raw_cursor(session: Session) -> Iterator[Any]:
     """A DB-API cursor on the session's connection, inside its transaction (the booking path's
-    probes: a statement each, where SQLAlchemy's per-statement work would cost more)."""
-    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    probes: a statement each, where SQLAlchemy's per-statement work would cost more). Closed
+    on the way out: a probe left mid-result keeps a read of the database open on the
+    connection after the transaction, even when the pool has handed the connection to another
+    writer, whose BEGIN IMMEDIATE then fails at once ("database is locked")."""
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 def release(session: Session, *, engagement_kind: str, engagement_id: int) -> int:
