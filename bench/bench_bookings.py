@@ -150,6 +150,8 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     refs: dict[str, str] = field(default_factory=dict)  # idempotency key -> ref
+    # What each error answer said (its problem's detail), to tell "busy" causes apart.
+    problems: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     sent: int = 0
 
@@ -174,6 +176,13 @@ def classify(status: int, payload: bytes) -> str:
     except ValueError:
         kind = "?"
     return f"{status} {kind}"
+
+
+def problem_detail(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload).get("detail", ""))[:200]
+    except ValueError:
+        return payload[:200].decode("utf-8", "replace")
 
 
 async def drive(port: int, jobs: list[Job], clients: int, seconds: float) -> Outcome:
@@ -201,6 +210,8 @@ async def drive(port: int, jobs: list[Job], clients: int, seconds: float) -> Out
                 outcome.latencies.append(time.perf_counter() - t0)
                 kind = classify(status, payload)
                 outcome.statuses[kind] += 1
+                if status >= 500 or status not in (200, 201, 409):
+                    outcome.problems[problem_detail(payload)] += 1
                 if status in (200, 201):
                     outcome.refs[job.key] = json.loads(payload)["ref"]
         finally:
@@ -282,6 +293,7 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
         "max_ms": ms(max(outcome.latencies, default=None)),
         "statuses": dict(outcome.statuses),
         "errors": sum(errors.values()),
+        "problems": dict(outcome.problems.most_common(5)),
     }
 
 
@@ -291,6 +303,7 @@ def merged(outcomes: list[Outcome]) -> Outcome:
     for o in outcomes:
         total.latencies += o.latencies
         total.statuses.update(o.statuses)
+        total.problems.update(o.problems)
         total.refs.update(o.refs)
         total.seconds += o.seconds
         total.sent += o.sent
