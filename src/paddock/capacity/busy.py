@@ -68,6 +68,8 @@ def read_busy(
     window: tuple[datetime, datetime],
     now: datetime,
 ) -> BusyTime:
+    """The busy time of the pools' units (and the site's closures) overlapping the window, as
+    of `now` (a hold past its expiry is not busy: its id is reported as lapsed)."""
     dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
     rows = connection.execute(
         _STATEMENTS[dialect],
