@@ -184,12 +184,15 @@ def test_a_retry_waits_for_its_key_holding_nothing_then_gets_the_first_booking(
     assert session.execute(text("SELECT count(*) FROM booking")).scalar_one() == 1
 
 
-def test_two_quick_takes_of_one_unit_never_deadlock(session: Session, engine: Engine) -> None:
+@pytest.mark.parametrize("b_minutes", [120, 3 * 24 * 60], ids=["hours", "days"])
+def test_two_quick_takes_of_one_unit_never_deadlock(
+    session: Session, engine: Engine, b_minutes: int
+) -> None:
     """Writer B's quick take of a car that writer A holds uncommitted at an overlapping time
-    queues (on the car's hour) holding no row of it, so A can go on writing over B's
-    interval. (With two plain INSERTs B's row was in the table before the exclusion check:
-    A waited on B and B on A, a deadlock broken after deadlock_timeout, which came one after
-    another under contention.)"""
+    queues (on the car's hour, or for a take of days on the car as a whole) holding no row of
+    it, so A can go on writing over B's interval. (With two plain INSERTs B's row was in the
+    table before the exclusion check: A waited on B and B on A, a deadlock broken after
+    deadlock_timeout, which came one after another under contention.)"""
     _postgres_only(session)
     world = make_world(session, cars=1)
     car, pool = world.units["car"][0].id, world.pools["car"].id
@@ -216,7 +219,7 @@ def test_two_quick_takes_of_one_unit_never_deadlock(session: Session, engine: En
         with engine.connect() as conn, conn.begin():
             conn.exec_driver_sql("SET LOCAL deadlock_timeout = '100ms'")
             try:
-                take(conn, 2, ten, 120)  # 10:00-12:00, over A's 10:00-11:00
+                take(conn, 2, ten, b_minutes)  # from 10:00, over A's 10:00-11:00
                 outcome.append("taken")
             except Exception as exc:  # judged below
                 outcome.append(getattr(getattr(exc, "orig", None), "sqlstate", None) or repr(exc))
@@ -242,3 +245,31 @@ def test_two_quick_takes_of_one_unit_never_deadlock(session: Session, engine: En
         assert take(a, 3, ten + timedelta(hours=1), 60) == [car]
     thread.join(WAIT)
     assert outcome == ["23P01"]  # B: taken meanwhile, ask again carefully; no deadlock
+
+
+def test_a_quick_take_locks_its_hours_or_for_days_its_unit(
+    session: Session, engine: Engine
+) -> None:
+    """A take of hours locks each (unit, hour) and shares the unit's lock; a take of days (a
+    dealer's place for a month) locks the unit alone, not an hour each."""
+    _postgres_only(session)
+    world = make_world(session, cars=2)
+    short_car, long_car = (u.id for u in world.units["car"])
+    pool = world.pools["car"].id
+    session.commit()
+    ten = at(MONDAY, 10)
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql(
+            "SELECT capacity_take('test', 1, NULL, now(), ARRAY[%(p)s, %(p)s], ARRAY[1, 1],"
+            " ARRAY[%(s)s::timestamptz, %(s)s::timestamptz],"
+            " ARRAY[%(s)s::timestamptz + interval '90 minutes',"
+            "       %(s)s::timestamptz + interval '30 days'],"
+            " ARRAY[%(a)s, %(b)s], ARRAY[1, 2, 3], false)",
+            {"p": pool, "s": ten, "a": short_car, "b": long_car},
+        )
+        held = conn.exec_driver_sql(
+            "SELECT mode, count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND pid = pg_backend_pid() GROUP BY mode"
+        ).all()
+    # 10:00-11:30: hours 10 and 11 and the car shared; the month: its car exclusively.
+    assert dict(held) == {"ExclusiveLock": 3, "ShareLock": 1}

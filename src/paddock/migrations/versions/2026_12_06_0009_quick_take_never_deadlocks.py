@@ -7,12 +7,15 @@ after deadlock_timeout (1 s). Under contention for a few places these came one a
 (51 in a minute of the booking benchmark); requests waited seconds and some answered "busy"
 (a CI run's race test got 10 of those among its 50 answers).
 
-Now the quick way first takes a transaction-scoped advisory lock on every (unit, hour) its
-picks touch, in key order. Two intervals that overlap touch a common hour, so a second writer
-of the unit at an overlapping time waits there holding no row of it; once the first commits,
-its INSERT meets a committed row and fails at once (exclusion_violation, 23P01), and the
-caller asks again carefully, as before. Locks taken in one order cannot form a cycle, and
-writers of one unit at other hours do not wait for each other.
+Now the quick way first takes transaction-scoped advisory locks, in key order, then the
+plain INSERT. For a pick of at most 24 hours: every (unit, hour) it touches, exclusively,
+and the unit as a whole, shared. For a longer one (a dealer's place for a month): the unit
+as a whole, exclusively (not an hour each: a month is 720 locks, and concurrent bookings
+would use up PostgreSQL's lock table). Two overlapping picks of one unit always conflict on
+some key, so a second writer waits there holding no row of the unit; once the first
+commits, its INSERT meets a committed row and fails at once (exclusion_violation, 23P01),
+and the caller asks again carefully, as before. Locks taken in one order cannot form a
+cycle, and writers of one unit at other hours do not wait for each other.
 
 Tried first: ON CONFLICT DO NOTHING (a speculative insertion, which also steps aside) checks
 the exclusion index twice per row: 25 % less PostgreSQL booking throughput in pgbench (1,950
@@ -40,18 +43,27 @@ depends_on: str | Sequence[str] | None = None
 _INSERT = """        IF cardinality(picks) = wanted THEN
             INSERT INTO allocation"""
 
-# The one-number advisory locks: (unit id << 32) + hours since the epoch, at or above 2^32,
-# apart from the KPI compaction's small numbers (and from 0008's two-number locks).
+# One-number advisory locks, apart from the KPI compaction's small positive numbers (and from
+# 0008's two-number locks): (unit id << 32) + hours since the epoch for an hour of a unit;
+# minus the unit id for the unit as a whole.
 _QUEUED_INSERT = """        IF cardinality(picks) = wanted THEN
-            -- One writer at a time per unit and hour, in key order (migration 0009).
-            -- OFFSET 0 keeps the locks after the sort.
-            PERFORM count(pg_advisory_xact_lock(s.key))
-               FROM (SELECT DISTINCT (t.unit::bigint << 32) + h AS key
-                       FROM unnest(picks, pick_demands) AS t(unit, demand),
-                            generate_series(
-                                floor(date_part('epoch', p_starts[t.demand]) / 3600)::bigint,
-                                ceil(date_part('epoch', p_ends[t.demand]) / 3600)::bigint - 1
-                            ) AS h
+            -- Writers of a unit at overlapping times queue here, in key order (migration
+            -- 0009). Per pick, the series' first number stands for the unit as a whole, the
+            -- others for its hours. OFFSET 0 keeps the locks after the sort.
+            PERFORM count(CASE WHEN s.shared THEN pg_advisory_xact_lock_shared(s.key)
+                               ELSE pg_advisory_xact_lock(s.key) END)
+               FROM (SELECT CASE WHEN h.n < p.first_hour THEN -p.unit
+                                 ELSE (p.unit << 32) + h.n END AS key,
+                            h.n < p.first_hour AND p.end_hour - p.first_hour <= 24 AS shared
+                       FROM (SELECT t.unit::bigint AS unit,
+                                    floor(date_part('epoch', p_starts[t.demand]) / 3600)::bigint
+                                        AS first_hour,
+                                    ceil(date_part('epoch', p_ends[t.demand]) / 3600)::bigint
+                                        AS end_hour
+                               FROM unnest(picks, pick_demands) AS t(unit, demand)) AS p,
+                            generate_series(p.first_hour - 1,
+                                CASE WHEN p.end_hour - p.first_hour <= 24 THEN p.end_hour - 1
+                                     ELSE p.first_hour - 1 END) AS h(n)
                       ORDER BY 1 OFFSET 0) AS s;
             INSERT INTO allocation"""
 
