@@ -109,21 +109,21 @@ def test_waiting_past_the_bound_is_busy_and_the_queue_survives(conninfo: str) ->
     assert "stayed busy for 0.2 s" in outcome and pid > 0
 
 
+async def unavailable_detail(connections: AsyncConnections) -> str:
+    """Ask once on fresh connections: what the Unavailable answer said."""
+    await connections.open()
+    try:
+        await backend_pid(connections)
+    except Unavailable as exc:
+        return exc.detail
+    finally:
+        await connections.close()
+    return "connected?"
+
+
 def test_an_unreachable_database_is_unavailable_not_an_error(conninfo: str) -> None:
-    nowhere = "postgresql://postgres@127.0.0.1:1/test"
-
-    async def scenario() -> str:
-        connections = AsyncConnections(nowhere, size=1, connect_seconds=2)
-        await connections.open()
-        try:
-            await backend_pid(connections)
-        except Unavailable as exc:
-            return exc.detail
-        finally:
-            await connections.close()
-        return "connected?"
-
-    assert "cannot be reached" in asyncio.run(scenario())
+    nowhere = AsyncConnections("postgresql://postgres@127.0.0.1:1/test", size=1, connect_seconds=2)
+    assert "cannot be reached" in asyncio.run(unavailable_detail(nowhere))
 
 
 @pytest.fixture
@@ -170,15 +170,8 @@ def test_no_free_connection_slot_for_the_whole_wait_is_unavailable(
 ) -> None:
     async def scenario() -> str:
         connections = AsyncConnections(one_connection_role, size=1, wait_seconds=0.3)
-        await connections.open()
         async with await psycopg.AsyncConnection.connect(one_connection_role):
-            try:
-                await backend_pid(connections)
-            except Unavailable as exc:
-                return exc.detail
-            finally:
-                await connections.close()
-        return "connected?"
+            return await unavailable_detail(connections)
 
     assert "no free connection for 0.3 s" in asyncio.run(scenario())
 

@@ -49,6 +49,7 @@ _allocation = cast(Table, Allocation.__table__)
 _block = cast(Table, Block.__table__)
 Micros = npt.NDArray[np.int64]
 _NONE: Micros = np.zeros(0, dtype=np.int64)
+_NONE.flags.writeable = False  # shared by every empty answer
 
 
 @dataclass
