@@ -1,16 +1,19 @@
 """HotRoutes: the busiest endpoint taken before FastAPI's router, answering as the route
-would (the app's own exception handlers, inside the outer middleware)."""
+would (the same dependencies, the app's own exception handlers, inside the outer
+middleware)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from paddock.errors import SoldOut
-from paddock.http import HotRoutes, install_problem_handlers
+from paddock.errors import Forbidden, SoldOut
+from paddock.hot_routes import HotRoutes
+from paddock.http import install_problem_handlers
 from tests.factories import MONDAY, at, make_world
 
 calls: list[str] = []
@@ -29,18 +32,16 @@ async def hot(request: Request) -> Response:
 def tiny_app() -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
+    router = APIRouter()
+    router.add_api_route("/things", hot, methods=["POST"])
 
-    @app.post("/things")
-    async def declared(request: Request) -> Response:
-        calls.append("router")
-        return Response(status_code=204)
-
-    @app.get("/things")
+    @router.get("/things")
     async def listed() -> list[str]:
         calls.append("router")
         return []
 
-    app.add_middleware(HotRoutes, routes={("POST", "/things"): hot})
+    app.include_router(router)
+    app.add_middleware(HotRoutes, routes={("POST", "/things")})
     return app
 
 
@@ -51,6 +52,48 @@ def test_the_hot_route_answers_before_the_router_and_the_rest_passes_through() -
     assert client.get("/things").json() == []  # another method: the router's
     assert client.post("/things/other").status_code == 404  # another path: the router's
     assert calls == ["hot POST /things", "router"]
+
+
+async def _who(request: Request) -> str:
+    calls.append("who")
+    return request.headers.get("x-who", "")
+
+
+def _refuse_mallory(who: str = Depends(_who)) -> None:  # sync: run in a thread
+    calls.append("refuse")
+    if who == "mallory":
+        raise Forbidden("Not you.")
+
+
+def test_dependencies_of_the_app_and_the_router_run_on_the_hot_path_too() -> None:
+    """A guard added to the app or to the route's router later applies to the hot route,
+    with sub-dependencies solved once per request."""
+    calls.clear()
+    app = FastAPI(dependencies=[Depends(_who)])
+    install_problem_handlers(app)
+    router = APIRouter(dependencies=[Depends(_refuse_mallory)])
+    router.add_api_route("/things", hot, methods=["POST"])
+    app.include_router(router)
+    app.add_middleware(HotRoutes, routes={("POST", "/things")})
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.post("/things", headers={"x-who": "alice"}).status_code == 201
+    assert calls == ["who", "refuse", "hot POST /things"]  # _who once: cached per request
+    refused = client.post("/things", headers={"x-who": "mallory"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert calls[-1] == "refuse"  # the endpoint did not run
+
+
+def test_a_dependency_the_hot_path_cannot_solve_stops_the_app_instead_of_being_skipped() -> None:
+    def needs_a_query(limit: int) -> None: ...
+
+    app = FastAPI()
+    router = APIRouter(dependencies=[Depends(needs_a_query)])
+    router.add_api_route("/things", hot, methods=["POST"])
+    app.include_router(router)
+    app.add_middleware(HotRoutes, routes={("POST", "/things")})
+    with pytest.raises(RuntimeError, match="cannot give"):
+        TestClient(app).post("/things")
 
 
 def test_its_errors_are_answered_by_the_apps_handlers() -> None:

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from paddock import __version__
+from paddock.accounts.access import GUARD, check_app
 from paddock.accounts.api import router as accounts_router
 from paddock.analytics.api import router as kpi_router
 from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import service as booking_service
-from paddock.bookings.api import create_booking as create_booking_endpoint
+from paddock.bookings.api import manage_router
 from paddock.bookings.api import router as bookings_router
 from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
@@ -23,7 +24,8 @@ from paddock.crm.api import router as crm_router
 from paddock.db import async_pool, make_engine, make_session_factory
 from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.api import router as dealers_router
-from paddock.http import HotRoutes, install_problem_handlers
+from paddock.hot_routes import HotRoutes
+from paddock.http import install_problem_handlers
 from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.api import router as motorsport_router
 from paddock.settings import Settings, get_settings
@@ -71,6 +73,9 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
         lifespan=lifespan,
         description="Customer programmes admitted only when the support capacity "
         "exists: experience-centre bookings and customer racing on one capacity core.",
+        # Deny by default: every route, JSON or page, passes the access guard
+        # (accounts/access.py); public routes are listed there, in one place.
+        dependencies=[GUARD],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     install_problem_handlers(app)
     # Routes are matched in order: the busiest endpoint (POST /api/v1/bookings) first.
     app.include_router(bookings_router)
+    app.include_router(manage_router)
     app.include_router(catalog_router)
     app.include_router(capacity_router)
     app.include_router(accounts_router)
@@ -97,9 +103,10 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
         return {"status": "ok", "version": __version__}
 
     # Inside the security headers (added by install_web, so outside this).
-    app.add_middleware(HotRoutes, routes={("POST", "/api/v1/bookings"): create_booking_endpoint})
+    app.add_middleware(HotRoutes, routes={("POST", "/api/v1/bookings")})
     # The web pages last: the guest home at "/", HTML error pages for browsers.
     install_web(app)
+    check_app(app)
     return app
 
 

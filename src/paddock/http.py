@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import psycopg
@@ -13,7 +13,6 @@ from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paddock.db import is_busy_error
 from paddock.errors import Busy, DomainError, Unavailable
@@ -93,45 +92,3 @@ def database_unavailable(exc: Exception) -> DomainError:
             "needs to run `paddock db upgrade`."
         )
     return Unavailable("The database cannot be reached right now; please retry.")
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-class HotRoutes:
-    """The busiest endpoints by exact method and path, before FastAPI's router: the same
-    endpoint function, its errors answered by the app's own exception handlers (problem+json,
-    or the HTML pages for browsers), inside the security headers and the 500 handler. FastAPI's
-    route stays declared for the OpenAPI schema and answers whatever this does not take.
-    Routing, dependency solving and the exception wrappers cost a booking ~0.1-0.3 ms."""
-
-    def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], Endpoint]) -> None:
-        self.app = app
-        self.routes = routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = (
-            self.routes.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
-        )
-        if endpoint is None:
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            response = await endpoint(request)
-        except Exception as exc:
-            handler = _handler_for(request.app, exc)
-            if handler is None:
-                raise
-            response = await handler(request, exc)
-        await response(scope, receive, send)
-
-
-def _handler_for(
-    app: FastAPI, exc: Exception
-) -> Callable[[Request, Exception], Awaitable[Response]] | None:
-    for kind in type(exc).__mro__:
-        handler = app.exception_handlers.get(kind)
-        if handler is not None:
-            return handler  # type: ignore[return-value]
-    return None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from paddock.bookings import service
 from paddock.catalog.schemas import AvailabilityRead
 from paddock.db import utcnow
+from tests.auth import sign_in, sign_out
 from tests.factories import MONDAY, at, make_world
 
 PROBLEM = "application/problem+json"
@@ -36,6 +37,7 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 def test_create_read_and_not_found(client: TestClient, session: Session) -> None:
     make_world(session)
+    sign_in(client, session, "operations")  # staff read and act; guests book
     created = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)))
     assert created.status_code == 201
     booking = created.json()
@@ -68,6 +70,7 @@ def test_sold_out_is_409_with_the_shortfall(client: TestClient, session: Session
 
 def test_expired_hold_is_410(client: TestClient, session: Session) -> None:
     make_world(session)
+    sign_in(client, session, "operations")  # staff read and act; guests book
     hold = service.create_booking(
         session,
         product_code="drive",
@@ -85,15 +88,29 @@ def test_expired_hold_is_410(client: TestClient, session: Session) -> None:
 
 
 def test_hold_then_confirm(client: TestClient, session: Session) -> None:
+    """The guest confirms their own hold through its manage token; the staff API is not
+    theirs; operations confirm a hold taken by phone."""
     make_world(session)
     held = client.post("/api/v1/bookings", json=body(at(MONDAY, 10), hold=True)).json()
     assert held["status"] == "held" and held["hold_expires_at"]
-    confirmed = client.post(f"/api/v1/bookings/{held['ref']}/confirm")
+    assert_problem(client.post(f"/api/v1/bookings/{held['ref']}/confirm"), 401, "unauthorized")
+    confirmed = client.post(f"/api/v1/manage/{held['manage_token']}/confirm")
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    sign_in(client, session, "operations")
+    other = client.post("/api/v1/bookings", json=body(at(MONDAY, 12), hold=True)).json()
+    by_staff = client.post(f"/api/v1/bookings/{other['ref']}/confirm")
+    assert by_staff.status_code == 200 and by_staff.json()["status"] == "confirmed"
+    history = client.get(f"/api/v1/bookings/{held['ref']}/history").json()
+    assert history[-1]["actor"] == "guest via manage link"
+    assert client.get(f"/api/v1/bookings/{other['ref']}/history").json()[-1]["actor"] == (
+        "user:operations@centre.example"
+    )
+    sign_out(client)
 
 
 def test_invalid_transitions_are_409(client: TestClient, session: Session) -> None:
     make_world(session)
+    sign_in(client, session, "operations")  # staff read and act; guests book
     ref = client.post("/api/v1/bookings", json=body(at(MONDAY, 10), hold=True)).json()["ref"]
     problem = assert_problem(
         client.post(f"/api/v1/bookings/{ref}/check-in"), 409, "invalid-transition"
@@ -111,6 +128,7 @@ def test_invalid_transitions_are_409(client: TestClient, session: Session) -> No
 
 def test_validation_problems_are_422(client: TestClient, session: Session) -> None:
     make_world(session)
+    sign_in(client, session, "operations")  # staff read and act; guests book
     start = at(MONDAY, 10)
     cases: dict[str, tuple[dict[str, Any], str]] = {
         "bad email": (body(start, guest={**GUEST, "email": "ann@"}), "guest.email"),
@@ -142,6 +160,7 @@ def test_validation_problems_are_422(client: TestClient, session: Session) -> No
 
 def test_idempotent_replay(client: TestClient, session: Session) -> None:
     make_world(session)
+    sign_in(client, session, "operations")  # staff read and act; guests book
     headers = {"Idempotency-Key": "order-7f3a"}
     first = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)), headers=headers)
     again = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)), headers=headers)
@@ -158,6 +177,7 @@ def test_a_retry_of_the_booking_that_took_the_last_place_gets_that_booking(
     client: TestClient, session: Session
 ) -> None:
     make_world(session, cars=1)
+    sign_in(client, session, "operations")  # staff read and act; guests book
     headers = {"Idempotency-Key": "last-car-1"}
     first = client.post("/api/v1/bookings", json=body(at(MONDAY, 10)), headers=headers)
     assert first.status_code == 201

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
+from tests.auth import sign_in
 from tests.factories import MONDAY, at, make_world
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(autouse=True)
+def _operations(client: TestClient, session: Session) -> None:
+    """The fleet is operations' (tests/test_access.py covers who else may)."""
+    sign_in(client, session, "operations")
 
 
 def iso(moment: datetime) -> str:

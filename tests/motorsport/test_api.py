@@ -4,12 +4,19 @@ results and the service level."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.auth import sign_in
 from tests.motorsport.conftest import JDC, JOTA, PROTON
 
 API = "/api/v1/motorsport"
+
+
+@pytest.fixture(autouse=True)
+def _programme_manager(client: TestClient, session: Session) -> None:
+    sign_in(client, session, "motorsport")
 
 
 def test_reads(demo: Session, client: TestClient) -> None:

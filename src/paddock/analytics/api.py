@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from paddock.accounts.deps import DealerScope, require_roles
-from paddock.accounts.models import Role
+from paddock.accounts.access import KPI_READ
+from paddock.accounts.deps import DealerScope
 from paddock.analytics import service
 from paddock.dealers import service as dealer_service
 from paddock.errors import Invalid
@@ -18,7 +18,7 @@ from paddock.http import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["kpi"])
 # Centre management and operations; motorsport managers read them too.
-KpiReader = Depends(require_roles(Role.ADMIN, Role.OPERATIONS, Role.MOTORSPORT))
+KpiReader = Depends(KPI_READ)
 
 
 class DealerStanding(BaseModel):

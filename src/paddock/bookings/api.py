@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from paddock.bookings import on_loop, service
+from paddock.accounts.access import BookingDesk, BookingsReader
+from paddock.bookings import guest, on_loop, service
 from paddock.bookings.schemas import (
     AuditRead,
     BookingCancel,
@@ -145,17 +146,24 @@ def _create(
         return service.create_booking(session, **booking)
 
 
+# Staff: the centre's bookings. Operations act on them, coaches read them ----------------------
+
+
 @router.get("", response_model=list[BookingRead])
 def list_bookings(
     session: SessionDep,
+    user: BookingsReader,
     site: str | None = None,
-    day: date | None = Query(default=None, description="A local day at the site"),
+    day: date | None = Query(default=None, description="A local day at the site (needs site)"),
     status: str | None = None,
     email: str | None = None,
     limit: int = Query(default=50, ge=1, le=500),
     after_id: int | None = None,
 ) -> list[BookingRead]:
+    """Bookings, for centre staff (a dealer sees its own through /dealers/{code}/bookings)."""
     site_id = day_from = day_to = None
+    if day and not site:
+        raise Invalid("A day is a local day at a site: give `site` with `day`.")
     if site:
         site_row = catalog_service.get_site(session, code=site)
         site_id = site_row.id
@@ -175,12 +183,12 @@ def list_bookings(
 
 
 @router.get("/{ref}", response_model=BookingRead)
-def get_booking(ref: str, session: SessionDep) -> BookingRead:
+def get_booking(ref: str, session: SessionDep, user: BookingsReader) -> BookingRead:
     return booking_read(service.get_booking(session, ref=ref))
 
 
 @router.get("/{ref}/history", response_model=list[AuditRead])
-def booking_history(ref: str, session: SessionDep) -> list[AuditRead]:
+def booking_history(ref: str, session: SessionDep, user: BookingsReader) -> list[AuditRead]:
     return [
         AuditRead(at=e.at, actor=e.actor, action=e.action, data=e.data)
         for e in service.history(session, ref=ref)
@@ -188,31 +196,69 @@ def booking_history(ref: str, session: SessionDep) -> list[AuditRead]:
 
 
 @router.post("/{ref}/confirm", response_model=BookingRead)
-def confirm(ref: str, session: SessionDep) -> BookingRead:
-    return booking_read(service.confirm_booking(session, ref=ref, actor="api"))
+def confirm(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
+    return booking_read(service.confirm_booking(session, ref=ref, actor=user.actor))
 
 
 @router.post("/{ref}/cancel", response_model=BookingRead)
-def cancel(ref: str, session: SessionDep, body: BookingCancel | None = None) -> BookingRead:
+def cancel(
+    ref: str, session: SessionDep, user: BookingDesk, body: BookingCancel | None = None
+) -> BookingRead:
     reason = body.reason if body else ""
-    return booking_read(service.cancel_booking(session, ref=ref, reason=reason, actor="api"))
+    return booking_read(service.cancel_booking(session, ref=ref, reason=reason, actor=user.actor))
 
 
 @router.post("/{ref}/move", response_model=BookingRead)
-def move(ref: str, body: BookingMove, session: SessionDep) -> BookingRead:
-    return booking_read(service.reschedule(session, ref=ref, starts_at=body.starts_at, actor="api"))
+def move(ref: str, body: BookingMove, session: SessionDep, user: BookingDesk) -> BookingRead:
+    return booking_read(
+        service.reschedule(session, ref=ref, starts_at=body.starts_at, actor=user.actor)
+    )
 
 
 @router.post("/{ref}/check-in", response_model=BookingRead)
-def check_in(ref: str, session: SessionDep) -> BookingRead:
-    return booking_read(service.check_in(session, ref=ref, actor="api"))
+def check_in(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
+    return booking_read(service.check_in(session, ref=ref, actor=user.actor))
 
 
 @router.post("/{ref}/complete", response_model=BookingRead)
-def complete(ref: str, session: SessionDep) -> BookingRead:
-    return booking_read(service.complete(session, ref=ref, actor="api"))
+def complete(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
+    return booking_read(service.complete(session, ref=ref, actor=user.actor))
 
 
 @router.post("/{ref}/no-show", response_model=BookingRead)
-def no_show(ref: str, session: SessionDep) -> BookingRead:
-    return booking_read(service.mark_no_show(session, ref=ref, actor="api"))
+def no_show(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
+    return booking_read(service.mark_no_show(session, ref=ref, actor=user.actor))
+
+
+# The guest: their own booking through its private manage token (public) --------------------
+
+manage_router = APIRouter(prefix="/api/v1/manage", tags=["guest's booking"])
+NOT_CHANGEABLE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No booking has this token"},
+    409: {"description": "No longer changeable online (started, cancelled...)"},
+}
+
+
+@manage_router.get("/{token}", response_model=BookingRead, responses=NOT_CHANGEABLE)
+def guest_booking(token: str, session: SessionDep) -> BookingRead:
+    """The booking whose manage token this is (the token came with the booking, and in the
+    guest's confirmation link)."""
+    return booking_read(guest.booking(session, token=token))
+
+
+@manage_router.post("/{token}/confirm", response_model=BookingRead, responses=NOT_CHANGEABLE)
+def guest_confirm(token: str, session: SessionDep) -> BookingRead:
+    """Confirm a held booking before its hold lapses (410 when it has)."""
+    return booking_read(guest.confirm(session, token=token))
+
+
+@manage_router.post("/{token}/move", response_model=BookingRead, responses=NOT_CHANGEABLE)
+def guest_move(token: str, body: BookingMove, session: SessionDep) -> BookingRead:
+    """Move one's own upcoming booking to another free start."""
+    return booking_read(guest.move(session, token=token, starts_at=body.starts_at))
+
+
+@manage_router.post("/{token}/cancel", response_model=BookingRead, responses=NOT_CHANGEABLE)
+def guest_cancel(token: str, session: SessionDep, body: BookingCancel | None = None) -> BookingRead:
+    """Cancel one's own upcoming booking."""
+    return booking_read(guest.cancel(session, token=token, reason=body.reason if body else ""))

@@ -28,7 +28,7 @@ class BookingCreate(BaseModel):
     hold: bool = Field(
         default=False,
         description="Hold the slot for a few minutes instead of "
-        "confirming at once; confirm with POST /bookings/{ref}/confirm.",
+        "confirming at once; the guest confirms it with POST /manage/{manage_token}/confirm.",
     )
     notes: str = Field(default="", max_length=2000)
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from paddock.accounts.access import FleetReader, FleetWriter
 from paddock.capacity import operations
 from paddock.capacity.models import Block
 from paddock.capacity.schemas import (
@@ -101,7 +102,9 @@ ALL = Query(
 
 
 @router.get("/sites/{code}/pools", response_model=list[PoolRead])
-def list_pools(code: str, session: SessionDep, include_all: bool = ALL) -> list[PoolRead]:
+def list_pools(
+    code: str, session: SessionDep, user: FleetReader, include_all: bool = ALL
+) -> list[PoolRead]:
     """Every resource pool of the site with its units: the state of each now, and today's
     use."""
     return [
@@ -124,6 +127,7 @@ def list_pools(code: str, session: SessionDep, include_all: bool = ALL) -> list[
 def list_units(
     code: str,
     session: SessionDep,
+    user: FleetReader,
     kind: str | None = Query(default=None, description="vehicle_model, coach, module..."),
     pool: str | None = Query(default=None, description="Only the units of this pool"),
     include_all: bool = ALL,
@@ -137,26 +141,27 @@ def list_units(
 
 
 @router.get("/units/{unit_id}", response_model=UnitRead)
-def get_unit(unit_id: int, session: SessionDep) -> UnitRead:
+def get_unit(unit_id: int, session: SessionDep, user: FleetReader) -> UnitRead:
     return unit_read(session, operations.unit_detail(session, unit_id=unit_id))
 
 
 @router.post("/units/{unit_id}/retire", response_model=UnitRead, responses=CONFLICT)
-def retire_unit(unit_id: int, body: RetireBody, session: SessionDep) -> UnitRead:
+def retire_unit(unit_id: int, body: RetireBody, session: SessionDep, user: FleetWriter) -> UnitRead:
     """Take a unit out of the fleet for good; refused while bookings from now on hold it."""
-    operations.retire_unit(session, unit_id=unit_id, reason=body.reason, actor="api")
+    operations.retire_unit(session, unit_id=unit_id, reason=body.reason, actor=user.actor)
     return unit_read(session, operations.unit_detail(session, unit_id=unit_id))
 
 
 @router.post("/units/{unit_id}/reactivate", response_model=UnitRead)
-def reactivate_unit(unit_id: int, session: SessionDep) -> UnitRead:
-    operations.reactivate_unit(session, unit_id=unit_id, actor="api")
+def reactivate_unit(unit_id: int, session: SessionDep, user: FleetWriter) -> UnitRead:
+    operations.reactivate_unit(session, unit_id=unit_id, actor=user.actor)
     return unit_read(session, operations.unit_detail(session, unit_id=unit_id))
 
 
 @router.get("/blocks", response_model=list[BlockRead])
 def list_blocks(
     session: SessionDep,
+    user: FleetReader,
     site: str | None = None,
     unit_id: int | None = None,
     include_past: bool = False,
@@ -170,7 +175,9 @@ def list_blocks(
 
 
 @router.post("/blocks", response_model=BlockRead, status_code=201, responses=CONFLICT)
-def create_block(body: BlockCreate, response: Response, session: SessionDep) -> BlockRead:
+def create_block(
+    body: BlockCreate, response: Response, session: SessionDep, user: FleetWriter
+) -> BlockRead:
     """Block a unit (maintenance...) or close a site. Refused, naming them, while live
     bookings hold that time: move or cancel them first."""
     if body.unit_id is not None:
@@ -181,7 +188,7 @@ def create_block(body: BlockCreate, response: Response, session: SessionDep) -> 
             ends_at=body.ends_at,
             reason=body.reason,
             kind=body.kind or "maintenance",
-            actor="api",
+            actor=user.actor,
         )
     else:
         block = operations.close_site(
@@ -191,19 +198,21 @@ def create_block(body: BlockCreate, response: Response, session: SessionDep) -> 
             ends_at=body.ends_at,
             reason=body.reason,
             kind=body.kind or "closure",
-            actor="api",
+            actor=user.actor,
         )
     response.headers["Location"] = f"/api/v1/blocks/{block.id}"
     return block_reads(session, [block])[0]
 
 
 @router.get("/blocks/{block_id}", response_model=BlockRead)
-def get_block(block_id: int, session: SessionDep) -> BlockRead:
+def get_block(block_id: int, session: SessionDep, user: FleetReader) -> BlockRead:
     return block_reads(session, [operations.get_block(session, block_id=block_id)])[0]
 
 
 @router.patch("/blocks/{block_id}", response_model=BlockRead, responses=CONFLICT)
-def change_block(block_id: int, body: BlockUpdate, session: SessionDep) -> BlockRead:
+def change_block(
+    block_id: int, body: BlockUpdate, session: SessionDep, user: FleetWriter
+) -> BlockRead:
     """End a block early, extend or move it; newly covered time must be free."""
     block = operations.change_block(
         session,
@@ -211,12 +220,12 @@ def change_block(block_id: int, body: BlockUpdate, session: SessionDep) -> Block
         starts_at=body.starts_at,
         ends_at=body.ends_at,
         reason=body.reason,
-        actor="api",
+        actor=user.actor,
     )
     return block_reads(session, [block])[0]
 
 
 @router.delete("/blocks/{block_id}", status_code=204)
-def remove_block(block_id: int, session: SessionDep) -> Response:
-    operations.remove_block(session, block_id=block_id, actor="api")
+def remove_block(block_id: int, session: SessionDep, user: FleetWriter) -> Response:
+    operations.remove_block(session, block_id=block_id, actor=user.actor)
     return Response(status_code=204)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from paddock.accounts.access import MOTORSPORT_PROGRAMME
 from paddock.errors import Invalid
 from paddock.http import SessionDep
 from paddock.motorsport import service
@@ -43,7 +44,10 @@ from paddock.motorsport.schemas import (
     WhatIf,
 )
 
-router = APIRouter(prefix="/api/v1/motorsport", tags=["motorsport"])
+# The programme's data and decisions: the motorsport programme manager (and admins) only.
+router = APIRouter(
+    prefix="/api/v1/motorsport", tags=["motorsport"], dependencies=[Depends(MOTORSPORT_PROGRAMME)]
+)
 Year = Annotated[int, Query(ge=1990, le=2100, description="Season year")]
 MAX_IMPORT_BYTES = 1_000_000
 

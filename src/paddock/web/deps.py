@@ -12,11 +12,13 @@ role gets a 403 page. API tokens never open pages (they are for the JSON API).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from paddock.accounts.access import BOOKING_DESK, BOOKINGS_READ, Rule
 from paddock.accounts.deps import MaybeUser
 from paddock.accounts.models import Role
 from paddock.accounts.service import Principal
@@ -53,22 +55,31 @@ def page_router(**kwargs: Any) -> APIRouter:
     )
 
 
-def page_roles(*roles: Role | str) -> Any:
-    """`Depends(...)` admitting a signed-in person with one of these roles."""
-    allowed = frozenset(Role(r) for r in roles)
+@dataclass(frozen=True, eq=False)
+class PageRule(Rule):
+    """A page's access rule: a visitor not signed in is sent to the sign-in page, a user
+    without the role gets a 403 page; API tokens never open pages."""
 
-    def check(request: Request) -> Principal:
+    def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         user: Principal | None = getattr(request.state, "user", None)
         if user is None:
             raise LoginRequired("Please sign in to open this page.")
-        if user.role not in allowed:
+        if user.role not in self.roles:
             raise Forbidden(
                 f"Your account ({user.role.value}) cannot open this page; it is for "
-                f"{_roles_text(allowed)}."
+                f"{_roles_text(self.roles)}."
             )
         return user
 
-    return Depends(check)
+
+def page_roles(*roles: Role | str) -> Any:
+    """`Depends(...)` admitting a signed-in person with one of these roles."""
+    return Depends(PageRule(frozenset(Role(r) for r in roles), people_only=True))
+
+
+def page_rule(rule: Rule) -> Any:
+    """The pages' side of a use case's rule (accounts.access): the same roles."""
+    return page_roles(*rule.roles)
 
 
 def _roles_text(roles: frozenset[Role]) -> str:
@@ -89,6 +100,6 @@ def can(user: Principal | None, *roles: Role | str) -> bool:
 
 
 # One alias per audience. A route takes `user: OpsPage` and is protected.
-OpsPage = Annotated[Principal, page_roles(Role.ADMIN, Role.OPERATIONS, Role.COACH)]
-OpsWriter = Annotated[Principal, page_roles(Role.ADMIN, Role.OPERATIONS)]
+OpsPage = Annotated[Principal, page_rule(BOOKINGS_READ)]
+OpsWriter = Annotated[Principal, page_rule(BOOKING_DESK)]
 SignedInPage = Annotated[Principal, page_roles(*Role)]

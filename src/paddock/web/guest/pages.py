@@ -15,6 +15,7 @@ from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
+from paddock.bookings import guest as own_booking
 from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity.engine import Slot
@@ -24,7 +25,15 @@ from paddock.db import utcnow
 from paddock.dealers import service as dealers
 from paddock.dealers.errors import AllotmentExhausted
 from paddock.emails import EmailAddress
-from paddock.errors import Busy, DomainError, HoldExpired, Invalid, NotFound, SoldOut
+from paddock.errors import (
+    Busy,
+    DomainError,
+    HoldExpired,
+    Invalid,
+    InvalidTransition,
+    NotFound,
+    SoldOut,
+)
 from paddock.http import SessionDep
 from paddock.web.deps import page_router
 from paddock.web.flash import flash
@@ -36,7 +45,6 @@ router = page_router()
 
 # A slot chosen before the guest has typed their details is held under this name.
 HOLD_GUEST = bookings.Guest("Guest (time on hold)", "hold@paddock.invalid")
-MANAGEABLE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 
 class DetailsForm(BaseModel):
@@ -272,7 +280,7 @@ class Booked:
 
     @property
     def can_change(self) -> bool:
-        return self.status in MANAGEABLE and self.upcoming
+        return own_booking.can_change(self.result)
 
 
 def _booked(session: SessionDep, token: str) -> Booked:
@@ -317,7 +325,9 @@ async def confirm(request: Request, session: SessionDep, token: str) -> Response
     if form.code and booked.invited_by is None:
         return _confirm_with_code(request, session, booked, guest, form.code, values)
     try:
-        bookings.confirm_with_guest(session, ref=booked.booking.ref, guest=guest, actor="guest:web")
+        bookings.confirm_with_guest(
+            session, ref=booked.booking.ref, guest=guest, actor=own_booking.GUEST_ACTOR
+        )
     except HoldExpired as exc:
         flash(request, guest_message(exc), "error")
         start = booked.booking.starts_at
@@ -347,7 +357,10 @@ def _confirm_with_code(
         flash(request, guest_message(HoldExpired("expired")), "error")
         return see_other(request, again)
     bookings.cancel_booking(
-        session, ref=booking.ref, reason="Booked again with an invitation code", actor="guest:web"
+        session,
+        ref=booking.ref,
+        reason="Booked again with an invitation code",
+        actor=own_booking.GUEST_ACTOR,
     )
     try:
         result = dealers.book_with_code(
@@ -378,7 +391,10 @@ def release(request: Request, session: SessionDep, token: str) -> Response:
     back = _day_url(f"/book/{booked.product.code}", booked.booking.starts_at, booked.zone)
     if booked.status == BookingStatus.HELD:
         bookings.cancel_booking(
-            session, ref=booked.booking.ref, reason="Hold released by the guest", actor="guest:web"
+            session,
+            ref=booked.booking.ref,
+            reason="Hold released by the guest",
+            actor=own_booking.GUEST_ACTOR,
         )
     return see_other(request, back)
 
@@ -478,8 +494,8 @@ def move(
     booked = _booked(session, token)
     start = _parse_instant(starts_at)
     try:
-        bookings.reschedule(session, ref=booked.booking.ref, starts_at=start, actor="guest:web")
-    except (SoldOut, Busy, Invalid) as exc:
+        own_booking.move(session, token=token, starts_at=start)
+    except (SoldOut, Busy, Invalid, InvalidTransition) as exc:
         flash(request, guest_message(exc), "error")
         return see_other(request, _day_url(f"/b/{token}/move", start, booked.zone))
     when = start.astimezone(ZoneInfo(booked.zone)).strftime("%A %-d %B at %H:%M")
@@ -506,9 +522,7 @@ def cancel(
     if not booked.can_change:
         flash(request, "This booking can no longer be cancelled online.", "warning")
         return see_other(request, f"/b/{token}")
-    bookings.cancel_booking(
-        session, ref=booked.booking.ref, reason=reason.strip(), actor="guest:web"
-    )
+    own_booking.cancel(session, token=token, reason=reason)
     flash(request, f"Booking {booked.booking.ref} is cancelled.", "success")
     return see_other(request, f"/b/{token}")
 
