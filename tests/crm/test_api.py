@@ -122,6 +122,44 @@ def test_dealer_creates_contacts_for_itself_only(client: TestClient, crew: Crew)
     assert foreign.status_code == 404
 
 
+def test_a_dealer_cannot_write_into_another_dealers_contact(
+    client: TestClient, crew: Crew, session: Session
+) -> None:
+    """Issue 11, finding 4: North's token reporting a sale to South's contact records North's
+    sale but leaves South's person as it was and tells North nothing of them; adding South's
+    contact as a person answers exactly as a duplicate of North's own does."""
+    sale = {
+        "email": "zed@example.com",
+        "name": "Zed Renamed",
+        "model": "Macan",
+        "sold_on": "2024-05-03",
+        "deal_ref": "N-9",
+        "vin": "WP0AB2A99RS123456",
+    }
+    made = client.post("/api/v1/sales", json=sale, headers=crew.north)
+    assert made.status_code == 201, made.text
+    answer = made.json()
+    assert answer["dealer"] == "D-N" and answer["person_id"] is None
+    assert answer["converted"] is False and answer["visit_ref"] is None
+    assert "Zed" not in made.text
+    zed = client.get(f"/api/v1/people/{crew.south_person}", headers=crew.ops).json()
+    assert zed["name"] == "Zed South" and zed["kind"] == "prospect" and zed["dealer"] == "D-S"
+    vehicles = client.get(f"/api/v1/people/{crew.south_person}/vehicles", headers=crew.ops)
+    assert vehicles.json() == []
+    listed = client.get("/api/v1/sales", headers=crew.north).json()
+    assert [s["person_id"] for s in listed] == [None]
+    # Adding either dealer's contact: one answer, with nothing of the person.
+    own = client.post(
+        "/api/v1/people", json={"name": "X Y", "email": "nora@example.com"}, headers=crew.north
+    )
+    other = client.post(
+        "/api/v1/people", json={"name": "X Y", "email": "zed@example.com"}, headers=crew.north
+    )
+    assert own.status_code == other.status_code == 409
+    assert own.json()["detail"].replace("nora", "zed") == other.json()["detail"]
+    assert "Zed" not in other.text and "D-S" not in other.text
+
+
 def test_sales_are_scoped_and_imports_report_every_bad_row(client: TestClient, crew: Crew) -> None:
     sold = "2024-05-03"
     sale = {

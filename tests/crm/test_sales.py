@@ -33,7 +33,7 @@ def sale(email: str, days_after: int, ref: str = "DEAL-1", **extra: object) -> c
     return crm.SaleInput(**fields)  # type: ignore[arg-type]
 
 
-def report(session: Session, item: crm.SaleInput, dealer_id: int) -> crm.SaleResult:
+def report(session: Session, item: crm.SaleInput, dealer_id: int | None) -> crm.SaleResult:
     return crm.record_sale(
         session,
         sale=item,
@@ -51,7 +51,8 @@ def test_prospect_who_drove_and_bought_is_converted_and_attributed(session: Sess
     seller = make_dealer(session, "D-B", "Selling Motors")
     visit(session, email="ann@example.com", day=MONDAY - timedelta(days=20))
     last = visit(session, email="ann@example.com", day=MONDAY, dealer_id=inviter.id)
-    result = report(session, sale("ANN@example.com", 30), seller.id)
+    # Reported by the centre's system (the maker's sales feed), naming the seller.
+    result = report(session, sale("ANN@example.com", 30, dealer_code="D-B"), None)
     assert result.conversion is not None
     assert result.conversion.booking_id == last.booking.id
     assert result.conversion.dealer_id == inviter.id  # the visit's dealer, not the seller
@@ -65,6 +66,35 @@ def test_prospect_who_drove_and_bought_is_converted_and_attributed(session: Sess
     visit(session, email="ann@example.com", day=MONDAY + timedelta(days=40))
     again = report(session, sale("ann@example.com", 45, ref="DEAL-2", vin=None), seller.id)
     assert again.conversion is None
+
+
+def test_a_dealer_reporting_a_sale_to_another_dealers_contact_changes_nothing_of_theirs(
+    session: Session,
+) -> None:
+    """Issue 11, finding 4: dealer B's own report (its staff or token) of a sale to dealer A's
+    prospect is recorded as B's sale, but converts nothing of A's (no conversion on A's
+    KPIs, which B could otherwise inflate), adds nothing to A's contact, and tells B neither
+    who the person is nor A's visit."""
+    make_world(session, cars=3, coaches=3)
+    inviter = make_dealer(session, "D-A", "Inviting Motors")
+    seller = make_dealer(session, "D-B", "Selling Motors")
+    visit(session, email="ann@example.com", day=MONDAY, dealer_id=inviter.id)
+    crm.link_bookings(session)
+    person = crm.find_by_email(session, "ann@example.com")
+    assert person is not None and person.dealer_id == inviter.id and person.kind == "prospect"
+    result = report(session, sale("ann@example.com", 30), seller.id)
+    assert result.sale.dealer_id == seller.id
+    assert result.conversion is None and result.visit_ref is None
+    assert result.person_visible is False
+    session.expire_all()
+    person = session.get(Person, person.id)
+    assert person is not None and person.kind == "prospect" and person.dealer_id == inviter.id
+    assert session.scalar(select(func.count()).select_from(Conversion)) == 0
+    assert session.scalar(select(func.count()).select_from(Vehicle)) == 0
+    # The seller's own list shows its sale without the buyer's id; the centre sees it.
+    rows = crm.list_sales(session, dealer_id=seller.id)
+    assert [(s.id, visible) for s, _, visible in rows] == [(result.sale.id, False)]
+    assert [visible for _, _, visible in crm.list_sales(session)] == [True]
 
 
 @pytest.mark.parametrize(

@@ -247,7 +247,7 @@ def sale_read(session: Session, result: service.SaleResult) -> SaleRead:
     return SaleRead(
         id=sale.id,
         dealer=codes.get(sale.dealer_id, "?"),
-        person_id=sale.person_id,
+        person_id=sale.person_id if result.person_visible else None,
         model=sale.model,
         vin=sale.vin,
         sold_on=sale.sold_at,
@@ -330,12 +330,12 @@ def list_sales(
     rows = service.list_sales(
         session, dealer_id=scope.dealer_id, person_id=person_id, after_id=after_id, limit=limit
     )
-    codes = service.dealer_codes(session, [s.dealer_id for s, _ in rows])
+    codes = service.dealer_codes(session, [s.dealer_id for s, _, _ in rows])
     return [
         SaleRead(
             id=sale.id,
             dealer=codes.get(sale.dealer_id, "?"),
-            person_id=sale.person_id,
+            person_id=sale.person_id if visible else None,
             model=sale.model,
             vin=sale.vin,
             sold_on=sale.sold_at,
@@ -344,7 +344,7 @@ def list_sales(
             converted=conversion is not None,
             days_after_visit=conversion.days_after_visit if conversion else None,
         )
-        for sale, conversion in rows
+        for sale, conversion, visible in rows
     ]
 
 

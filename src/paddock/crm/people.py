@@ -155,7 +155,7 @@ def create_person(
 
     def write() -> Person:
         if find_by_email(session, address) is not None:
-            raise Conflict(f"A person with the e-mail {address} already exists.")
+            raise _already_known(address)
         person = Person(
             name=name,
             email=address,
@@ -175,7 +175,16 @@ def create_person(
     try:
         return run_write(session, write)
     except IntegrityError as exc:
-        raise Conflict(f"A person with the e-mail {address} already exists.") from exc
+        raise _already_known(address) from exc
+
+
+def _already_known(address: str) -> Conflict:
+    """One answer whoever holds the address (the caller, another dealer, the centre), with
+    nothing of that person: a dealer cannot tell another dealer's contact from its own."""
+    return Conflict(
+        f"The e-mail {address} is already in the centre's CRM, so it cannot be added as a new "
+        "contact. Search your contacts for it, or ask centre staff to link the person to you."
+    )
 
 
 def update_person(

@@ -68,6 +68,9 @@ class SaleResult:
     person: Person
     conversion: Conversion | None
     visit_ref: str | None = None
+    # False when a dealer sold to another dealer's contact: the reporting dealer is not told
+    # who that person is (their id) nor anything of the other dealer's visit.
+    person_visible: bool = True
 
 
 @dataclass
@@ -137,7 +140,8 @@ def record_sale(
 
     def write() -> SaleResult:
         seller = _seller(session, sale, dealer_id)
-        return _record(session, sale, seller, source, actor, window_days, now)
+        confined = dealer_id is not None
+        return _record(session, sale, seller, source, actor, window_days, now, confined)
 
     return run_write(session, write)
 
@@ -174,7 +178,8 @@ def import_sales_csv(
         report = ImportReport(rows=len(sales), imported=0, conversions=0)
         for _, sale in sales:
             seller = _seller(session, sale, dealer_id)
-            result = _record(session, sale, seller, source, actor, window_days, now)
+            confined = dealer_id is not None
+            result = _record(session, sale, seller, source, actor, window_days, now, confined)
             report.imported += 1
             report.conversions += result.conversion is not None
             report.results.append(result)
@@ -277,8 +282,14 @@ def list_sales(
     person_id: int | None = None,
     after_id: int | None = None,
     limit: int = 50,
-) -> Sequence[tuple[Sale, Conversion | None]]:
-    query = select(Sale, Conversion).outerjoin(Conversion, Conversion.sale_id == Sale.id)
+) -> Sequence[tuple[Sale, Conversion | None, bool]]:
+    """Sales with their conversion, and whether the caller may know the buyer: a dealer
+    (`dealer_id`) sees the buyer of its own sales only when the buyer is its own contact."""
+    query = (
+        select(Sale, Conversion, Person.dealer_id)
+        .join(Person, Person.id == Sale.person_id)
+        .outerjoin(Conversion, Conversion.sale_id == Sale.id)
+    )
     if dealer_id is not None:
         query = query.where(Sale.dealer_id == dealer_id)
     if person_id is not None:
@@ -286,7 +297,10 @@ def list_sales(
     if after_id is not None:
         query = query.where(Sale.id > after_id)
     rows = session.execute(query.order_by(Sale.id).limit(max(1, min(limit, 500)))).all()
-    return [(sale, conversion) for sale, conversion in rows]
+    return [
+        (sale, conversion, dealer_id is None or owner in (None, dealer_id))
+        for sale, conversion, owner in rows
+    ]
 
 
 def _record(
@@ -297,7 +311,12 @@ def _record(
     actor: str,
     window_days: int,
     now: datetime,
+    confined: bool = False,
 ) -> SaleResult:
+    """`confined`: reported by a dealer's own staff or system, who reach their own contacts
+    only. A sale to another dealer's contact is recorded for the seller, but leaves that
+    person, their vehicles and the other dealer's visits as they were: no conversion is
+    credited from a visit the seller did not bring (centre staff can record it instead)."""
     if source not in SOURCES:
         raise Invalid(f"Unknown sale source '{source}'.")
     email = normalise_email(sale.email)
@@ -312,6 +331,12 @@ def _record(
     link_email(session, email, now)
     person = find_by_email(session, email)
     created = person is None
+    foreign = (
+        confined
+        and person is not None
+        and person.dealer_id is not None
+        and person.dealer_id != seller.id
+    )
     if person is None:
         person = Person(
             name=clean_name(sale.name),
@@ -326,11 +351,11 @@ def _record(
         session.flush()
         audit(session, actor=actor, person_id=person.id, action="created", now=now, source="sale")
     vin = clean_vin(sale.vin)
-    vehicle = _vehicle(session, person, sale, vin, seller, now)
+    vehicle = None if foreign else _vehicle(session, person, sale, vin, seller, now)
     record = Sale(
         dealer_id=seller.id,
         person_id=person.id,
-        vehicle_id=vehicle.id,
+        vehicle_id=vehicle.id if vehicle is not None else None,
         external_ref=ref,
         model=sale.model.strip(),
         vin=vin,
@@ -346,13 +371,15 @@ def _record(
     visit_ref = None
     found = (
         None
-        if created
+        if created or foreign
         else conversion_for(
             session, person_id=person.id, sold_on=sale.sold_on, window_days=window_days
         )
     )
     if found is not None and _bought_since(session, person.id, found[4], sale.sold_on, record.id):
         found = None  # the first purchase after the visit was the conversion
+    if found is not None and confined and found[2] not in (None, seller.id):
+        found = None  # another dealer's visit: not the seller's to convert
     if found is not None:
         booking_id, visit_at, attributed_dealer, visit_ref, days = found
         conversion = Conversion(
@@ -366,10 +393,11 @@ def _record(
             created_at=now,
         )
         session.add(conversion)
-    if person.dealer_id is None:
-        person.dealer_id = seller.id
-    person.kind = PersonKind.CLIENT
-    person.updated_at = now
+    if not foreign:
+        if person.dealer_id is None:
+            person.dealer_id = seller.id
+        person.kind = PersonKind.CLIENT
+        person.updated_at = now
     session.flush()
     audit(
         session,
@@ -381,7 +409,7 @@ def _record(
         dealer=seller.code,
         converted=conversion is not None,
     )
-    return SaleResult(record, person, conversion, visit_ref)
+    return SaleResult(record, person, conversion, visit_ref, person_visible=not foreign)
 
 
 def _bought_since(

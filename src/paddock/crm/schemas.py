@@ -108,7 +108,9 @@ class SaleCreate(BaseModel):
 class SaleRead(BaseModel):
     id: int
     dealer: str
-    person_id: int
+    person_id: int | None = Field(
+        description="The buyer; null when the buyer is another dealer's contact"
+    )
     model: str
     vin: str | None
     sold_on: date
