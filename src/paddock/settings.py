@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: Path.cwd() / "var" / "cache")
     # A prospect who drove and bought within this many days counts as converted (crm).
     conversion_window_days: int = Field(default=90, ge=1, le=730)
+    # Webhooks to private, loopback and link-local addresses: a local receiver in development
+    # and tests only (webhooks/outbound.py); never in production.
+    webhook_allow_private: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -247,7 +247,9 @@ def test_delivery_over_http(client: TestClient, crew: Crew) -> None:
 
 def test_webhook_endpoints_are_the_dealers_own(client: TestClient, crew: Crew) -> None:
     made = client.put(
-        "/api/v1/dealers/D-N/webhook", json={"url": "http://127.0.0.1:9/x"}, headers=crew.north
+        "/api/v1/dealers/D-N/webhook",
+        json={"url": "https://crm.north.example/x"},
+        headers=crew.north,
     )
     assert made.status_code == 200 and made.json()["secret"].startswith("whsec_")
     assert client.get("/api/v1/dealers/D-N/webhook", headers=crew.north).json()["secret"] is None

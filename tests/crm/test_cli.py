@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 
 from paddock.webhooks import service as webhooks
@@ -56,9 +57,12 @@ def test_crm_commands(session: Session, database_url: str, tmp_path: Path) -> No
     assert run("rollup", "rebuild").exit_code == 0
 
 
-def test_webhook_commands(session: Session, database_url: str) -> None:
+def test_webhook_commands(
+    session: Session, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_world(session)
     dealer = make_dealer(session).id
+    monkeypatch.setenv("PADDOCK_WEBHOOK_ALLOW_PRIVATE", "true")  # nothing listens on port 9
     run = runner_for(database_url)
     made = run("webhooks", "set", "D-ATL-001", "http://127.0.0.1:9/nothing-listens")
     assert made.exit_code == 0 and "secret (shown once)" in made.output

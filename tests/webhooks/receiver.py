@@ -26,8 +26,10 @@ class Receiver:
     secret: str
     port: int = 0
     status: int = 200  # what to answer to a correctly signed request
+    answer: bytes = b"nope"  # the body of an answer other than 200
     deliveries: list[Delivery] = field(default_factory=list)
     requests: int = 0
+    hosts: list[str] = field(default_factory=list)  # each request's Host header
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -45,6 +47,7 @@ class Receiver:
                 verified = check(receiver.secret, raw, self.headers.get("Paddock-Signature", ""))
                 with receiver._lock:
                     receiver.requests += 1
+                    receiver.hosts.append(self.headers.get("Host", ""))
                     status = receiver.status if verified else 400
                     if status == 200:
                         receiver.deliveries.append(
@@ -57,8 +60,10 @@ class Receiver:
                         )
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.url + "/elsewhere")
                 self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"nope")
+                self.wfile.write(b"ok" if status == 200 else receiver.answer)
 
             def log_message(self, *_: object) -> None:
                 pass

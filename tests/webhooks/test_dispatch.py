@@ -4,6 +4,7 @@ never lost, logged attempt by attempt, dead after the last attempt and replayabl
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ from tests.factories import MONDAY, make_world
 from tests.webhooks.receiver import Receiver
 
 SECRET = "whsec_test_secret_0123456789"
+# The receiver listens on 127.0.0.1: these tests allow private addresses, as development does
+# (PADDOCK_WEBHOOK_ALLOW_PRIVATE); test_outbound.py proves they are refused otherwise.
+dispatch = functools.partial(webhooks.dispatch, allow_private=True)
 FAST = webhooks.RetryPolicy(max_attempts=3, base_seconds=60, max_seconds=600)
 
 
@@ -37,7 +41,9 @@ def receiver() -> Iterator[Receiver]:
 def setup(session: Session, receiver: Receiver) -> int:
     make_world(session, cars=3, coaches=3)
     dealer = make_dealer(session)
-    webhooks.set_endpoint(session, dealer_id=dealer.id, url=receiver.url, secret=SECRET)
+    webhooks.set_endpoint(
+        session, dealer_id=dealer.id, url=receiver.url, allow_private=True, secret=SECRET
+    )
     return dealer.id
 
 
@@ -50,7 +56,7 @@ def test_attributed_bookings_reach_the_dealer_signed(session: Session, receiver:
     dealer_id = setup(session, receiver)
     visit(session, email="ann@example.com", day=MONDAY, dealer_id=dealer_id)
     visit(session, email="bob@example.com", day=MONDAY, hour=12)  # not the dealer's guest
-    report = webhooks.dispatch(session, policy=FAST)
+    report = dispatch(session, policy=FAST)
     assert (report.claimed, report.delivered) == (3, 3)
     assert receiver.types() == ["booking.created", "booking.checked_in", "booking.completed"]
     assert all(d.verified for d in receiver.deliveries)
@@ -60,7 +66,7 @@ def test_attributed_bookings_reach_the_dealer_signed(session: Session, receiver:
     assert [e.status for e in events(session)] == ["delivered"] * 3
     log = session.scalars(select(WebhookAttempt)).all()
     assert [a.status_code for a in log] == [200, 200, 200]
-    assert webhooks.dispatch(session, policy=FAST).claimed == 0
+    assert dispatch(session, policy=FAST).claimed == 0
 
 
 def test_outbox_row_commits_or_rolls_back_with_the_change(
@@ -92,7 +98,7 @@ def test_receiver_down_then_back_loses_nothing(session: Session, receiver: Recei
     receiver.stop()
     visit(session, email="ann@example.com", day=MONDAY, outcome="checked_in", dealer_id=dealer_id)
     now = utcnow()
-    report = webhooks.dispatch(session, policy=FAST, now=now)
+    report = dispatch(session, policy=FAST, now=now)
     # Only the first event of the booking is tried: the check-in waits behind it, in order.
     assert (report.claimed, report.failed) == (1, 1)
     created = events(session)[0]
@@ -100,11 +106,11 @@ def test_receiver_down_then_back_loses_nothing(session: Session, receiver: Recei
     assert created.last_status_code is None and "Connect" in created.last_error
     delay = (created.next_attempt_at - now).total_seconds()
     assert 30 <= delay <= 60  # back-off with jitter: between half and all of the base
-    assert webhooks.dispatch(session, policy=FAST, now=now).claimed == 0  # not due yet
+    assert dispatch(session, policy=FAST, now=now).claimed == 0  # not due yet
     receiver.start()
     later = now + timedelta(minutes=2)
-    assert webhooks.dispatch(session, policy=FAST, now=later).delivered == 1
-    assert webhooks.dispatch(session, policy=FAST, now=later).delivered == 1
+    assert dispatch(session, policy=FAST, now=later).delivered == 1
+    assert dispatch(session, policy=FAST, now=later).delivered == 1
     assert receiver.types() == ["booking.created", "booking.checked_in"]
     attempts = session.scalars(
         select(WebhookAttempt).where(WebhookAttempt.event_id == created.id)
@@ -120,7 +126,7 @@ def test_failing_receiver_kills_the_event_after_the_last_attempt_then_replay(
     visit(session, email="ann@example.com", day=MONDAY, outcome="confirmed", dealer_id=dealer_id)
     now = utcnow()
     for _ in range(3):
-        report = webhooks.dispatch(session, policy=FAST, now=now)
+        report = dispatch(session, policy=FAST, now=now)
         assert report.claimed == 1
         now += timedelta(seconds=FAST.max_seconds + 1)
     event = events(session)[0]
@@ -131,19 +137,21 @@ def test_failing_receiver_kills_the_event_after_the_last_attempt_then_replay(
     assert timedelta(seconds=30) <= gaps[0] <= timedelta(seconds=60)
     assert timedelta(seconds=60) <= gaps[1] <= timedelta(seconds=120)  # doubled
     assert log[2].next_attempt_at is None
-    assert webhooks.dispatch(session, policy=FAST, now=now).claimed == 0
+    assert dispatch(session, policy=FAST, now=now).claimed == 0
     receiver.status = 200
     assert webhooks.replay(session, all_dead=True, dealer_id=dealer_id) == 1
-    assert webhooks.dispatch(session, policy=FAST).delivered == 1
+    assert dispatch(session, policy=FAST).delivered == 1
     assert receiver.types() == ["booking.created"]
     assert receiver.requests == 4
 
 
 def test_a_bad_signature_is_refused_by_the_receiver(session: Session, receiver: Receiver) -> None:
     dealer_id = setup(session, receiver)
-    webhooks.set_endpoint(session, dealer_id=dealer_id, url=receiver.url, secret="x" * 20)
+    webhooks.set_endpoint(
+        session, dealer_id=dealer_id, url=receiver.url, allow_private=True, secret="x" * 20
+    )
     visit(session, email="ann@example.com", day=MONDAY, outcome="confirmed", dealer_id=dealer_id)
-    report = webhooks.dispatch(session, policy=FAST)
+    report = dispatch(session, policy=FAST)
     assert report.failed == 1 and events(session)[0].last_status_code == 400
     assert receiver.deliveries == []
 
@@ -169,7 +177,7 @@ def test_two_dispatchers_deliver_each_event_once(
         try:
             with session_factory() as own:
                 barrier.wait()
-                while webhooks.dispatch(own, policy=FAST, batch=3).claimed:
+                while dispatch(own, policy=FAST, batch=3).claimed:
                     pass
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -194,16 +202,20 @@ def test_two_dispatchers_deliver_each_event_once(
 def test_ping_and_endpoint_rules(session: Session, receiver: Receiver) -> None:
     make_world(session)
     dealer = make_dealer(session)
-    endpoint, secret = webhooks.set_endpoint(session, dealer_id=dealer.id, url=receiver.url)
+    endpoint, secret = webhooks.set_endpoint(
+        session, dealer_id=dealer.id, url=receiver.url, allow_private=True
+    )
     assert secret is not None and secret.startswith("whsec_") and endpoint.secret == secret
     receiver.secret = secret
     webhooks.send_ping(session, dealer_id=dealer.id)
-    assert webhooks.dispatch(session).delivered == 1
+    assert dispatch(session).delivered == 1
     assert receiver.types() == ["ping"]
     with pytest.raises(Invalid):
         webhooks.set_endpoint(session, dealer_id=dealer.id, url="ftp://example.com/x")
     with pytest.raises(Invalid):
-        webhooks.set_endpoint(session, dealer_id=dealer.id, url=receiver.url, secret="short")
+        webhooks.set_endpoint(
+            session, dealer_id=dealer.id, url=receiver.url, allow_private=True, secret="short"
+        )
 
 
 def test_signature_helper_checks_time_and_body() -> None:

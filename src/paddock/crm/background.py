@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from paddock.crm import people
 from paddock.rollup import service as rollup
+from paddock.webhooks import outbound
 from paddock.webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ INTERVAL_SECONDS = 10.0
 
 
 async def run(app: FastAPI, interval: float = INTERVAL_SECONDS) -> None:
-    client = httpx.Client(timeout=10.0, follow_redirects=False)
+    client = outbound.client(allow_private=app.state.settings.webhook_allow_private)
     try:
         while True:
             await asyncio.sleep(interval)

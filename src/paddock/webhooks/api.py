@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from paddock.accounts.deps import DealerScope
@@ -78,7 +78,7 @@ def event_read(
         attempts=event.attempts,
         next_attempt_at=event.next_attempt_at if event.status == "pending" else None,
         last_status_code=event.last_status_code,
-        last_error=event.last_error,
+        last_error=shown_error(event.last_status_code, event.last_error),
         delivered_at=event.delivered_at,
         payload=event.payload if full else None,
         log=[
@@ -86,7 +86,7 @@ def event_read(
                 attempt=a.attempt,
                 attempted_at=a.attempted_at,
                 status_code=a.status_code,
-                error=a.error,
+                error=shown_error(a.status_code, a.error),
                 duration_ms=a.duration_ms,
                 next_attempt_at=a.next_attempt_at,
             )
@@ -97,6 +97,14 @@ def event_read(
     )
 
 
+def shown_error(status_code: int | None, error: str) -> str:
+    """An answer's status and reason, never its body (attempts logged before the body was kept
+    out of the log may still hold one); without an answer, why there was none."""
+    if status_code is None:
+        return error
+    return "" if 200 <= status_code < 300 else service.status_reason(status_code)
+
+
 @router.get("", response_model=EndpointRead)
 def get_endpoint(code: str, session: SessionDep, scope: DealerScope) -> EndpointRead:
     dealer = dealer_service.get_dealer(session, code=code, scope=scope)
@@ -105,12 +113,19 @@ def get_endpoint(code: str, session: SessionDep, scope: DealerScope) -> Endpoint
 
 @router.put("", response_model=EndpointRead)
 def set_endpoint(
-    code: str, body: EndpointSet, session: SessionDep, scope: DealerScope
+    code: str, body: EndpointSet, request: Request, session: SessionDep, scope: DealerScope
 ) -> EndpointRead:
-    """Where the dealer's CRM receives its invitees' booking events, signed with the secret."""
+    """Where the dealer's CRM receives its invitees' booking events, signed with the secret.
+    Only http(s) URLs on public addresses, without credentials: a host that is or resolves to
+    a private, loopback, link-local or cloud-metadata address is refused (422)."""
     dealer = dealer_service.get_dealer(session, code=code, scope=scope)
     endpoint, secret = service.set_endpoint(
-        session, dealer_id=dealer.id, url=body.url, secret=body.secret, active=body.active
+        session,
+        dealer_id=dealer.id,
+        url=body.url,
+        secret=body.secret,
+        active=body.active,
+        allow_private=request.app.state.settings.webhook_allow_private,
     )
     return endpoint_read(endpoint, secret)
 

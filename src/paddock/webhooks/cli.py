@@ -30,7 +30,12 @@ def set_endpoint(
     with session_scope() as session:
         dealer_id = dealer_service.get_dealer(session, code=dealer, scope=CLI).id
         endpoint, shown = service.set_endpoint(
-            session, dealer_id=dealer_id, url=url, secret=secret, active=not disable
+            session,
+            dealer_id=dealer_id,
+            url=url,
+            secret=secret,
+            active=not disable,
+            allow_private=get_settings().webhook_allow_private,
         )
     console.print(f"{dealer.upper()}: {endpoint.url} ({'active' if endpoint.active else 'off'})")
     if shown:
@@ -45,12 +50,14 @@ def dispatch(
 ) -> None:
     """Send due events: once, or continuously with --loop (Ctrl-C stops it)."""
     policy = service.RetryPolicy(max_attempts=max_attempts)
+    settings = get_settings()
     if not loop:
         with session_scope() as session:
-            report = service.dispatch(session, policy=policy)
+            report = service.dispatch(
+                session, policy=policy, allow_private=settings.webhook_allow_private
+            )
         console.print(_summary(report))
         return
-    settings = get_settings()
     engine = make_engine(settings.database_url, pool_size=2)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -62,6 +69,7 @@ def dispatch(
             stop=stop,
             policy=policy,
             on_report=lambda r: console.print(_summary(r)),
+            allow_private=settings.webhook_allow_private,
         )
     except KeyboardInterrupt:
         stop.set()

@@ -8,11 +8,17 @@ exponential back-off and jitter, until `max_attempts`, when the event is dead un
 A crash between POST and record only means the lease runs out and the event is sent again:
 delivery is at least once, and receivers deduplicate on the `Paddock-Event-Id` header. Events of
 one booking go out in order: one waits while an earlier one for the same endpoint has failed or
-is in flight, and within a pass a failure holds back the booking's later events."""
+is in flight, and within a pass a failure holds back the booking's later events.
+
+Endpoints go to public addresses only, checked when saved and at every connection
+(`outbound.py`; `allow_private` lifts that for a local receiver). The dealer sees what came of an
+attempt (a status code and its reason, or why it could not connect), never the receiver's
+answer: a URL pointed inside our network must not read it back. The log keeps the detail."""
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import secrets
 import threading
@@ -20,8 +26,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 from sqlalchemy import exists, select, update
@@ -33,9 +39,10 @@ from paddock.catalog.models import Product
 from paddock.db import utcnow, write_transaction
 from paddock.dealers.models import BookingAttribution, Dealer, InvitationCode
 from paddock.errors import Invalid, NotFound
-from paddock.webhooks import signing
+from paddock.webhooks import outbound, signing
 from paddock.webhooks.models import EventStatus, WebhookAttempt, WebhookEndpoint, WebhookEvent
 
+log = logging.getLogger(__name__)
 USER_AGENT = "Paddock-Webhooks/1"
 EVENT_TYPES = (
     "booking.created",
@@ -89,12 +96,14 @@ def set_endpoint(
     url: str,
     secret: str | None = None,
     active: bool = True,
+    allow_private: bool = False,
     now: datetime | None = None,
 ) -> tuple[WebhookEndpoint, str | None]:
     """Create or change the dealer's endpoint. Returns it and, when one was generated, the new
-    secret (shown once; the dealer's receiver needs it to check signatures)."""
+    secret (shown once; the dealer's receiver needs it to check signatures). A URL on a
+    private, loopback, link-local or metadata address is refused unless `allow_private`."""
     now = now or utcnow()
-    clean = _check_url(url)
+    clean = outbound.check_url(url, allow_private=allow_private)
     if secret is not None and len(secret) < 16:
         raise Invalid("A webhook secret has at least 16 characters.")
     with write_transaction(session):
@@ -227,8 +236,11 @@ def dispatch(
     timeout: float = 10.0,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    allow_private: bool = False,
 ) -> DispatchReport:
-    """One pass: send every due event (up to `batch`) once."""
+    """One pass: send every due event (up to `batch`) once. Without a `client`, one from
+    `outbound.client` (only public addresses unless `allow_private`); a client passed in
+    must come from there too, or be a test's mock."""
     policy = policy or RetryPolicy()
     rng = rng or random.Random()
     claims = _claim(session, now or utcnow(), batch, lease)
@@ -236,7 +248,7 @@ def dispatch(
     if not claims:
         return report
     own_client = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    http = client or outbound.client(allow_private=allow_private, timeout=timeout)
     held_back: set[tuple[int, int]] = set()
     try:
         for claim in claims:
@@ -270,10 +282,11 @@ def dispatch_forever(
     stop: threading.Event | None = None,
     policy: RetryPolicy | None = None,
     on_report: Any = None,
+    allow_private: bool = False,
 ) -> None:
     """Keep the outbox empty: a pass, then a pause unless the pass was full."""
     stop = stop or threading.Event()
-    with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+    with outbound.client(allow_private=allow_private) as client:
         while not stop.is_set():
             with factory() as session:
                 report = dispatch(session, client=client, policy=policy)
@@ -363,11 +376,48 @@ def _post(client: httpx.Client, claim: _Claim) -> tuple[int | None, str, int]:
     }
     started = time.perf_counter()
     try:
-        response = client.post(claim.url, content=claim.body, headers=headers)
+        with client.stream(
+            "POST", claim.url, content=claim.body, headers=headers, follow_redirects=False
+        ) as response:
+            if not response.is_success:  # for the staff's log only, and at most 2 KB of it
+                answer = next(response.iter_bytes(2048), b"")[:2048]
+                log.warning(
+                    "webhook event %s to %s: HTTP %s %r",
+                    claim.event_id,
+                    claim.url,
+                    response.status_code,
+                    answer.decode("utf-8", "replace"),
+                )
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500], _ms(started)
-    error = "" if response.is_success else response.text[:500]
+        log.warning("webhook event %s to %s: %r", claim.event_id, claim.url, exc)
+        return None, failure_reason(exc), _ms(started)
+    error = "" if response.is_success else status_reason(response.status_code)
     return response.status_code, error, _ms(started)
+
+
+def status_reason(status_code: int) -> str:
+    """What a dealer is told of an answer that was not a success: its status, not its body."""
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "unknown status"
+    moved = " (redirects are not followed)" if 300 <= status_code < 400 else ""
+    return f"HTTP {status_code} {phrase}{moved}"
+
+
+def failure_reason(exc: httpx.HTTPError) -> str:
+    """Why a POST got no answer, in a few words (the exception's own text goes to the log)."""
+    cause = exc.__cause__
+    if isinstance(cause, outbound.AddressRefused | outbound.Unresolvable):
+        return f"{type(exc).__name__}: {cause}"[:300]
+    reasons = (
+        (httpx.ConnectTimeout, "no connection within the time limit"),
+        (httpx.ConnectError, "could not connect (refused, unreachable or a TLS failure)"),
+        (httpx.TimeoutException, "no answer within the time limit"),
+        (httpx.RemoteProtocolError, "the receiver's answer was not valid HTTP"),
+    )
+    reason = next((text for kind, text in reasons if isinstance(exc, kind)), "request failed")
+    return f"{type(exc).__name__}: {reason}"
 
 
 def _record(
@@ -460,16 +510,6 @@ def _endpoint(session: Session, dealer_id: int) -> WebhookEndpoint:
     if endpoint is None:
         raise NotFound("This dealer has no webhook endpoint; set one first.")
     return endpoint
-
-
-def _check_url(url: str) -> str:
-    clean = url.strip()
-    parsed = urlparse(clean)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise Invalid(f"'{url}' is not an http(s) URL for the webhook endpoint.")
-    if len(clean) > 500:
-        raise Invalid("The webhook URL is at most 500 characters.")
-    return clean
 
 
 def _ms(started: float) -> int:
