@@ -170,15 +170,13 @@ def _path_of(route: Any) -> str:
     return str(getattr(route, "path_format", None) or getattr(route, "path", ""))
 
 
-_rules_cache: dict[int, tuple[Rule, ...]] = {}
-
-
 def rules_of(route: APIRoute) -> tuple[Rule, ...]:
-    """Every Rule in the route's dependency tree (the route's own and its router's)."""
-    found = _rules_cache.get(id(route))
+    """Every Rule in the route's dependency tree (the route's own and its router's), found
+    once per route and kept on it."""
+    found: tuple[Rule, ...] | None = route.__dict__.get("paddock_rules")
     if found is None:
         found = tuple(_walk(route.dependant))
-        _rules_cache[id(route)] = found
+        route.__dict__["paddock_rules"] = found
     return found
 
 

@@ -60,6 +60,8 @@ class PageRule(Rule):
     """A page's access rule: a visitor not signed in is sent to the sign-in page, a user
     without the role gets a 403 page; API tokens never open pages."""
 
+    page: bool = True
+
     def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         user: Principal | None = getattr(request.state, "user", None)
         if user is None:
