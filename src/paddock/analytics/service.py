@@ -27,7 +27,6 @@ headquarters'); the rollup's days are UTC days (the pipeline's buckets too).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select,
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from paddock import csv_files
 from paddock.analytics import sql
 from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity import engine
@@ -748,7 +748,7 @@ CSV_COLUMNS = ("kpi", "subject", "value", "target", "detail")
 def to_csv(result: KpiReport) -> str:
     """One row per figure: headline KPIs, then utilisation per pool, then the leaderboard."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_files.writer(out)  # text neutralised against formulas, numbers kept
     writer.writerow(CSV_COLUMNS)
     d, s, c, n = result.drivers, result.dealer_share, result.conversion, result.no_show
     scope = result.site or "all"

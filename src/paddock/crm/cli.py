@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from paddock import csv_files
 from paddock.accounts.service import Scope
 from paddock.catalog import service as catalog_service
 from paddock.cli_support import console, errors, local, parse_instant, session_scope
@@ -133,7 +134,7 @@ def import_sales(
 ) -> None:
     """Import sales (columns email, name, model, sold_on, deal_ref; optional phone, vin, year,
     dealer). All rows or none; every rejected row is listed with its reason."""
-    text = file.read_text(encoding="utf-8-sig")
+    text = csv_files.decode(file.read_bytes(), what=str(file))
     with session_scope() as session:
         dealer_id = (
             dealer_service.get_dealer(session, code=dealer, scope=CLI).id if dealer else None

@@ -10,8 +10,6 @@ to, if any. The buyer becomes a client.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from paddock import csv_files
 from paddock.bookings.models import Booking, BookingStatus
 from paddock.bookings.service import run_write
 from paddock.capacity.models import Site
@@ -192,7 +191,7 @@ def parse_sales_csv(
     text: str, *, today: date
 ) -> tuple[list[tuple[int, SaleInput]], list[RowError]]:
     """Rows numbered as a spreadsheet shows them (the header is row 1)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv_files.DictRows(csv_files.decode(text), what="The CSV file")
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in headers]
     if missing:

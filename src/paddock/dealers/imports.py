@@ -12,12 +12,11 @@ Behaviour (documented in the API and CLI):
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from paddock import csv_files
 from paddock.accounts.service import Scope
 from paddock.db import write_transaction
 from paddock.dealers import rules
@@ -118,12 +117,8 @@ class ImportReport:
 
 
 def decode(data: bytes) -> str:
-    if len(data) > MAX_BYTES:
-        raise Invalid(f"The file is larger than {MAX_BYTES // 1_000_000} MB; split it.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Invalid("The file is not UTF-8 text; save it as 'CSV UTF-8' and try again.") from exc
+    """An uploaded file as CSV text (csv_files.decode: UTF-8, any line ends, 422 otherwise)."""
+    return csv_files.decode(data, max_bytes=MAX_BYTES)
 
 
 def import_invitees(
@@ -205,12 +200,13 @@ class _read_only:
 
 def _parse(text: str) -> tuple[list[tuple[int, dict[str, str], list[str]]], list[str]]:
     """Rows as (line, fields by canonical column, problems) and file-level warnings."""
+    text = csv_files.decode(text)
     if not text.strip():
         raise Invalid("The file is empty.")
     # Spreadsheets save with ',' or (in many locales) ';', sometimes tabs: the header decides.
     first_line = text.lstrip().splitlines()[0]
     delimiter = max(",;\t", key=first_line.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv_files.rows(text, delimiter=delimiter)
     header = next(reader, None)
     if not header:
         raise Invalid("The file has no header line (name,email,phone,consent,product,note).")

@@ -7,7 +7,6 @@ so not even their existence leaks. Public functions that write own their transac
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import secrets
@@ -20,6 +19,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from paddock import csv_files
 from paddock.accounts.service import Scope, normalize_email
 from paddock.audit.models import AuditEntry
 from paddock.bookings import service as booking_service
@@ -988,7 +988,7 @@ def dealer_summary(
 
 def bookings_csv(rows: Sequence[AttributedBooking], time_zones: dict[int, str]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_files.writer(out)  # formulas in guests' and invitees' text neutralised
     writer.writerow(
         [
             "ref",
@@ -1024,7 +1024,7 @@ def bookings_csv(rows: Sequence[AttributedBooking], time_zones: dict[int, str]) 
 
 def invitees_csv(rows: Sequence[InviteeRow]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_files.writer(out)  # formulas in guests' and invitees' text neutralised
     writer.writerow(
         ["name", "email", "phone", "consent", "product", "note", "code", "link", "bookings"]
     )

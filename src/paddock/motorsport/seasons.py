@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from paddock import csv_files
 from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid
@@ -131,8 +132,8 @@ def import_season(
     fmt = fmt.lower().lstrip(".")
     try:
         if fmt == "csv":
-            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-            events = calendars.parse_season_csv(text)
+            text = csv_files.decode(data, what="The calendar file")
+            events = calendars.parse_season_csv(csv_files.checked(text, what="The calendar file"))
         elif fmt in ("ics", "ical", "icalendar"):
             if not championship:
                 raise Invalid("An iCalendar file needs the championship it belongs to.")
