@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from paddock.audit import service as audit
 from paddock.bookings.models import BookingStatus
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
@@ -135,13 +136,10 @@ def read_caches(session: Session, product_code: str) -> None:
 
 
 def audit_row(actor: str, action: str, now: datetime, **data: object) -> dict[str, Any]:
-    return {
-        "at": now,
-        "actor": actor,
-        "subject_kind": ENGAGEMENT,
-        "action": action,
-        "data": {k.rstrip("_"): v for k, v in data.items()},
-    }
+    """A booking's audit entry, its booking id to be added (it is made before the booking)."""
+    return audit.entry(
+        actor=actor, subject_kind=ENGAGEMENT, subject_id=None, action=action, at=now, **data
+    )
 
 
 def request_fingerprint(product_code: str, starts_at: datetime, guest: Guest, hold: bool) -> str:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from paddock.async_connections import AsyncConnections
-from paddock.audit.models import AuditEntry
+from paddock.audit import service as audit
 from paddock.bookings.drafts import Draft
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 6
 # The quick way's INSERT met a unit a concurrent writer took after the probe: go carefully.
 EXCLUSION_VIOLATION = "23P01"
 IDEMPOTENCY_CONSTRAINT = "uq_booking_idempotency_key"
-_INSERT_AUDIT = insert(cast(Table, AuditEntry.__table__))
+_INSERT_AUDIT = audit.INSERT
 
 BOOKING_CREATE = (
     "SELECT booking_id, taken, busy FROM booking_create("

@@ -12,6 +12,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from paddock.audit import service as audit
 from paddock.audit.models import AuditEntry
 from paddock.bookings import postgres
 from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
@@ -28,7 +29,7 @@ from paddock.db import utcnow, write_transaction
 from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound, SoldOut
 
 _INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
-_INSERT_AUDIT = insert(cast(Table, AuditEntry.__table__))
+_INSERT_AUDIT = audit.INSERT
 MAX_ATTEMPTS = 6
 
 T = TypeVar("T")
@@ -403,16 +404,14 @@ def expire_holds(session: Session, *, now: datetime | None = None) -> int:
         )
         capacity.release_lapsed(session, now)
         _notify_released(session, ids, "expired")
-        session.add_all(
-            AuditEntry(
-                at=now,
-                actor="system",
-                subject_kind=ENGAGEMENT,
-                subject_id=i,
-                action="expired",
-                data={},
-            )
-            for i in ids
+        audit.record_many(
+            session,
+            (
+                audit.entry(
+                    actor="system", subject_kind=ENGAGEMENT, subject_id=i, action="expired", at=now
+                )
+                for i in ids
+            ),
         )
         return len(ids)
 

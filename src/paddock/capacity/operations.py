@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from paddock.audit.models import AuditEntry
+from paddock.audit import service as audit
 from paddock.capacity import engine
 from paddock.capacity import service as capacity
 from paddock.capacity.models import Allocation, Block, Pool, Site, Unit, pool_membership
@@ -896,13 +896,12 @@ def _audit(
     now: datetime,
     **data: Any,
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            subject_kind=subject_kind,
-            subject_id=subject_id,
-            action=action,
-            data=data,
-        )
+    audit.record(
+        session,
+        actor=actor,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        action=action,
+        at=now,
+        **data,
     )

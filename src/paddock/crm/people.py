@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paddock.audit import service as audit_log
 from paddock.audit.models import AuditEntry
 from paddock.bookings.models import Booking
 from paddock.bookings.service import run_write
@@ -94,16 +95,14 @@ def audit(
     **data: Any,
 ) -> None:
     """Person audit entries carry ids and field names, never the personal data itself."""
-    session.execute(
-        insert(AuditEntry),
-        {
-            "at": now,
-            "actor": actor,
-            "subject_kind": SUBJECT,
-            "subject_id": person_id,
-            "action": action,
-            "data": data,
-        },
+    audit_log.record(
+        session,
+        actor=actor,
+        subject_kind=SUBJECT,
+        subject_id=person_id,
+        action=action,
+        at=now,
+        **data,
     )
 
 
