@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from paddock import __version__
 from paddock.accounts.access import GUARD, check_app
@@ -24,8 +24,10 @@ from paddock.crm.api import router as crm_router
 from paddock.db import async_pool, make_engine, make_session_factory
 from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.api import router as dealers_router
+from paddock.edge import install_edge, require_content_type
 from paddock.hot_routes import HotRoutes
 from paddock.http import install_problem_handlers
+from paddock.limits import install_range_handlers
 from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.api import router as motorsport_router
 from paddock.settings import Settings, get_settings
@@ -75,7 +77,8 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
         "exists: experience-centre bookings and customer racing on one capacity core.",
         # Deny by default: every route, JSON or page, passes the access guard
         # (accounts/access.py); public routes are listed there, in one place.
-        dependencies=[GUARD],
+        # A body must be of a type its route takes (edge.py), e.g. JSON for JSON endpoints.
+        dependencies=[GUARD, Depends(require_content_type)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     motorsport_engagements.register()
     dealer_engagements.register()
     install_problem_handlers(app)
+    install_range_handlers(app)
     # Routes are matched in order: the busiest endpoint (POST /api/v1/bookings) first.
     app.include_router(bookings_router)
     app.include_router(manage_router)
@@ -104,6 +108,12 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
 
     # Inside the security headers (added by install_web, so outside this).
     app.add_middleware(HotRoutes, routes={("POST", "/api/v1/bookings")})
+    # Outside HotRoutes: body size, NUL and cross-site writes for every route, the hot one too.
+    install_edge(
+        app,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     # The web pages last: the guest home at "/", HTML error pages for browsers.
     install_web(app)
     check_app(app)

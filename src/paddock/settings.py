@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: Path.cwd() / "var" / "cache")
     # A prospect who drove and bought within this many days counts as converted (crm).
     conversion_window_days: int = Field(default=90, ge=1, le=730)
+    # Request bodies: at most this many bytes, refused (413) as they stream in; the file
+    # uploads (CSV imports) may send up to max_upload_bytes (edge.py).
+    max_body_bytes: int = Field(default=2**20, ge=1024, le=2**30)
+    max_upload_bytes: int = Field(default=5 * 2**20, ge=1024, le=2**30)
     # Webhooks to private, loopback and link-local addresses: a local receiver in development
     # and tests only (webhooks/outbound.py); never in production.
     webhook_allow_private: bool = False

@@ -148,7 +148,9 @@ def test_validation_problems_are_422(client: TestClient, session: Session) -> No
     problem = client.post("/api/v1/bookings", json=cases["bad email"][0]).json()
     assert problem["errors"][0]["field"] == "guest.email"
     broken = client.post(
-        "/api/v1/bookings", content=b'{"product": "drive",', headers={"content-type": "json"}
+        "/api/v1/bookings",
+        content=b'{"product": "drive",',
+        headers={"content-type": "application/json"},
     )
     assert "JSON" in assert_problem(broken, 422, "invalid")["detail"]
     long_key = client.post(

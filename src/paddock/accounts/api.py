@@ -28,6 +28,7 @@ from paddock.accounts.schemas import (
 )
 from paddock.errors import Forbidden, Invalid
 from paddock.http import SessionDep
+from paddock.limits import Id
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -124,7 +125,7 @@ def list_users(
     scope: DealerScope,
     role: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
-    after_id: int | None = None,
+    after_id: Id | None = None,
 ) -> list[UserRead]:
     """Centre staff see every user; dealer staff see their own dealer's colleagues."""
     users = service.list_users(
@@ -151,7 +152,7 @@ def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -> User
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserRead)
-def deactivate_user(user_id: int, admin: AdminUser, session: SessionDep) -> UserRead:
+def deactivate_user(user_id: Id, admin: AdminUser, session: SessionDep) -> UserRead:
     user = service.set_active(session, user_id=user_id, active=False, actor=admin.actor)
     return user_read(
         user, service.dealer_codes(session, [user.dealer_id] if user.dealer_id else [])
@@ -194,7 +195,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
 def revoke_token(
-    token_id: int, person: PersonUser, scope: DealerScope, session: SessionDep
+    token_id: Id, person: PersonUser, scope: DealerScope, session: SessionDep
 ) -> TokenRead:
     """Revoke a token at once; another dealer's token is 'not found'."""
     token = service.revoke_token(

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from paddock.limits import Moment
 
 
 class LoginIn(BaseModel):
@@ -51,7 +53,7 @@ class TokenCreate(BaseModel):
     dealer: str | None = Field(
         default=None, description="Dealer code (centre staff); dealer staff get their own"
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
 
 
 class TokenRead(BaseModel):

@@ -15,6 +15,7 @@ from paddock.analytics import service
 from paddock.dealers import service as dealer_service
 from paddock.errors import Invalid
 from paddock.http import SessionDep
+from paddock.limits import Day
 
 router = APIRouter(prefix="/api/v1", tags=["kpi"])
 # Centre management and operations; motorsport managers read them too.
@@ -59,9 +60,9 @@ def kpi(
     session: SessionDep,
     site: str | None = Query(default=None, description="Site code; all sites if absent"),
     year: int | None = Query(default=None, ge=2000, le=2100),
-    as_of: date | None = Query(default=None, description="Compute as at the end of this day"),
-    utilisation_from: date | None = None,
-    utilisation_to: date | None = Query(default=None, description="Exclusive (UTC days)"),
+    as_of: Day | None = Query(default=None, description="Compute as at the end of this day"),
+    utilisation_from: Day | None = None,
+    utilisation_to: Day | None = Query(default=None, description="Exclusive (UTC days)"),
 ) -> service.KpiReport:
     """Drivers on the circuit year to date vs the 20,000 target with the forecast to year end,
     the share of test drives from dealers vs 15 %, the prospects' conversion rate, the no-show
@@ -75,9 +76,9 @@ def kpi_csv(
     session: SessionDep,
     site: str | None = None,
     year: int | None = Query(default=None, ge=2000, le=2100),
-    as_of: date | None = None,
-    utilisation_from: date | None = None,
-    utilisation_to: date | None = None,
+    as_of: Day | None = None,
+    utilisation_from: Day | None = None,
+    utilisation_to: Day | None = None,
 ) -> Response:
     """The same figures as CSV, one row per figure (kpi, subject, value, target, detail)."""
     result = _report(request, session, site, year, as_of, utilisation_from, utilisation_to)

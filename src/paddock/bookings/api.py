@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
@@ -25,6 +24,7 @@ from paddock.catalog import service as catalog_service
 from paddock.db import run_blocking
 from paddock.errors import Invalid, NotFound
 from paddock.http import SessionDep
+from paddock.limits import Day, Id
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 
@@ -154,11 +154,11 @@ def list_bookings(
     session: SessionDep,
     user: BookingsReader,
     site: str | None = None,
-    day: date | None = Query(default=None, description="A local day at the site (needs site)"),
+    day: Day | None = Query(default=None, description="A local day at the site (needs site)"),
     status: str | None = None,
     email: str | None = None,
     limit: int = Query(default=50, ge=1, le=500),
-    after_id: int | None = None,
+    after_id: Id | None = None,
 ) -> list[BookingRead]:
     """Bookings, for centre staff (a dealer sees its own through /dealers/{code}/bookings)."""
     site_id = day_from = day_to = None

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from paddock.emails import EmailAddress
+from paddock.limits import Moment
 
 
 class GuestIn(BaseModel):
@@ -23,7 +24,7 @@ class GuestIn(BaseModel):
 
 class BookingCreate(BaseModel):
     product: str = Field(min_length=1, max_length=64)
-    starts_at: AwareDatetime
+    starts_at: Moment
     guest: GuestIn
     hold: bool = Field(
         default=False,
@@ -34,7 +35,7 @@ class BookingCreate(BaseModel):
 
 
 class BookingMove(BaseModel):
-    starts_at: AwareDatetime
+    starts_at: Moment
 
 
 class BookingCancel(BaseModel):

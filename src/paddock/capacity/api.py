@@ -23,6 +23,7 @@ from paddock.capacity.schemas import (
     UnitStateRead,
 )
 from paddock.http import SessionDep
+from paddock.limits import Id
 
 router = APIRouter(prefix="/api/v1", tags=["capacity operations"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -141,19 +142,19 @@ def list_units(
 
 
 @router.get("/units/{unit_id}", response_model=UnitRead)
-def get_unit(unit_id: int, session: SessionDep, user: FleetReader) -> UnitRead:
+def get_unit(unit_id: Id, session: SessionDep, user: FleetReader) -> UnitRead:
     return unit_read(session, operations.unit_detail(session, unit_id=unit_id))
 
 
 @router.post("/units/{unit_id}/retire", response_model=UnitRead, responses=CONFLICT)
-def retire_unit(unit_id: int, body: RetireBody, session: SessionDep, user: FleetWriter) -> UnitRead:
+def retire_unit(unit_id: Id, body: RetireBody, session: SessionDep, user: FleetWriter) -> UnitRead:
     """Take a unit out of the fleet for good; refused while bookings from now on hold it."""
     operations.retire_unit(session, unit_id=unit_id, reason=body.reason, actor=user.actor)
     return unit_read(session, operations.unit_detail(session, unit_id=unit_id))
 
 
 @router.post("/units/{unit_id}/reactivate", response_model=UnitRead)
-def reactivate_unit(unit_id: int, session: SessionDep, user: FleetWriter) -> UnitRead:
+def reactivate_unit(unit_id: Id, session: SessionDep, user: FleetWriter) -> UnitRead:
     operations.reactivate_unit(session, unit_id=unit_id, actor=user.actor)
     return unit_read(session, operations.unit_detail(session, unit_id=unit_id))
 
@@ -163,7 +164,7 @@ def list_blocks(
     session: SessionDep,
     user: FleetReader,
     site: str | None = None,
-    unit_id: int | None = None,
+    unit_id: Id | None = None,
     include_past: bool = False,
 ) -> list[BlockRead]:
     """Blocks that have not ended yet (all with `include_past`); a unit's include its site's
@@ -205,13 +206,13 @@ def create_block(
 
 
 @router.get("/blocks/{block_id}", response_model=BlockRead)
-def get_block(block_id: int, session: SessionDep, user: FleetReader) -> BlockRead:
+def get_block(block_id: Id, session: SessionDep, user: FleetReader) -> BlockRead:
     return block_reads(session, [operations.get_block(session, block_id=block_id)])[0]
 
 
 @router.patch("/blocks/{block_id}", response_model=BlockRead, responses=CONFLICT)
 def change_block(
-    block_id: int, body: BlockUpdate, session: SessionDep, user: FleetWriter
+    block_id: Id, body: BlockUpdate, session: SessionDep, user: FleetWriter
 ) -> BlockRead:
     """End a block early, extend or move it; newly covered time must be free."""
     block = operations.change_block(
@@ -226,6 +227,6 @@ def change_block(
 
 
 @router.delete("/blocks/{block_id}", status_code=204)
-def remove_block(block_id: int, session: SessionDep, user: FleetWriter) -> Response:
+def remove_block(block_id: Id, session: SessionDep, user: FleetWriter) -> Response:
     operations.remove_block(session, block_id=block_id, actor=user.actor)
     return Response(status_code=204)

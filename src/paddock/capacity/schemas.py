@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from paddock.limits import Id, Moment
 
 
 class BlockCreate(BaseModel):
     """A maintenance block on one unit (`unit_id`) or the closure of a whole site (`site`)."""
 
-    unit_id: int | None = Field(default=None, description="Block this unit")
+    unit_id: Id | None = Field(default=None, description="Block this unit")
     site: str | None = Field(default=None, description="Close this whole site (its code)")
     kind: str | None = Field(
         default=None,
@@ -19,8 +21,8 @@ class BlockCreate(BaseModel):
         description="Unit: maintenance, repair, leave, training, other (default maintenance). "
         "Site: closure, event, weather, other (default closure).",
     )
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     reason: str = Field(min_length=3, max_length=500)
 
     @model_validator(mode="after")
@@ -33,8 +35,8 @@ class BlockCreate(BaseModel):
 
 
 class BlockUpdate(BaseModel):
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     reason: str | None = Field(default=None, min_length=3, max_length=500)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
@@ -21,6 +21,7 @@ from paddock.catalog.schemas import (
 )
 from paddock.db import utcnow
 from paddock.http import SessionDep
+from paddock.limits import Day
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
@@ -81,8 +82,8 @@ def get_product(code: str, session: SessionDep) -> ProductRead:
 def availability(
     code: str,
     session: SessionDep,
-    date_from: date = Query(alias="from"),
-    date_to: date | None = Query(default=None, alias="to"),
+    date_from: Annotated[Day, Query(alias="from")],
+    date_to: Day | None = Query(default=None, alias="to"),
 ) -> Response:
     """Free start times per local day: `remaining` engagements fit; a full slot names the pool
     that is short and by how much."""

@@ -35,6 +35,7 @@ from paddock.dealers import imports as dealer_imports
 from paddock.dealers import service as dealer_service
 from paddock.errors import Invalid
 from paddock.http import SessionDep
+from paddock.limits import Id
 
 router = APIRouter(prefix="/api/v1", tags=["crm"])
 
@@ -94,7 +95,7 @@ def list_people(
     kind: str | None = Query(default=None, pattern="^(prospect|client)$"),
     q: str | None = Query(default=None, max_length=100, description="E-mail prefix or name"),
     dealer: str | None = Query(default=None, description="Centre staff: one dealer's contacts"),
-    after_id: int | None = None,
+    after_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[PersonRead]:
     """People by id, a page at a time: pass the last id as `after_id` for the next page."""
@@ -127,7 +128,7 @@ def create_person(body: PersonCreate, session: SessionDep, scope: DealerScope) -
 
 
 @router.get("/people/{person_id}", response_model=PersonRead)
-def get_person(person_id: int, session: SessionDep, scope: DealerScope) -> PersonRead:
+def get_person(person_id: Id, session: SessionDep, scope: DealerScope) -> PersonRead:
     return person_read(
         session, service.get_person(session, person_id=person_id, dealer_id=scope.dealer_id)
     )
@@ -135,7 +136,7 @@ def get_person(person_id: int, session: SessionDep, scope: DealerScope) -> Perso
 
 @router.patch("/people/{person_id}", response_model=PersonRead)
 def update_person(
-    person_id: int, body: PersonUpdate, session: SessionDep, scope: DealerScope
+    person_id: Id, body: PersonUpdate, session: SessionDep, scope: DealerScope
 ) -> PersonRead:
     dealer_id = None
     if body.dealer is not None:
@@ -158,7 +159,7 @@ def update_person(
 
 @router.put("/people/{person_id}/consents", response_model=PersonRead)
 def set_consents(
-    person_id: int, body: ConsentUpdate, session: SessionDep, scope: DealerScope
+    person_id: Id, body: ConsentUpdate, session: SessionDep, scope: DealerScope
 ) -> PersonRead:
     """Record consent decisions (each kept in the person's consent history)."""
     person = service.set_consents(
@@ -173,7 +174,7 @@ def set_consents(
 
 
 @router.get("/people/{person_id}/visits", response_model=list[VisitRead])
-def person_visits(person_id: int, session: SessionDep, scope: DealerScope) -> list[VisitRead]:
+def person_visits(person_id: Id, session: SessionDep, scope: DealerScope) -> list[VisitRead]:
     """Visit history: the person's bookings, newest first."""
     service.get_person(session, person_id=person_id, dealer_id=scope.dealer_id)
     return [
@@ -193,14 +194,14 @@ def person_visits(person_id: int, session: SessionDep, scope: DealerScope) -> li
 
 
 @router.get("/people/{person_id}/vehicles", response_model=list[VehicleRead])
-def person_vehicles(person_id: int, session: SessionDep, scope: DealerScope) -> list[VehicleRead]:
+def person_vehicles(person_id: Id, session: SessionDep, scope: DealerScope) -> list[VehicleRead]:
     service.get_person(session, person_id=person_id, dealer_id=scope.dealer_id)
     return [vehicle_read(*row) for row in service.vehicles_of(session, person_id=person_id)]
 
 
 @router.post("/people/{person_id}/merge", response_model=MergeRead)
 def merge_people(
-    person_id: int,
+    person_id: Id,
     body: MergeRequest,
     session: SessionDep,
     scope: DealerScope,
@@ -220,7 +221,7 @@ def merge_people(
 
 
 @router.get("/people/{person_id}/export")
-def export_person(person_id: int, session: SessionDep, staff: StaffUser) -> Response:
+def export_person(person_id: Id, session: SessionDep, staff: StaffUser) -> Response:
     """Everything held about the person, as a JSON download (the export is audited)."""
     document = service.export_person(session, person_id=person_id, actor=staff.actor)
     return Response(
@@ -232,7 +233,7 @@ def export_person(person_id: int, session: SessionDep, staff: StaffUser) -> Resp
 
 @router.post("/people/{person_id}/erase", response_model=dict[str, int])
 def erase_person(
-    person_id: int, body: EraseRequest, session: SessionDep, admin: AdminUser
+    person_id: Id, body: EraseRequest, session: SessionDep, admin: AdminUser
 ) -> dict[str, int]:
     """Erase the person's data on request: anonymised everywhere, irreversibly; the facts
     the KPIs count are kept. Send `{"confirm": true}`."""
@@ -323,8 +324,8 @@ async def import_sales(
 def list_sales(
     session: SessionDep,
     scope: DealerScope,
-    person_id: int | None = None,
-    after_id: int | None = None,
+    person_id: Id | None = None,
+    after_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[SaleRead]:
     rows = service.list_sales(

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from paddock.emails import EmailAddress
+from paddock.limits import Day, DbInt, Id, Moment
 
 
 class Consents(BaseModel):
@@ -80,7 +81,7 @@ class VehicleRead(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    duplicate_id: int = Field(description="The record merged into this one (it disappears)")
+    duplicate_id: Id = Field(description="The record merged into this one (it disappears)")
 
 
 class MergeRead(BaseModel):
@@ -99,8 +100,8 @@ class SaleCreate(BaseModel):
     phone: str = Field(default="", max_length=40)
     model: str = Field(min_length=1, max_length=120)
     vin: str | None = Field(default=None, max_length=17)
-    year: int | None = None
-    sold_on: date
+    year: DbInt | None = None
+    sold_on: Day
     deal_ref: str = Field(min_length=1, max_length=64, description="Your own deal number")
     dealer: str | None = Field(default=None, description="Dealer code (centre staff only)")
 
@@ -129,11 +130,11 @@ class SaleImportRead(BaseModel):
 
 
 class DeliveryCreate(BaseModel):
-    person_id: int
+    person_id: Id
     vin: str = Field(min_length=17, max_length=17)
     model: str = Field(min_length=1, max_length=120)
-    year: int | None = None
-    starts_at: AwareDatetime
+    year: DbInt | None = None
+    starts_at: Moment
     dealer: str | None = Field(default=None, description="Selling dealer's code")
     product: str = Field(default="atl-delivery", max_length=64)
 

@@ -26,6 +26,7 @@ from paddock.capacity.models import Allocation, Pool, Site, Unit, UnitShift, poo
 from paddock.db import utcnow, write_transaction
 from paddock.dealers.models import Dealer, DealerAllotment
 from paddock.errors import Conflict, Invalid, SoldOut
+from paddock.limits import check_day
 
 POOL_KIND = "dealer_allotment"
 UNIT_KIND = "dealer_place"
@@ -59,9 +60,10 @@ def next_month(month: date) -> date:
 
 def parse_month(text: str) -> date:
     try:
-        return datetime.strptime(text.strip(), "%Y-%m").date()
+        month = datetime.strptime(text.strip(), "%Y-%m").date()
     except ValueError as exc:
         raise Invalid(f"'{text}' is not a month like 2026-12.") from exc
+    return check_day(month, "The month")
 
 
 def month_window(month: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -45,6 +46,7 @@ from paddock.dealers.schemas import (
     InviteeRead,
 )
 from paddock.http import SessionDep
+from paddock.limits import Day, Id
 
 router = APIRouter(prefix="/api/v1")
 CSV = "text/csv; charset=utf-8"
@@ -170,7 +172,7 @@ def list_dealers(
     region: str | None = None,
     search: str | None = Query(default=None, max_length=100),
     limit: int = Query(default=50, ge=1, le=500),
-    after_id: int | None = None,
+    after_id: Id | None = None,
 ) -> list[DealerRead]:
     """Centre staff see every dealer; a dealer's staff see their own."""
     sites = _site_codes(session)
@@ -251,10 +253,10 @@ def dealer_bookings(
     code: str,
     session: SessionDep,
     scope: DealerScope,
-    campaign_id: int | None = None,
+    campaign_id: Id | None = None,
     status: str | None = None,
     limit: int = Query(default=50, ge=1, le=500),
-    before_id: int | None = Query(default=None, description="Keyset: the last page's lowest"),
+    before_id: Id | None = Query(default=None, description="Keyset: the last page's lowest"),
 ) -> list[AttributedBookingRead]:
     """Bookings that came through this dealer's invitations, newest first."""
     rows = service.list_attributed_bookings(
@@ -296,7 +298,7 @@ def list_campaigns(
     dealer: str | None = None,
     include_archived: bool = False,
     limit: int = Query(default=50, ge=1, le=500),
-    after_id: int | None = None,
+    after_id: Id | None = None,
 ) -> list[CampaignRead]:
     rows = service.list_campaigns(
         session,
@@ -333,12 +335,12 @@ def create_campaign(body: CampaignCreate, session: SessionDep, scope: DealerScop
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignRead, tags=["campaigns"])
-def get_campaign(campaign_id: int, session: SessionDep, scope: DealerScope) -> CampaignRead:
+def get_campaign(campaign_id: Id, session: SessionDep, scope: DealerScope) -> CampaignRead:
     return _campaign(session, scope, campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/archive", response_model=CampaignRead, tags=["campaigns"])
-def archive_campaign(campaign_id: int, session: SessionDep, scope: DealerScope) -> CampaignRead:
+def archive_campaign(campaign_id: Id, session: SessionDep, scope: DealerScope) -> CampaignRead:
     """Close the campaign: its codes stop working; bookings made stand."""
     service.archive_campaign(session, scope=scope, campaign_id=campaign_id)
     return _campaign(session, scope, campaign_id)
@@ -346,12 +348,12 @@ def archive_campaign(campaign_id: int, session: SessionDep, scope: DealerScope) 
 
 @router.get("/campaigns/{campaign_id}/codes", response_model=list[CodeRead], tags=["campaigns"])
 def list_codes(
-    campaign_id: int,
+    campaign_id: Id,
     session: SessionDep,
     scope: DealerScope,
     kind: str | None = Query(default=None, pattern="^(shared|personal)$"),
     limit: int = Query(default=100, ge=1, le=500),
-    after_id: int | None = None,
+    after_id: Id | None = None,
 ) -> list[CodeRead]:
     rows = service.list_codes(
         session, scope=scope, campaign_id=campaign_id, kind=kind, limit=limit, after_id=after_id
@@ -363,7 +365,7 @@ def list_codes(
     "/campaigns/{campaign_id}/codes", response_model=CodeRead, status_code=201, tags=["campaigns"]
 )
 def create_code(
-    campaign_id: int, body: CodeCreate, session: SessionDep, scope: DealerScope
+    campaign_id: Id, body: CodeCreate, session: SessionDep, scope: DealerScope
 ) -> CodeRead:
     """A shared code: single use by default; `max_uses` for more, null for no limit but the
     dealer's monthly places."""
@@ -383,7 +385,7 @@ def create_code(
 @router.post(
     "/campaigns/{campaign_id}/codes/{code}/revoke", response_model=CodeRead, tags=["campaigns"]
 )
-def revoke_code(campaign_id: int, code: str, session: SessionDep, scope: DealerScope) -> CodeRead:
+def revoke_code(campaign_id: Id, code: str, session: SessionDep, scope: DealerScope) -> CodeRead:
     return code_read(service.revoke_code(session, scope=scope, code=code, campaign_id=campaign_id))
 
 
@@ -391,12 +393,12 @@ def revoke_code(campaign_id: int, code: str, session: SessionDep, scope: DealerS
     "/campaigns/{campaign_id}/invitees", response_model=list[InviteeRead], tags=["campaigns"]
 )
 def list_invitees(
-    campaign_id: int,
+    campaign_id: Id,
     session: SessionDep,
     scope: DealerScope,
     search: str | None = Query(default=None, max_length=100),
     limit: int = Query(default=100, ge=1, le=500),
-    after_id: int | None = None,
+    after_id: Id | None = None,
 ) -> list[InviteeRead]:
     rows = service.list_invitees(
         session,
@@ -416,7 +418,7 @@ def list_invitees(
     tags=["campaigns"],
 )
 def add_invitee(
-    campaign_id: int, body: InviteeCreate, session: SessionDep, scope: DealerScope
+    campaign_id: Id, body: InviteeCreate, session: SessionDep, scope: DealerScope
 ) -> InviteeRead:
     """Invite one person: they get a personal single-use code; send them its `link`."""
     row = service.add_invitee(
@@ -444,7 +446,7 @@ def add_invitee(
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def import_invitees(
-    campaign_id: int,
+    campaign_id: Id,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -473,7 +475,7 @@ async def import_invitees(
 
 
 @router.get("/campaigns/{campaign_id}/invitees.csv", tags=["campaigns"], response_class=Response)
-def invitees_csv(campaign_id: int, session: SessionDep, scope: DealerScope) -> Response:
+def invitees_csv(campaign_id: Id, session: SessionDep, scope: DealerScope) -> Response:
     """The campaign's invitees with their personal codes and links, as CSV."""
     rows: list[service.InviteeRow] = []
     after: int | None = None
@@ -494,7 +496,7 @@ def search_invitees(
     scope: DealerScope,
     search: str | None = Query(default=None, max_length=100),
     limit: int = Query(default=50, ge=1, le=500),
-    after_id: int | None = None,
+    after_id: Id | None = None,
 ) -> list[InviteeRead]:
     """Search invitees by name or e-mail across your dealer's campaigns."""
     rows = service.list_invitees(
@@ -549,8 +551,8 @@ def invitation_availability(
     request: Request,
     session: SessionDep,
     product: str,
-    date_from: date = Query(alias="from"),
-    date_to: date | None = Query(default=None, alias="to"),
+    date_from: Annotated[Day, Query(alias="from")],
+    date_to: Day | None = Query(default=None, alias="to"),
 ) -> InvitationAvailabilityRead:
     """Free start times for one of the invitation's experiences, within its dates and the
     dealer's places left per month."""

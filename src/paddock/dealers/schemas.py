@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from paddock.catalog.schemas import SlotRead
+from paddock.limits import Day, Moment
 
 
 class DealerCreate(BaseModel):
@@ -49,8 +50,8 @@ class CampaignCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     products: list[str] = Field(min_length=1, max_length=50)
-    drive_from: date
-    drive_to: date
+    drive_from: Day
+    drive_to: Day
     dealer: str | None = Field(default=None, description="Dealer code (centre staff only)")
 
 
@@ -77,9 +78,9 @@ class CodeCreate(BaseModel):
     max_uses: int | None = Field(
         default=1, ge=1, le=100_000, description="1 = single use; null = only the allotment"
     )
-    expires_at: AwareDatetime | None = None
-    drive_from: date | None = None
-    drive_to: date | None = None
+    expires_at: Moment | None = None
+    drive_from: Day | None = None
+    drive_to: Day | None = None
 
 
 class CodeRead(BaseModel):

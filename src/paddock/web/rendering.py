@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -24,6 +25,8 @@ from paddock.web import flash as flashes
 from paddock.web.assets import asset, plotly_inline_styles
 from paddock.web.security import CSRF_COOKIE, CSRF_FIELD, csrf_token, new_csrf_cookie
 
+# What RedirectResponse leaves as it is in a Location; anything else is percent-encoded.
+URL_SAFE = ":/%#?=@[]!$&'()*+,;"
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -148,7 +151,8 @@ def see_other(request: Request, url: str) -> Response:
     the browser is told to load the page itself (HX-Redirect), not to swap it in."""
     response: Response
     if request.headers.get("hx-request") == "true":
-        response = Response(status_code=204, headers={"HX-Redirect": url})
+        # Percent-encoded as RedirectResponse does for Location: a header never carries CR/LF.
+        response = Response(status_code=204, headers={"HX-Redirect": quote(url, safe=URL_SAFE)})
     else:
         response = RedirectResponse(url, status_code=303)
     flashes.store(request, response, flashes.take(request))

@@ -25,8 +25,15 @@ class LoginForm(BaseModel):
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never `//evil.example` or `https://...`."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site: never `//evil.example` or `https://...`, nor one with a
+    control character (CR/LF would end the redirect's header)."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return ""
 
