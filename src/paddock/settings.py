@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Webhooks to private, loopback and link-local addresses: a local receiver in development
     # and tests only (webhooks/outbound.py); never in production.
     webhook_allow_private: bool = False
+    # The longest a motorsport set decision (CP-SAT) may run in a server request, in seconds;
+    # a longer limit asked for in a request is cut to this.
+    solver_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("database_url")
     @classmethod

@@ -90,7 +90,7 @@ def test_evaluate_and_decide_return_words_and_data(demo: Session, client: TestCl
 
 
 def test_record_a_decision_then_the_same_is_refused(demo: Session, client: TestClient) -> None:
-    body = {"season": 2024, "use_optimum": True, "decided_by": "Programme manager"}
+    body = {"season": 2024, "use_optimum": True}
     recorded = client.post(f"{API}/decisions", json={**body, "rationale": "as in the article"})
     assert recorded.status_code == 201, recorded.text
     decision = recorded.json()
@@ -103,9 +103,7 @@ def test_record_a_decision_then_the_same_is_refused(demo: Session, client: TestC
     assert stored["capacity_snapshot"]["year"] == 2024 and stored["standard_version"] == 1
     listed = client.get(f"{API}/decisions", params={"season": 2024}).json()
     assert [d["id"] for d in listed] == [decision["id"]] and listed[0]["capacity_snapshot"] is None
-    again = client.post(
-        f"{API}/decisions", json={"season": 2024, "accept": [JOTA], "decided_by": "pm"}
-    )
+    again = client.post(f"{API}/decisions", json={"season": 2024, "accept": [JOTA]})
     assert again.status_code == 409 and "already accepted" in again.json()["detail"]
 
     # An identical second request: the data specialists of the Imola weekend are taken.
@@ -117,7 +115,7 @@ def test_record_a_decision_then_the_same_is_refused(demo: Session, client: TestC
     assert twin.status_code == 201
     refused = client.post(
         f"{API}/decisions",
-        json={"season": 2024, "accept": [twin.json()["code"]], "decided_by": "pm"},
+        json={"season": 2024, "accept": [twin.json()["code"]]},
     )
     assert refused.status_code == 409
     problem = refused.json()
@@ -163,6 +161,7 @@ def test_import_results_deliveries_and_service_level(demo: Session, client: Test
     broken = client.post(
         f"{API}/seasons/import?format=csv",
         content=csv.replace("2026-01-24", "someday").replace("IMSA,2026", "IMSA,2027"),
+        headers={"content-type": "text/csv"},
     )
     assert broken.status_code == 422
     assert broken.json()["errors"] == ["line 2: start_date 'someday' is not a date (YYYY-MM-DD)"]

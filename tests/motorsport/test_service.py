@@ -167,10 +167,18 @@ def test_recording_creates_entries_and_allocations_and_refuses_a_second_time(
 
 
 def test_an_identical_request_is_refused_once_the_capacity_is_taken(demo: Session) -> None:
-    service.update_policy(demo, max_cars_by_series={"WEC": 10})  # only capacity can bind
+    service.update_policy(
+        demo, max_cars_by_series={"WEC": 10}, actor="pm"
+    )  # only capacity can bind
     service.record_decision(demo, year=2024, accept=[JOTA], decided_by="pm")
     twin = service.create_request(
-        demo, team="jota", championship="WEC", year=2024, kind="second-car", car_number="13"
+        demo,
+        team="jota",
+        championship="WEC",
+        year=2024,
+        kind="second-car",
+        car_number="13",
+        actor="pm",
     )
     assert twin.code == JOTA + "-2"
     entries, held = len(service.list_entries(demo, year=2024)), allocations(demo)
@@ -266,7 +274,9 @@ def test_standard_versions_are_kept_and_decisions_keep_theirs(demo: Session) -> 
         else StandardLineIO(**{**line.model_dump(), "first_car": 2, "per_additional_car": 2})
         for line in current.lines
     ]
-    v2 = service.new_standard_version(demo, lines=lines, note="two data engineers per car")
+    v2 = service.new_standard_version(
+        demo, lines=lines, note="two data engineers per car", actor="pm"
+    )
     assert v2.version == 2 and v2.effective_from == date(2023, 1, 1)
     assert [s.version for s in service.list_standards(demo)] == [1, 2]
     assert service.get_standard(demo, version=1).in_force_for == []
@@ -276,16 +286,18 @@ def test_standard_versions_are_kept_and_decisions_keep_theirs(demo: Session) -> 
     assert jota.standard_version == 2 and jota.verdict == "decline"
     assert service.get_decision(demo, decision_id=record.id).standard_version == 1
     # A version from 2025 leaves 2024 on version 2.
-    service.new_standard_version(demo, lines=current.lines, effective_from=date(2025, 1, 1))
+    service.new_standard_version(
+        demo, lines=current.lines, effective_from=date(2025, 1, 1), actor="pm"
+    )
     assert service.evaluate_request(demo, code=JOTA).read.standard_version == 2
     assert service.get_standard(demo, version=3).in_force_for == [2025]
     bad = StandardLineIO(kind="engineer", first_car=1, per_additional_car=2)
     with pytest.raises(Invalid, match="cannot need more than the first"):
-        service.new_standard_version(demo, lines=[bad])
+        service.new_standard_version(demo, lines=[bad], actor="pm")
 
 
 def test_policy_and_weights_are_editable(demo: Session) -> None:
-    service.update_team(demo, team="proton", priority=3)
+    service.update_team(demo, team="proton", priority=3, actor="pm")
     policy = service.update_policy(demo, max_cars_by_series={"WEC": 4}, actor="pm")
     assert policy.max_cars_by_series == {"WEC": 4} and policy.team_priority["proton"] == 3
     decided = service.decide_season(demo, year=2024).read
@@ -293,9 +305,9 @@ def test_policy_and_weights_are_editable(demo: Session) -> None:
     # allow only one of the two second cars.
     assert set(decided.accepted) == {PROTON, JDC} and decided.objective == 14
     with pytest.raises(Invalid, match="0 or more"):
-        service.update_policy(demo, default_max_cars=-1)
+        service.update_policy(demo, default_max_cars=-1, actor="pm")
     with pytest.raises(NotFound, match="No championship 'ELMS'"):
-        service.update_policy(demo, max_cars_by_series={"ELMS": 2})
+        service.update_policy(demo, max_cars_by_series={"ELMS": 2}, actor="pm")
 
 
 CSV_2026 = """championship,season,round,venue,country,region,start_date,end_date,flyaway
@@ -357,17 +369,17 @@ def test_import_season_is_all_or_nothing(demo: Session) -> None:
 def test_results_weigh_only_seasons_before_and_the_service_level(demo: Session) -> None:
     service.record_decision(demo, year=2024, accept=[JOTA], decided_by="pm")
     win = service.record_result(
-        demo, championship="WEC", year=2024, car_number="12", event="Spa", position=1
+        demo, championship="WEC", year=2024, car_number="12", event="Spa", position=1, actor="pm"
     )
     assert (win.team, win.event_name, win.position) == ("jota", "Spa", 1)
     assert [r.position for r in service.list_results(demo, year=2024)] == [1]
     with pytest.raises(NotFound, match="No car #7"):
         service.record_result(
-            demo, championship="WEC", year=2024, car_number="7", event="Spa", position=2
+            demo, championship="WEC", year=2024, car_number="7", event="Spa", position=2, actor="pm"
         )
     # 2025 values count Jota's 2024 win (+3, and +1 as a podium); 2024's do not.
     request = service.create_request(
-        demo, team="jota", championship="WEC", year=2025, kind="new-team"
+        demo, team="jota", championship="WEC", year=2025, kind="new-team", actor="pm"
     )
     assert service.decide_season(demo, year=2025).read.values[request.code] == 3 * 3 + 3 + 1
 
@@ -381,6 +393,7 @@ def test_results_weigh_only_seasons_before_and_the_service_level(demo: Session) 
         car_number="12",
         event="Spa",
         items=[service.Delivered("engineer", 1), service.Delivered("data_specialist", 0)],
+        actor="pm",
     )
     assert [(line.kind, line.promised, line.delivered) for line in spa.lines] == [
         ("data_specialist", 1, 0),
@@ -395,6 +408,7 @@ def test_results_weigh_only_seasons_before_and_the_service_level(demo: Session) 
             car_number="12",
             event="Spa",
             items=[service.Delivered("hairdresser", 1)],
+            actor="pm",
         )
 
 
@@ -412,12 +426,22 @@ def test_errors_are_readable(demo: Session) -> None:
     with pytest.raises(NotFound, match="No customer team 'Ferrari'"):
         service.evaluate_what_if(demo, team="Ferrari", championship="WEC", year=2024, kind="spare")
     with pytest.raises(Invalid, match="not a request kind"):
-        service.create_request(demo, team="jota", championship="WEC", year=2024, kind="third")
+        service.create_request(
+            demo, team="jota", championship="WEC", year=2024, kind="third", actor="pm"
+        )
     with pytest.raises(NotFound, match="No WEC 2030 season"):
-        service.create_request(demo, team="jota", championship="WEC", year=2030, kind="spare")
+        service.create_request(
+            demo, team="jota", championship="WEC", year=2030, kind="spare", actor="pm"
+        )
     with pytest.raises(Conflict, match="#38 is already entered"):
         service.create_request(
-            demo, team="jota", championship="WEC", year=2024, kind="second-car", car_number="38"
+            demo,
+            team="jota",
+            championship="WEC",
+            year=2024,
+            kind="second-car",
+            car_number="38",
+            actor="pm",
         )
     with pytest.raises(Invalid, match="Both accepted and declined"):
         service.record_decision(demo, year=2024, accept=[JOTA], decline=[JOTA], decided_by="x")
@@ -425,7 +449,7 @@ def test_errors_are_readable(demo: Session) -> None:
         service.record_decision(demo, year=2024, accept=[JOTA], decided_by=" ")
     with pytest.raises(Invalid, match="No open requests for 2025"):
         service.decide_season(demo, year=2025)
-    service.withdraw_request(demo, code=JDC)
+    service.withdraw_request(demo, code=JDC, actor="pm")
     with pytest.raises(Conflict, match="withdrawn"):
         service.evaluate_request(demo, code=JDC)
     assert demo.scalar(select(func.count()).select_from(orm.SupportDecision)) == 0

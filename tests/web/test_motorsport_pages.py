@@ -8,14 +8,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from ortools.sat.python import cp_model
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paddock.accounts import service as accounts
+from paddock.audit.models import AuditEntry
 from paddock.demo.motorsport import load_motorsport
 from paddock.motorsport import engagements
 from paddock.motorsport import models as orm
@@ -32,9 +35,7 @@ def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
-    accounts.address_throttle.clear()
     yield
-    accounts.address_throttle.clear()
 
 
 @pytest.fixture
@@ -173,6 +174,13 @@ def test_the_set_decision_and_recording_it(web: TestClient, sign_in: SignIn, dem
     assert open_requests(demo) == {JDC}
     decision = demo.scalar(select(orm.SupportDecision).order_by(orm.SupportDecision.id.desc()))
     assert decision is not None and decision.decided_by == "motorsport@example.com"
+    audited = demo.scalars(
+        select(AuditEntry.actor).where(
+            AuditEntry.subject_kind.in_(["support_decision", "support_request"]),
+            AuditEntry.action != "received",
+        )
+    ).all()
+    assert audited and set(audited) == {"user:motorsport@example.com"}
     assert decision.rationale.startswith("Jota's second car")
     assert (
         demo.scalar(
@@ -191,3 +199,53 @@ def test_the_set_decision_and_recording_it(web: TestClient, sign_in: SignIn, dem
     # The accepted request has nothing left to evaluate; its decision is shown instead.
     accepted = web.get(f"/motorsport/requests/{JOTA}")
     assert accepted.status_code == 200 and "already holds the support" in accepted.text
+
+
+def test_the_decision_page_solves_within_the_servers_time_limit(
+    web: TestClient, sign_in: SignIn, demo: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limits: list[float] = []
+    solve = cp_model.CpSolver.solve
+
+    def recording(self: cp_model.CpSolver, *args: Any, **kwargs: Any) -> Any:
+        limits.append(self.parameters.max_time_in_seconds)
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", recording)
+    web.app.state.settings.solver_seconds = 0.75  # type: ignore[attr-defined]
+    sign_in("motorsport")
+    assert web.get("/motorsport/decision?year=2024").status_code == 200
+    assert limits == [0.75]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/motorsport?year=99999999999999999999",
+        "/motorsport/requests?year=-99999999999999999999",
+        "/motorsport/decision?year=99999999999999999999",
+        "/motorsport/decisions/99999999999999999999",
+        "/motorsport/decisions/0",
+        "/motorsport/what-if?team=jota&championship=WEC&kind=spare_car&year=" + "9" * 5000,
+        "/motorsport/requests/" + "x" * 65,
+    ],
+)
+def test_out_of_range_numbers_are_422_pages(
+    web: TestClient, sign_in: SignIn, demo: Session, path: str
+) -> None:
+    sign_in("motorsport")
+    response = web.get(path)
+    assert response.status_code == 422 and "text/html" in response.headers["content-type"]
+
+
+def test_recording_with_an_out_of_range_year_is_422(
+    web: TestClient, sign_in: SignIn, demo: Session
+) -> None:
+    sign_in("motorsport")
+    token = csrf_from(web, "/motorsport/decision?year=2024")
+    refused = web.post(
+        "/motorsport/decision?year=99999999999999999999",
+        data={f"choice:{JOTA}": "accept", "csrf_token": token},
+    )
+    assert refused.status_code == 422
+    assert JOTA in open_requests(demo)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from paddock.audit.models import AuditEntry
+from paddock.audit import service as audit_service
 from paddock.errors import Invalid, NotFound
 from paddock.motorsport import models as orm
 from paddock.motorsport.standard import RequestKind
@@ -126,14 +126,13 @@ def audit(
     now: datetime,
     **data: Any,
 ) -> None:
-    session.execute(
-        insert(AuditEntry),
-        {
-            "at": now,
-            "actor": actor or "system",
-            "subject_kind": subject,
-            "subject_id": subject_id,
-            "action": action,
-            "data": data,
-        },
+    """Through the one audit writer: `actor` is the caller as the interface authenticated it."""
+    audit_service.record(
+        session,
+        actor=actor,
+        subject_kind=subject,
+        subject_id=subject_id,
+        action=action,
+        at=now,
+        **data,
     )

@@ -44,7 +44,7 @@ def record_result(
     event: str,
     position: int | None,
     note: str = "",
-    actor: str = "api",
+    actor: str,
     now: datetime | None = None,
 ) -> ResultRead:
     """Record (or correct) an entry's classified finish at an event."""
@@ -139,7 +139,7 @@ def record_delivery(
     car_number: str,
     event: str,
     items: Sequence[Delivered],
-    actor: str = "api",
+    actor: str,
     now: datetime | None = None,
 ) -> EventService:
     """Record what was delivered to a car at an event, per resource kind; what was promised

@@ -6,15 +6,53 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from paddock.limits import Day
 from paddock.motorsport.explain import Evaluation
 from paddock.motorsport.selection import Decision
 from paddock.motorsport.standard import SupportRequest
 
 TeamName = Callable[[str], str]
+
+# --- Bounds of the input: what the columns hold and what makes sense (ids and dates:
+# paddock.limits). A value outside is a 422 naming the field, never a 500. ---
+
+FIRST_SEASON, LAST_SEASON = 1990, 2100
+ACTOR_MAX = 120  # the audit trail's actor column, and created_by, decided_by...
+NOTE_MAX = 4000
+CODES_MAX = 500  # request codes named in one call
+
+SeasonYear = Annotated[int, Field(ge=FIRST_SEASON, le=LAST_SEASON, description="Season year")]
+Note = Annotated[str, Field(max_length=NOTE_MAX)]
+SeriesCode = Annotated[str, Field(min_length=1, max_length=16)]
+RequestCode = Annotated[str, Field(min_length=1, max_length=64)]
+EventName = Annotated[str, Field(min_length=1, max_length=120)]
+CarNumber = Annotated[str, Field(min_length=1, max_length=8)]
+ResourceKindName = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused (a misspelt field is not silently ignored),
+    and so is naming the audit actor, which is always the signed-in caller."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _actor_is_the_caller(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("actor", "decided_by"):
+                if name in data:
+                    raise PydanticCustomError(
+                        "actor_from_body",
+                        "'{name}' cannot be set: the audit trail names the signed-in user",
+                        {"name": name},
+                    )
+        return data
 
 
 # --- Reads of stored things ---
@@ -102,26 +140,20 @@ class TeamRead(BaseModel):
     results: list[ResultRead] | None = None
 
 
-class TeamCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TeamCreate(Body):
     code: str = Field(min_length=2, max_length=40, description="e.g. united-autosports")
     name: str = Field(min_length=1, max_length=200)
     base_region: str = Field(min_length=1, max_length=40)
     country: str = Field(default="", max_length=80)
     priority: int = Field(default=1, ge=0, le=1000)
-    notes: str = ""
-    actor: str = Field(default="api", max_length=120)
+    notes: Note = ""
 
 
-class TeamUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TeamUpdate(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     base_region: str | None = Field(default=None, min_length=1, max_length=40)
     priority: int | None = Field(default=None, ge=0, le=1000)
-    notes: str | None = None
-    actor: str = Field(default="api", max_length=120)
+    notes: Note | None = None
 
 
 class UnavailabilityRead(BaseModel):
@@ -170,7 +202,7 @@ class LoadRead(BaseModel):
 class StandardLineIO(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(min_length=1, max_length=32)
+    kind: ResourceKindName
     first_car: int = Field(ge=0, le=100)
     per_additional_car: int = Field(ge=0, le=100)
     per_spare_car: int = Field(default=0, ge=0, le=100)
@@ -201,20 +233,17 @@ class StandardRead(BaseModel):
     in_force_for: list[int] = Field(default_factory=list)
 
 
-class StandardUpdate(BaseModel):
+class StandardUpdate(Body):
     """A new version of the standard (versions are never edited)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     lines: list[StandardLineIO] = Field(min_length=1, max_length=40)
-    effective_from: date | None = Field(
+    effective_from: Day | None = Field(
         default=None, description="Default: the date the current latest version applies from"
     )
     freight: FreightIO | None = None
     support_tests: bool | None = None
     name: str | None = Field(default=None, max_length=200)
-    note: str = ""
-    actor: str = Field(default="api", max_length=120)
+    note: Note = ""
 
 
 class PolicyRead(BaseModel):
@@ -228,44 +257,38 @@ class PolicyRead(BaseModel):
     updated_by: str
 
 
-class PolicyUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PolicyUpdate(Body):
     default_max_cars: int | None = Field(default=None, ge=0, le=100)
-    max_cars_by_series: dict[str, int | None] | None = Field(
-        default=None, description="Per-series cap; null removes the override"
+    max_cars_by_series: dict[SeriesCode, Annotated[int, Field(ge=0, le=100)] | None] | None = Field(
+        default=None, max_length=50, description="Per-series cap; null removes the override"
     )
-    strategic_weight: dict[str, int] | None = None
+    strategic_weight: dict[SeriesCode, Annotated[int, Field(ge=0, le=1000)]] | None = Field(
+        default=None, max_length=50
+    )
     win_bonus: int | None = Field(default=None, ge=0, le=1000)
     podium_bonus: int | None = Field(default=None, ge=0, le=1000)
-    actor: str = Field(default="api", max_length=120)
 
 
 RequestKindName = Literal["new_team", "additional_car", "spare_car"]
 
 
-class RequestCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RequestCreate(Body):
     team: str = Field(min_length=1, max_length=200, description="Team code or name")
-    championship: str = Field(min_length=1, max_length=16)
-    season: int = Field(ge=1990, le=2100)
+    championship: SeriesCode
+    season: SeasonYear
     kind: RequestKindName
     car_number: str | None = Field(default=None, max_length=8)
     base_region: str | None = Field(default=None, max_length=40)
-    received_on: date | None = None
-    note: str = ""
-    actor: str = Field(default="api", max_length=120)
+    received_on: Day | None = None
+    note: Note = ""
 
 
-class WhatIf(BaseModel):
+class WhatIf(Body):
     """A request evaluated without being stored."""
 
-    model_config = ConfigDict(extra="forbid")
-
     team: str = Field(min_length=1, max_length=200)
-    championship: str = Field(min_length=1, max_length=16)
-    season: int = Field(ge=1990, le=2100)
+    championship: SeriesCode
+    season: SeasonYear
     kind: RequestKindName
     base_region: str | None = Field(default=None, max_length=40)
 
@@ -399,21 +422,24 @@ class DecisionRead(BaseModel):
     capacity_constraints: int
     standard_version: int
     summary: list[str]
+    time_limit_s: float = Field(description="The solver's time limit for this answer (s)")
+    time_limit_reached: bool = Field(
+        description="The search ran out of time: the best set found, not proven optimal "
+        "(status FEASIBLE), or none found (status UNKNOWN: greedy's set is shown)"
+    )
 
 
-class DecisionRecordCreate(BaseModel):
-    """Record a decision: list what is accepted and declined, or take the optimum."""
+class DecisionRecordCreate(Body):
+    """Record a decision: list what is accepted and declined, or take the optimum. It is
+    recorded as decided by the signed-in user."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    season: int = Field(ge=1990, le=2100)
-    accept: list[str] = Field(default_factory=list)
-    decline: list[str] = Field(default_factory=list)
+    season: SeasonYear
+    accept: list[RequestCode] = Field(default_factory=list, max_length=CODES_MAX)
+    decline: list[RequestCode] = Field(default_factory=list, max_length=CODES_MAX)
     use_optimum: bool = Field(
         default=False, description="Accept the optimal set of the season's open requests"
     )
-    decided_by: str = Field(min_length=1, max_length=120)
-    rationale: str = ""
+    rationale: Note = ""
 
 
 class DecidedRequest(BaseModel):
@@ -439,45 +465,44 @@ class DecisionRecordRead(BaseModel):
     capacity_snapshot: dict[str, Any] | None = None
 
 
-class DecideBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    season: int = Field(ge=1990, le=2100)
-    requests: list[str] | None = Field(
-        default=None, description="Request codes; default: the season's open requests"
+class DecideBody(Body):
+    season: SeasonYear
+    requests: list[RequestCode] | None = Field(
+        default=None,
+        max_length=CODES_MAX,
+        description="Request codes; default: the season's open requests",
     )
-    time_limit_s: float = Field(default=10.0, gt=0, le=120)
+    time_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Solver time limit (s); default and at most the server's "
+        "(PADDOCK_SOLVER_SECONDS): a longer one is cut to it",
+    )
 
 
-class ResultCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    championship: str
-    season: int
-    car_number: str = Field(min_length=1, max_length=8)
-    event: str = Field(description="Event code, or its short or round name")
+class ResultCreate(Body):
+    championship: SeriesCode
+    season: SeasonYear
+    car_number: CarNumber
+    event: EventName = Field(description="Event code, or its short or round name")
     position: int | None = Field(default=None, ge=1, le=200)
-    note: str = ""
+    note: Note = ""
 
 
-class DeliveryItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = Field(min_length=1, max_length=32)
+class DeliveryItem(Body):
+    kind: ResourceKindName
     delivered: int = Field(ge=0, le=100)
     on_time: bool = True
-    note: str = ""
+    note: Note = ""
 
 
-class DeliveryCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    championship: str
-    season: int
-    car_number: str = Field(min_length=1, max_length=8)
-    event: str
+class DeliveryCreate(Body):
+    championship: SeriesCode
+    season: SeasonYear
+    car_number: CarNumber
+    event: EventName
     items: list[DeliveryItem] = Field(min_length=1, max_length=20)
-    actor: str = Field(default="api", max_length=120)
 
 
 class DeliveryLine(BaseModel):
@@ -628,6 +653,8 @@ def decision_read(
         f"gap {decision.gap:.1%} ({decision.status.lower()}, {decision.wall_time_s:.3f} s).",
         decision.comparison.describe(),
     ]
+    if decision.time_limit_reached:
+        summary.insert(1, time_limit_note(decision.status, decision.time_limit_s))
     for evaluation in decision.declined_explanations:
         summary.append(f"{who(evaluation.request.code)}: {evaluation.reasons[0]}")
     return DecisionRead(
@@ -661,4 +688,19 @@ def decision_read(
         capacity_constraints=decision.capacity_constraints,
         standard_version=standard_version,
         summary=summary,
+        time_limit_s=decision.time_limit_s,
+        time_limit_reached=decision.time_limit_reached,
+    )
+
+
+def time_limit_note(status: str, limit_s: float) -> str:
+    """What a search stopped by its time limit answers, in words."""
+    if status == "UNKNOWN":
+        return (
+            f"The solver found no set within its {limit_s:g} s time limit: the best set is "
+            "unknown, and the set shown is greedy's, in order of arrival."
+        )
+    return (
+        f"The solver stopped at its {limit_s:g} s time limit: this is the best set found, "
+        "not proven optimal (see the gap)."
     )

@@ -85,7 +85,8 @@ class Decision:
 
     status is CP-SAT's (OPTIMAL, FEASIBLE when stopped by the time limit, UNKNOWN when no
     solution was found, in which case the greedy set is returned);
-    gap = |best_bound - objective| / max(1, |best_bound|), 0 when proven optimal.
+    gap = |best_bound - objective| / max(1, |best_bound|), 0 when proven optimal;
+    time_limit_reached: the search stopped at `time_limit_s` before proving its answer.
     """
 
     accepted_codes: tuple[str, ...]
@@ -100,6 +101,8 @@ class Decision:
     comparison: Comparison
     declined_explanations: tuple[Evaluation, ...]
     capacity_constraints: int
+    time_limit_s: float
+    time_limit_reached: bool
 
     @property
     def proven_optimal(self) -> bool:
@@ -160,7 +163,10 @@ def decide(
     num_workers: int = 2,
     random_seed: int = 0,
 ) -> Decision:
-    """Choose the requests to accept together for the most value, exactly (CP-SAT)."""
+    """Choose the requests to accept together for the most value, exactly (CP-SAT), within
+    `time_limit_s` seconds of search (the best set found when it runs out)."""
+    if not time_limit_s > 0:
+        raise ValueError("the time limit must be more than 0 seconds")
     codes = [r.code for r in requests]
     if len(set(codes)) != len(codes):
         raise ValueError("request codes must be unique")
@@ -221,6 +227,9 @@ def decide(
             if r.code not in chosen_codes
         ),
         capacity_constraints=constraint_count,
+        time_limit_s=time_limit_s,
+        # Nothing else stops the search: FEASIBLE or UNKNOWN means the time ran out.
+        time_limit_reached=status in (sat.FEASIBLE, sat.UNKNOWN),
     )
 
 

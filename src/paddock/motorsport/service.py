@@ -10,6 +10,7 @@ here so that callers need only this module.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from paddock.bookings.service import run_write
 from paddock.capacity.models import Allocation
 from paddock.db import utcnow
-from paddock.errors import Conflict, Invalid, NotFound
+from paddock.errors import Busy, Conflict, Invalid, NotFound
 from paddock.motorsport import capacity_view
 from paddock.motorsport import models as orm
 from paddock.motorsport.calendars import TeamEntry as EntryFact
@@ -99,6 +100,9 @@ from paddock.motorsport.standard import (
 
 ENGAGEMENT = capacity_view.ENGAGEMENT
 TEAM_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+# One set decision at a time per process: CP-SAT's search takes the cores while it runs. Another
+# waits for it (at most its own time limit), then is answered "busy, retry".
+SOLVING = threading.BoundedSemaphore(1)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def create_team(
     country: str = "",
     priority: int = 1,
     notes: str = "",
-    actor: str = "api",
+    actor: str,
     now: datetime | None = None,
 ) -> TeamRead:
     """A new customer team (its first car is a 'new team' request)."""
@@ -181,7 +185,7 @@ def update_team(
     base_region: str | None = None,
     priority: int | None = None,
     notes: str | None = None,
-    actor: str = "api",
+    actor: str,
     now: datetime | None = None,
 ) -> TeamRead:
     now = now or utcnow()
@@ -334,7 +338,7 @@ def new_standard_version(
     support_tests: bool | None = None,
     name: str | None = None,
     note: str = "",
-    actor: str = "api",
+    actor: str,
     now: datetime | None = None,
 ) -> StandardRead:
     """Edit the standard: a new version (the old ones stay, and decisions keep theirs).
@@ -468,7 +472,7 @@ def update_policy(
     strategic_weight: dict[str, int] | None = None,
     win_bonus: int | None = None,
     podium_bonus: int | None = None,
-    actor: str = "api",
+    actor: str,
     now: datetime | None = None,
 ) -> PolicyRead:
     """Change the grid cap (default and per series) and the value weights."""
@@ -675,7 +679,7 @@ def create_request(
     base_region: str | None = None,
     received_on: date | None = None,
     note: str = "",
-    actor: str = "api",
+    actor: str,
     now: datetime | None = None,
 ) -> RequestRead:
     """Record a team's request; its code reads like 'jota-wec-2024-additional-car'."""
@@ -724,7 +728,7 @@ def create_request(
 
 
 def withdraw_request(
-    session: Session, *, code: str, actor: str = "api", now: datetime | None = None
+    session: Session, *, code: str, actor: str, now: datetime | None = None
 ) -> RequestRead:
     now = now or utcnow()
 
@@ -918,6 +922,8 @@ def _decide(
     num_workers: int,
     random_seed: int,
 ) -> Decided:
+    if not SOLVING.acquire(timeout=time_limit_s if time_limit_s > 0 else 0):
+        raise Busy("Another set decision is being worked out; please retry in a few seconds.")
     try:
         decision = decide(
             requests,
@@ -933,6 +939,8 @@ def _decide(
         )
     except ValueError as error:
         raise Invalid(f"Cannot decide {context.year}: {error}.") from None
+    finally:
+        SOLVING.release()
     read = decision_read(
         decision,
         year=context.year,
@@ -951,6 +959,7 @@ def record_decision(
     *,
     year: int,
     decided_by: str,
+    actor: str | None = None,
     accept: Sequence[str] = (),
     decline: Sequence[str] = (),
     use_optimum: bool = False,
@@ -964,7 +973,8 @@ def record_decision(
     support on the capacity of this moment, creates the entry and its allocations on the
     capacity core (like a booking), or refuses with SupportCapacityExceeded and writes
     nothing; declining records the reasons. With `use_optimum` the season's open requests
-    are decided by `decide_season` and that choice is recorded."""
+    are decided by `decide_season` and that choice is recorded. The audit trail names
+    `actor` (the signed-in caller; by default whoever decides)."""
     now = now or utcnow()
     decided_by = decided_by.strip()
     if not decided_by:
@@ -1000,6 +1010,7 @@ def record_decision(
             accepted_codes,
             declined_codes,
             decided_by=decided_by,
+            actor=actor or decided_by,
             rationale=rationale,
             set_result=set_result,
             now=now,
@@ -1050,6 +1061,7 @@ def _write_decision(
     declined_codes: list[str],
     *,
     decided_by: str,
+    actor: str,
     rationale: str,
     set_result: DecisionRead | None,
     now: datetime,
@@ -1174,7 +1186,7 @@ def _write_decision(
         row.reasons = outcome.reasons
         audit(
             session,
-            decided_by,
+            actor,
             "support_request",
             row.id,
             outcome.outcome,
@@ -1184,7 +1196,7 @@ def _write_decision(
         )
     audit(
         session,
-        decided_by,
+        actor,
         "support_decision",
         decision.id,
         "recorded",

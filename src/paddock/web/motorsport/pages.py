@@ -9,31 +9,42 @@
 - `/motorsport/decision`: the season's open requests decided together (CP-SAT: accepted,
   declined, objective, bound, gap, against accepting in order of arrival) and recorded by the
   signed-in manager with a rationale (a CSRF-protected form, confirmed).
-For the motorsport programme manager and centre admins."""
+For the motorsport programme manager and centre admins (the API's rule, MOTORSPORT_PROGRAMME).
+The set decision runs in a worker thread within the server's time limit."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from paddock.accounts.models import Role
+from paddock.accounts.access import MOTORSPORT_PROGRAMME
 from paddock.accounts.service import Principal
 from paddock.db import utcnow
 from paddock.errors import Conflict, DomainError, Invalid
 from paddock.http import SessionDep
+from paddock.limits import Id
 from paddock.motorsport import service as motorsport
-from paddock.motorsport.schemas import RequestRead
-from paddock.web.deps import page_roles, page_router
+from paddock.motorsport.schemas import (
+    ACTOR_MAX,
+    FIRST_SEASON,
+    LAST_SEASON,
+    RequestRead,
+)
+from paddock.web.deps import page_router, page_rule
 from paddock.web.flash import flash
 from paddock.web.motorsport import figures
 from paddock.web.rendering import render, see_other
 
 router = page_router(prefix="/motorsport")
-MotorsportPage = Annotated[Principal, page_roles(Role.MOTORSPORT, Role.ADMIN)]
+MotorsportPage = Annotated[Principal, page_rule(MOTORSPORT_PROGRAMME)]
+SomeYear = Annotated[int | None, Query(ge=FIRST_SEASON, le=LAST_SEASON)]
+RequestCode = Annotated[str, Path(min_length=1, max_length=64)]
+DecisionId = Annotated[Id, Path()]
 KINDS = (
     ("additional_car", "An additional car"),
     ("spare_car", "A spare car"),
@@ -72,7 +83,7 @@ def season(
     request: Request,
     session: SessionDep,
     user: MotorsportPage,
-    year: int | None = None,
+    year: SomeYear = None,
     view: str = "requested",
 ) -> HTMLResponse:
     chosen, years = _year(session, year)
@@ -116,7 +127,7 @@ def season(
 
 @router.get("/requests")
 def requests_page(
-    request: Request, session: SessionDep, user: MotorsportPage, year: int | None = None
+    request: Request, session: SessionDep, user: MotorsportPage, year: SomeYear = None
 ) -> HTMLResponse:
     chosen, years = _year(session, year)
     return _requests_page(request, session, chosen, years, values={"year": str(chosen)})
@@ -149,7 +160,11 @@ def _requests_page(
 
 @router.get("/requests/{code}")
 def evaluate(
-    request: Request, session: SessionDep, user: MotorsportPage, code: str, rows: str = "all"
+    request: Request,
+    session: SessionDep,
+    user: MotorsportPage,
+    code: RequestCode,
+    rows: str = "all",
 ) -> HTMLResponse:
     stored = motorsport.get_request(session, code=code)
     try:
@@ -206,7 +221,8 @@ def what_if(
     ):
         if not values[name].strip():
             errors[name] = f"Choose {label}."
-    season_year = int(year) if year.strip().isdigit() else None
+    digits = year.strip()
+    season_year = int(digits) if digits.isdigit() and len(digits) <= 4 else None
     years = _years(session)
     if season_year is None or season_year not in years:
         errors["year"] = f"Choose a season: {', '.join(map(str, years))}."
@@ -297,7 +313,7 @@ def _evaluation_page(
 
 @router.get("/decision")
 def decision(
-    request: Request, session: SessionDep, user: MotorsportPage, year: int | None = None
+    request: Request, session: SessionDep, user: MotorsportPage, year: SomeYear = None
 ) -> HTMLResponse:
     chosen, years = _year(session, year)
     return _decision_page(request, session, chosen, years)
@@ -316,7 +332,9 @@ def _decision_page(
     decided = None
     note = ""
     try:
-        decided = motorsport.decide_season(session, year=year)
+        decided = motorsport.decide_season(
+            session, year=year, time_limit_s=request.app.state.settings.solver_seconds
+        )
     except Invalid as exc:
         note = exc.detail
     recorded = motorsport.list_decisions(session, year=year)
@@ -351,11 +369,21 @@ def _decision_page(
 
 @router.post("/decision")
 async def record(
-    request: Request, session: SessionDep, user: MotorsportPage, year: int
+    request: Request,
+    session: SessionDep,
+    user: MotorsportPage,
+    year: Annotated[int, Query(ge=FIRST_SEASON, le=LAST_SEASON)],
 ) -> Response:
-    chosen, years = _year(session, year)
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    # The database and the solver work in a worker thread, off the event loop.
+    return await run_in_threadpool(_record, request, session, user, year, values)
+
+
+def _record(
+    request: Request, session: Session, user: Principal, year: int, values: dict[str, str]
+) -> Response:
+    chosen, years = _year(session, year)
     accept, decline, errors = [], [], {}
     for key, value in values.items():
         if not key.startswith("choice:"):
@@ -384,7 +412,8 @@ async def record(
         recorded = motorsport.record_decision(
             session,
             year=chosen,
-            decided_by=user.name,
+            decided_by=user.name[:ACTOR_MAX],
+            actor=user.actor[:ACTOR_MAX],
             accept=accept,
             decline=decline,
             rationale=rationale,
@@ -410,7 +439,7 @@ async def record(
 
 @router.get("/decisions/{decision_id}")
 def recorded_decision(
-    request: Request, session: SessionDep, user: MotorsportPage, decision_id: int
+    request: Request, session: SessionDep, user: MotorsportPage, decision_id: DecisionId
 ) -> HTMLResponse:
     read = motorsport.get_decision(session, decision_id=decision_id, with_snapshot=False)
     session.rollback()
