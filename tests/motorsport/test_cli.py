@@ -3,14 +3,18 @@ non-zero exit (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock import cli
+from paddock.audit.models import AuditEntry
+from paddock.motorsport import models as orm
 from paddock.settings import get_settings
 from tests.motorsport.conftest import JDC, JOTA, PROTON
 
@@ -81,10 +85,21 @@ def test_decide_2024_then_record_it(
 
     code, _, err = run(monkeypatch, capsys, "decide", "--season", "2024", "--record")
     assert code == 1 and "--record needs --by" in err
+    monkeypatch.setattr(getpass, "getuser", lambda: "ann")
     code, out, _ = run(
         monkeypatch, capsys, "decide", "--season", "2024", "--record", "--by", "pm", "--why", "ok"
     )
     assert code == 0 and "2 entr(y/ies) created, 19 allocation(s) on the capacity core" in out
+    # Decided by whom --by names; the audit trail names who ran the command.
+    demo.rollback()
+    assert demo.scalar(select(orm.SupportDecision.decided_by)) == "pm"
+    actors = demo.scalars(
+        select(AuditEntry.actor).where(
+            AuditEntry.subject_kind.in_(["support_decision", "support_request"]),
+            AuditEntry.action != "received",
+        )
+    ).all()
+    assert actors and set(actors) == {"cli:ann"}
     code, out, _ = run(monkeypatch, capsys, "requests", "list", "--season", "2024")
     assert code == 0
     proton_row = next(line for line in out.splitlines() if PROTON in line)
@@ -192,3 +207,11 @@ def test_requests_add_and_service_level(
     late = next(line for line in out.splitlines() if "Arrived a day late" in line)
     assert "JDC-Miller MotorSports #85" in late and "parts truck" in late
     assert "100% of promised support delivered, 88% on time" in out
+
+
+@pytest.mark.parametrize("season", ["99999999999999999999", "1066"])
+def test_a_season_out_of_range_is_a_usage_error(
+    demo: Session, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], season: str
+) -> None:
+    code, out, err = run(monkeypatch, capsys, "decide", "--season", season)
+    assert code == 2 and out == "" and "Invalid value for '--season'" in err

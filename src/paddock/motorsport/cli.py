@@ -3,6 +3,7 @@ requests and the service level, as readable tables."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from rich.table import Table
 from paddock.cli_support import console, fail, session_scope
 from paddock.motorsport import service
 from paddock.motorsport.explain import format_date_range
-from paddock.motorsport.schemas import DecisionRead, EvaluationRead
+from paddock.motorsport.schemas import FIRST_SEASON, LAST_SEASON, DecisionRead, EvaluationRead
 from paddock.motorsport.standard import kind_label
 
 motorsport_app = typer.Typer(
@@ -24,11 +25,21 @@ motorsport_app.add_typer(requests_app, name="requests")
 YES, NO = "[green]✔[/]", "[red]✘[/]"
 
 
+def cli_actor() -> str:
+    """How the audit trail names whoever runs a command: cli:<os user>."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in this environment
+        return "cli"
+
+
 @motorsport_app.command("evaluate")
 def evaluate(
     team: str = typer.Option(..., help="Team code or name, e.g. Jota"),
     series: str = typer.Option(..., help="Championship, e.g. WEC or IMSA"),
-    season: int = typer.Option(..., help="Season year, e.g. 2024"),
+    season: int = typer.Option(
+        ..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year, e.g. 2024"
+    ),
     kind: str = typer.Option(..., help="new-team, second-car (additional-car) or spare-car"),
     request: str = typer.Option(None, help="Evaluate this stored request code instead"),
     show_all: bool = typer.Option(False, "--all", help="Also rows the car shares (adds 0)"),
@@ -113,7 +124,9 @@ def show_evaluation(read: EvaluationRead, *, source: str = "", show_all: bool = 
 
 @motorsport_app.command("decide")
 def decide(
-    season: int = typer.Option(..., help="Season year, e.g. 2024"),
+    season: int = typer.Option(
+        ..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year, e.g. 2024"
+    ),
     request: list[str] = typer.Option(None, help="Only these request codes (repeatable)"),
     time_limit: float = typer.Option(10.0, min=0.1, max=120, help="Solver time limit (s)"),
     record: bool = typer.Option(False, help="Record the optimal choice as the decision"),
@@ -138,6 +151,7 @@ def decide(
                     accept=decided.read.accepted,
                     decline=declined,
                     decided_by=by,
+                    actor=cli_actor(),
                     rationale=why,
                 )
             else:
@@ -146,6 +160,7 @@ def decide(
                     year=season,
                     use_optimum=True,
                     decided_by=by,
+                    actor=cli_actor(),
                     rationale=why,
                     time_limit_s=time_limit,
                 )
@@ -188,7 +203,7 @@ def show_decision(read: DecisionRead) -> None:
 
 @motorsport_app.command("calendar")
 def calendar(
-    season: int = typer.Option(..., help="Season year"),
+    season: int = typer.Option(..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year"),
     series: str = typer.Option(None, help="Only this championship"),
 ) -> None:
     """The season's events: race weeks, regions, tests and same-weekend clashes."""
@@ -217,7 +232,9 @@ def calendar(
 def import_season(
     file: Path = typer.Argument(..., help="A .csv or .ics calendar file"),
     series: str = typer.Option(None, help="Championship (ICS files)"),
-    season: int = typer.Option(None, help="Season year (ICS files; default: first race)"),
+    season: int = typer.Option(
+        None, min=FIRST_SEASON, max=LAST_SEASON, help="Season year (ICS files; default: first race)"
+    ),
     replace: bool = typer.Option(False, help="Replace a season's existing calendar"),
 ) -> None:
     """Import season calendars; nothing is written if any line is wrong."""
@@ -234,7 +251,7 @@ def import_season(
             championship=series,
             year=season,
             replace=replace,
-            actor="cli",
+            actor=cli_actor(),
         )
     for season_read in result.seasons:
         count = len(season_read.events or [])
@@ -245,7 +262,9 @@ def import_season(
 
 @requests_app.command("list")
 def list_requests(
-    season: int = typer.Option(None, help="Only this season year"),
+    season: int = typer.Option(
+        None, min=FIRST_SEASON, max=LAST_SEASON, help="Only this season year"
+    ),
     status: str = typer.Option(None, help="open, accepted, declined or withdrawn"),
 ) -> None:
     """Requests with their status and, once decided, the first reason."""
@@ -276,7 +295,7 @@ def list_requests(
 def add_request(
     team: str = typer.Option(..., help="Team code or name"),
     series: str = typer.Option(..., help="Championship"),
-    season: int = typer.Option(..., help="Season year"),
+    season: int = typer.Option(..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year"),
     kind: str = typer.Option(..., help="new-team, second-car or spare-car"),
     car: str = typer.Option(None, help="Proposed car number"),
     received: str = typer.Option(None, help="Date received (YYYY-MM-DD, default today)"),
@@ -297,14 +316,14 @@ def add_request(
             car_number=car,
             received_on=received_on,
             note=note,
-            actor="cli",
+            actor=cli_actor(),
         )
     console.print(f"request [bold]{row.code}[/] recorded ({row.team_name}, {row.status})")
 
 
 @motorsport_app.command("service-level")
 def service_level(
-    season: int = typer.Option(..., help="Season year"),
+    season: int = typer.Option(..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year"),
     team: str = typer.Option(None, help="Only this team (code)"),
 ) -> None:
     """Support promised vs delivered per car and event."""
