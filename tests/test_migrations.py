@@ -10,8 +10,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
+from paddock import throttle
 from paddock.bookings import service
 from paddock.db import make_engine, make_session_factory
 from paddock.migrate import current, downgrade, upgrade
@@ -25,6 +26,7 @@ REVISIONS = (
     "0008_one_writer_per_key",
     "0009_quick_take_never_deadlocks",
     "0010_sqlite_busy_from_index",
+    "0011_throttle_counters",
 )
 
 
@@ -83,3 +85,26 @@ def test_booking_path_migration_goes_down_and_up(empty_url: str, revision: str) 
     assert REVISIONS[-1] in current(empty_url)
     book(empty_url, 12)
     assert (count(empty_url, "booking"), count(empty_url, "allocation")) == (2, 6)
+
+
+def test_throttle_table_goes_down_and_up(empty_url: str) -> None:
+    """Migration 0011: the shared throttle's table, gone below it and working above it."""
+
+    def tables() -> set[str]:
+        engine = make_engine(empty_url, pool_size=1)
+        try:
+            return set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    upgrade(empty_url)
+    assert "throttle_counter" in tables()
+    downgrade(empty_url, "0010_sqlite_busy_from_index")
+    assert "throttle_counter" not in tables()
+    upgrade(empty_url)
+    engine = make_engine(empty_url, pool_size=1)
+    try:
+        factory = make_session_factory(engine)
+        assert [throttle.hit(factory, "k", 1, 60, now=1e9) for _ in range(2)] == [0, 20]
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ from paddock.db import Base
 from paddock.dealers import models as dealer_models  # noqa: F401
 from paddock.motorsport import models as motorsport_models  # noqa: F401
 from paddock.rollup import models as rollup_models  # noqa: F401
+from paddock.throttle import throttle_counter  # noqa: F401
 from paddock.webhooks import models as webhook_models  # noqa: F401
 
 metadata = Base.metadata
