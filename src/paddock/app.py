@@ -14,6 +14,7 @@ from paddock.accounts.access import GUARD, check_app
 from paddock.accounts.api import router as accounts_router
 from paddock.analytics.api import router as kpi_router
 from paddock.bookings import engagements as booking_engagements
+from paddock.bookings import per_address
 from paddock.bookings import service as booking_service
 from paddock.bookings.api import manage_router
 from paddock.bookings.api import router as bookings_router
@@ -59,7 +60,12 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
             app.state.booking_pool = pool
         task = asyncio.create_task(_sweep_holds(app)) if sweeper else None
         crm_task = asyncio.create_task(crm_background.run(app)) if sweeper else None
+        # Bookings per address, counted in memory, merged with the other workers' each second.
+        tally = app.state.booking_tally
+        flusher = asyncio.create_task(tally.run(session_factory)) if sweeper else None
         yield
+        if flusher:
+            flusher.cancel()
         if task:
             task.cancel()
         if crm_task:
@@ -85,6 +91,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.state.session_factory = session_factory
     # The booking endpoint's own connections (PostgreSQL), open while the app runs.
     app.state.booking_pool = None
+    app.state.booking_tally = per_address.booking_tally(settings)
     booking_engagements.register()
     motorsport_engagements.register()
     dealer_engagements.register()

@@ -142,6 +142,9 @@ def serve(
     assets.registry.cache = get_settings().cache_dir / "assets"
     assets.registry.warm()
     console.print(f"Paddock on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    # X-Forwarded-For/-Proto from the proxies PADDOCK_TRUSTED_PROXIES names, and nobody else
+    # (uvicorn would believe 127.0.0.1 by default: any local process could pose as anyone).
+    proxies = get_settings().trusted_proxies
     uvicorn.run(
         "paddock.app:create_app",
         factory=True,
@@ -151,6 +154,9 @@ def serve(
         access_log=access_log,
         log_level="warning",
         backlog=2048,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+        server_header=False,  # no "server: uvicorn" banner
         # The workers share one socket: accept one connection at a time, least busy first.
         loop="paddock.serving:new_event_loop",
     )

@@ -46,6 +46,17 @@ class Unauthorized(DomainError):
     title = "Sign-in required"
 
 
+class TooManyRequests(DomainError):
+    """A throttle: this client must wait `retry_after` seconds (sent as Retry-After)."""
+
+    status = 429
+    code = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+
+
 class SoldOut(DomainError):
     """The capacity is not there: retrying will not help (unless something is released)."""
 

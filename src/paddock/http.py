@@ -45,10 +45,24 @@ def problem(
     if instance:
         body["instance"] = instance
     body.update(extra)
-    headers = {"Retry-After": "1"} if status == 503 else None
+    headers = _retry_after(status, extra)
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )
+
+
+def _retry_after(status: int, extra: dict[str, Any]) -> dict[str, str] | None:
+    """When to try again: the error's own `retry_after` (a throttle's window), else 1 s for
+    a passing 503."""
+    wait = extra.get("retry_after")
+    if isinstance(wait, int) and wait > 0:
+        return {"Retry-After": str(wait)}
+    return {"Retry-After": "1"} if status == 503 else None
+
+
+def retry_headers(exc: DomainError) -> dict[str, str]:
+    """The Retry-After header an error's answer carries, if any (pages answer with it too)."""
+    return _retry_after(exc.status, exc.extra) or {}
 
 
 def install_problem_handlers(app: FastAPI) -> None:

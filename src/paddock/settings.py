@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     # uploads (CSV imports) may send up to max_upload_bytes (edge.py).
     max_body_bytes: int = Field(default=2**20, ge=1024, le=2**30)
     max_upload_bytes: int = Field(default=5 * 2**20, ge=1024, le=2**30)
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: IPs or CIDRs,
+    # comma-separated. None by default: the client is the peer of the connection (clients.py).
+    trusted_proxies: str = ""
+    # Bookings one client address may make per minute on the public booking routes, across
+    # every worker (throttle.LocalTally: counted in process, merged once a second); 0: no limit.
+    bookings_per_address_per_minute: int = Field(default=60, ge=0, le=1_000_000)
     # Webhooks to private, loopback and link-local addresses: a local receiver in development
     # and tests only (webhooks/outbound.py); never in production.
     webhook_allow_private: bool = False
@@ -53,6 +59,14 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg")):
             raise ValueError("PADDOCK_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        from paddock.clients import parse_networks
+
+        parse_networks(value)  # raises ValueError naming the entry that is not one
         return value
 
     @model_validator(mode="after")

@@ -14,6 +14,4 @@ def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
-    accounts.address_throttle.clear()
     yield
-    accounts.address_throttle.clear()

@@ -147,6 +147,7 @@ def server(database_url: str, session: Session) -> Iterator[str]:
     prepare(session)
     port = free_port()
     env = {**os.environ, "PADDOCK_DATABASE_URL": database_url, "PADDOCK_POOL_SIZE": "16"}
+    env["PADDOCK_BOOKINGS_PER_ADDRESS_PER_MINUTE"] = "0"  # 70 bookings from one address
     proc = subprocess.Popen(
         [str(PADDOCK), "serve", "--port", str(port)],
         env=env,

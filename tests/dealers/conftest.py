@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from paddock.accounts import service as accounts
 from paddock.accounts.service import Scope
-from paddock.dealers import api as dealers_api
 from paddock.dealers import service
 from paddock.dealers.models import Campaign, Dealer
 from tests.factories import MONDAY, World, make_world
@@ -23,11 +22,7 @@ def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
-    accounts.address_throttle.clear()
-    dealers_api.code_guesses.clear()
     yield
-    accounts.address_throttle.clear()
-    dealers_api.code_guesses.clear()
 
 
 STAFF = Scope.everything("test")

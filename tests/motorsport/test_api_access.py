@@ -113,6 +113,15 @@ def test_the_programme_and_admins_may_read(demo: Session, client: TestClient, ro
     assert client.get(f"{API}/policy").status_code == 200
 
 
+def test_the_policy_before_anything_is_loaded(client: TestClient, session: Session) -> None:
+    sign_in(client, session, "motorsport")
+    policy = client.get(f"{API}/policy")  # the defaults, never stored: was a 500
+    assert policy.status_code == 200, policy.text
+    assert (policy.json()["default_max_cars"], policy.json()["updated_by"]) == (2, "")
+    changed = client.put(f"{API}/policy", json={"default_max_cars": 3}).json()
+    assert (changed["default_max_cars"], changed["updated_by"]) == (3, MANAGER)
+
+
 # --- The audit trail names the signed-in caller -------------------------------------------------
 
 # One of each write, with the body it needs (the actor is never part of it).

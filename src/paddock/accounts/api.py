@@ -26,15 +26,12 @@ from paddock.accounts.schemas import (
     UserCreate,
     UserRead,
 )
+from paddock.clients import client_address, secure_cookies
 from paddock.errors import Forbidden, Invalid
 from paddock.http import SessionDep
 from paddock.limits import Id
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-def _secure(request: Request) -> bool:
-    return bool(request.app.state.settings.environment == "production")
 
 
 def _principal_read(session: SessionDep, p: service.Principal) -> PrincipalRead:
@@ -72,19 +69,23 @@ def token_read(token: ApiToken, codes: dict[int, str]) -> TokenRead:
 @router.post(
     "/auth/login",
     response_model=SignInRead,
-    responses={401: {"description": "Wrong e-mail or password"}, 429: {"description": "Locked"}},
+    responses={
+        401: {"description": "Wrong e-mail or password"},
+        429: {"description": "Too many failed sign-ins from this address: see Retry-After"},
+    },
 )
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> SignInRead:
-    """Sign in: sets the `paddock_session` cookie (HttpOnly, SameSite=Lax). Five failures in a
-    row lock the account for 15 minutes."""
+    """Sign in: sets the `paddock_session` cookie (HttpOnly, SameSite=Lax; Secure over TLS and
+    always in production). Failed sign-ins are limited per address and per (e-mail, address):
+    past a limit the answer is 429 with Retry-After, for known and unknown e-mails alike."""
     sign_in = service.login(
         session,
         email=body.email,
         password=body.password,
-        ip=request.client.host if request.client else "",
+        ip=client_address(request),
         user_agent=request.headers.get("user-agent", ""),
     )
-    set_session_cookie(response, sign_in, secure=_secure(request))
+    set_session_cookie(response, sign_in, secure=secure_cookies(request))
     user = sign_in.user
     principal = service.Principal("user", user.id, user.email, Role(user.role), user.dealer_id)
     return SignInRead(user=_principal_read(session, principal), expires_at=sign_in.expires_at)
@@ -97,7 +98,7 @@ def logout(request: Request, session: SessionDep) -> Response:
     if token:
         service.logout(session, token=token)
     response = Response(status_code=204)
-    clear_session_cookie(response, secure=_secure(request))
+    clear_session_cookie(response, secure=secure_cookies(request))
     return response
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paddock.errors import DomainError, Unauthorized
+from paddock.errors import TooManyRequests, Unauthorized
 
 
 class BadCredentials(Unauthorized):
@@ -10,9 +10,9 @@ class BadCredentials(Unauthorized):
     title = "Wrong e-mail or password"
 
 
-class TooManyAttempts(DomainError):
-    """Repeated failures: the account (or the address) must wait before trying again."""
+class TooManyAttempts(TooManyRequests):
+    """Repeated failures: the address (for one e-mail, or for any) must wait before trying
+    again; `retry_after` seconds."""
 
-    status = 429
     code = "too-many-attempts"
     title = "Too many sign-in attempts"

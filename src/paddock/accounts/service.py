@@ -1,13 +1,11 @@
-"""Account use cases: users and roles, passwords (argon2id), sign-in with lockout, web sessions
-and dealer API tokens. Each public function that writes owns its transaction."""
+"""Account use cases: users and roles, passwords (argon2id), web sessions and dealer API tokens
+(sign-in and its throttles: accounts/signin.py, re-exported here). Each public function that
+writes owns its transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time as clock
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,18 +18,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paddock.accounts.errors import BadCredentials, TooManyAttempts
+from paddock.accounts.errors import BadCredentials
 from paddock.accounts.models import ROLE_VALUES, ApiToken, Role, User, UserSession
 from paddock.audit.models import AuditEntry
 from paddock.db import utcnow, write_transaction
 from paddock.errors import Conflict, Forbidden, Invalid, NotFound
 
-# Consecutive failures that lock an account, and for how long.
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-# Failures from one address (any accounts) within the window before it must wait; per process.
-MAX_FAILURES_PER_ADDRESS = 20
-ADDRESS_WINDOW_SECONDS = 300.0
 # A web session ends after this long without use, and at the latest this long after sign-in.
 SESSION_IDLE = timedelta(hours=12)
 SESSION_MAX = timedelta(days=7)
@@ -255,7 +247,8 @@ def change_password(
 
 
 def reset_password(session: Session, *, email: str, new: str, actor: str) -> None:
-    """An administrator sets a new password (CLI); lifts any lockout, ends every session."""
+    """An administrator sets a new password (CLI); clears the failed sign-ins counted for the
+    e-mail from every address, ends every session."""
     with write_transaction(session):
         user = session.scalar(select(User).where(User.email == normalize_email(email)))
         if user is None:
@@ -263,118 +256,12 @@ def reset_password(session: Session, *, email: str, new: str, actor: str) -> Non
         check_password_rules(new, user.email)
         user.password_hash = hash_password(new)
         user.password_changed_at = utcnow()
-        user.failed_logins = 0
-        user.locked_until = None
+        forget_failures(session, user.email)
         session.execute(delete(UserSession).where(UserSession.user_id == user.id))
         _audit(session, actor, "user", user.id, "password-reset")
 
 
-# Sign-in ----------------------------------------------------------------------------------
-
-
-class AddressThrottle:
-    """Failed sign-ins per client address in a sliding window (in this process): slows down
-    one address trying many accounts, which the per-account lockout alone would not."""
-
-    def __init__(self, limit: int, window_seconds: float) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, address: str) -> int:
-        """Seconds to wait, or 0 when the address may try."""
-        if not address:
-            return 0
-        now = clock.monotonic()
-        with self._lock:
-            failures = self._failures.get(address)
-            if not failures:
-                return 0
-            while failures and now - failures[0] > self.window:
-                failures.popleft()
-            if len(failures) < self.limit:
-                return 0
-            return int(self.window - (now - failures[0])) + 1
-
-    def failed(self, address: str) -> None:
-        if address:
-            with self._lock:
-                self._failures.setdefault(address, deque()).append(clock.monotonic())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._failures.clear()
-
-
-address_throttle = AddressThrottle(MAX_FAILURES_PER_ADDRESS, ADDRESS_WINDOW_SECONDS)
-
-
-def authenticate(
-    session: Session, *, email: str, password: str, ip: str = "", now: datetime | None = None
-) -> User:
-    """The user whose password this is, or a refusal that says no more than it must. After
-    MAX_FAILED_LOGINS failures in a row the account is locked for LOCKOUT (even the right
-    password is refused meanwhile); a hash made with old parameters is upgraded on success."""
-    now = now or utcnow()
-    wait = address_throttle.retry_after(ip)
-    if wait:
-        raise TooManyAttempts(
-            f"Too many failed sign-ins from your address; try again in {wait} seconds.",
-            retry_after=wait,
-        )
-    key = email.strip().lower()
-    with write_transaction(session):
-        user = session.scalar(select(User).where(User.email == key).execution_options(**FRESH))
-        if user is None or not user.active:
-            _verify(_dummy_hash(), password)
-            address_throttle.failed(ip)
-            raise BadCredentials("Wrong e-mail or password.")
-        if user.locked_until is not None and user.locked_until > now:
-            raise _locked(user.locked_until, now)
-        if not _verify(user.password_hash, password):
-            address_throttle.failed(ip)
-            locked_until = _count_failure(session, user, now)
-            session.commit()
-            if locked_until is not None:
-                raise _locked(locked_until, now)
-            raise BadCredentials("Wrong e-mail or password.")
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
-        if hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-    return user
-
-
-def login(
-    session: Session,
-    *,
-    email: str,
-    password: str,
-    ip: str = "",
-    user_agent: str = "",
-    now: datetime | None = None,
-) -> SignIn:
-    """Check the password and open a web session; the returned token goes in the cookie."""
-    now = now or utcnow()
-    user = authenticate(session, email=email, password=password, ip=ip, now=now)
-    token = secrets.token_urlsafe(32)
-    expires_at = now + SESSION_IDLE
-    with write_transaction(session):
-        session.add(
-            UserSession(
-                token_hash=digest(token),
-                user_id=user.id,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=expires_at,
-                ip=ip[:45],
-                user_agent=user_agent[:300],
-            )
-        )
-        _audit(session, f"user:{user.email}", "user", user.id, "signed-in", ip=ip)
-    return SignIn(user, token, expires_at)
+# Sessions -------------------------------------------------------------------------------
 
 
 def logout(session: Session, *, token: str) -> bool:
@@ -552,35 +439,6 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _count_failure(session: Session, user: User, now: datetime) -> datetime | None:
-    """One more failure, counted in the database (atomic across workers); locks at the limit."""
-    failures = session.scalar(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-    )
-    if failures is not None and failures >= MAX_FAILED_LOGINS:
-        locked_until = now + LOCKOUT
-        session.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(failed_logins=0, locked_until=locked_until)
-        )
-        _audit(session, "system", "user", user.id, "locked", until=locked_until.isoformat())
-        return locked_until
-    return None
-
-
-def _locked(until: datetime, now: datetime) -> TooManyAttempts:
-    wait = max(int((until - now).total_seconds()) + 1, 1)
-    minutes = (wait + 59) // 60
-    return TooManyAttempts(
-        f"Too many failed sign-ins: this account is locked for {minutes} more minute(s).",
-        retry_after=wait,
-    )
-
-
 def _audit(
     session: Session, actor: str, kind: str, subject_id: int, action: str, **data: object
 ) -> None:
@@ -594,3 +452,10 @@ def _audit(
             data=data,
         )
     )
+
+
+# Sign-in lives in accounts/signin.py (which imports this module at its end, so that either
+# may be imported first); its use cases are re-exported under their old names.
+from paddock.accounts.signin import authenticate as authenticate  # noqa: E402
+from paddock.accounts.signin import forget_failures  # noqa: E402
+from paddock.accounts.signin import login as login  # noqa: E402

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paddock.accounts.access import BookingDesk, BookingsReader
-from paddock.bookings import guest, on_loop, service
+from paddock.bookings import guest, on_loop, per_address, service
 from paddock.bookings.schemas import (
     AuditRead,
     BookingCancel,
@@ -92,6 +92,7 @@ async def create_booking(request: Request) -> Response:
     # The hottest endpoint: its body is parsed and validated by pydantic in one pass, on
     # PostgreSQL it books on the event loop (one statement on a connection of its own pool),
     # else its session lives in a worker thread; the answer is serialised once, here.
+    per_address.admit(request)  # in memory: no database round trip (throttle.LocalTally)
     body = _parse(BookingCreate, await request.body())
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and len(idempotency_key) > MAX_KEY:

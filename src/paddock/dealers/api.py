@@ -3,8 +3,6 @@ the caller's dealer), and the public invitation endpoints a guest's link leads t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.accounts.deps import AdminUser, DealerScope, StaffUser
-from paddock.accounts.errors import TooManyAttempts
-from paddock.accounts.service import AddressThrottle, Scope
+from paddock.accounts.service import Scope
+from paddock.bookings import per_address
 from paddock.bookings import service as booking_service
 from paddock.bookings.api import booking_read
 from paddock.bookings.schemas import BookingCreate, BookingRead
@@ -24,7 +22,7 @@ from paddock.catalog.api import slot_answers
 from paddock.catalog.schemas import SlotRead
 from paddock.db import utcnow
 from paddock.dealers import allotments, imports, service
-from paddock.dealers.errors import InvitationNotFound
+from paddock.dealers.guessing import code_guesses
 from paddock.dealers.models import Campaign, Dealer, InvitationCode
 from paddock.dealers.schemas import (
     AllotmentRead,
@@ -50,24 +48,6 @@ from paddock.limits import Day, Id
 
 router = APIRouter(prefix="/api/v1")
 CSV = "text/csv; charset=utf-8"
-# Unknown codes tried from one address (per process): guessing codes gets slow, not easy.
-code_guesses = AddressThrottle(limit=30, window_seconds=300)
-
-
-@contextmanager
-def _guessing_guard(request: Request) -> Iterator[None]:
-    address = request.client.host if request.client else ""
-    wait = code_guesses.retry_after(address)
-    if wait:
-        raise TooManyAttempts(
-            f"Too many unknown invitation codes from your address; try again in {wait} seconds.",
-            retry_after=wait,
-        )
-    try:
-        yield
-    except InvitationNotFound:
-        code_guesses.failed(address)
-        raise
 
 
 def _site_codes(session: Session) -> dict[int, str]:
@@ -513,7 +493,7 @@ def get_invitation(code: str, request: Request, session: SessionDep) -> Invitati
     """What an invitation allows: the dealer, the experiences and the dates. Case and spaces
     in the code do not matter. 404 unknown, 410 expired or withdrawn, 409 used up; 429 after
     many unknown codes from one address."""
-    with _guessing_guard(request):
+    with code_guesses(request):
         inv = service.get_invitation(session, code=code)
     return InvitationRead(
         code=inv.code,
@@ -556,7 +536,7 @@ def invitation_availability(
 ) -> InvitationAvailabilityRead:
     """Free start times for one of the invitation's experiences, within its dates and the
     dealer's places left per month."""
-    with _guessing_guard(request):
+    with code_guesses(request):
         result = service.invitation_availability(
             session,
             code=code,
@@ -599,7 +579,8 @@ def book_with_code(
 ) -> BookingRead:
     """Book with an invitation: the booking is attributed to the dealer (and the invitee of
     a personal code) and takes one of the dealer's places for the month."""
-    with _guessing_guard(request):
+    per_address.admit(request)
+    with code_guesses(request):
         result = _book(code, body, request, session, idempotency_key)
     if result.replayed:
         response.status_code = 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paddock.errors import Conflict, DomainError, Invalid, NotFound, SoldOut
+from paddock.errors import Conflict, DomainError, Invalid, NotFound, SoldOut, TooManyRequests
 
 
 class InvitationNotFound(NotFound):
@@ -10,6 +10,13 @@ class InvitationNotFound(NotFound):
 
     code = "invitation-not-found"
     title = "Invitation code not found"
+
+
+class TooManyCodeGuesses(TooManyRequests):
+    """Too many unknown codes from one address: it waits `retry_after` seconds."""
+
+    code = "too-many-code-guesses"
+    title = "Too many unknown invitation codes"
 
 
 class InvitationExpired(DomainError):

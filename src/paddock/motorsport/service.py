@@ -460,7 +460,7 @@ def get_policy(session: Session) -> PolicyRead:
         win_bonus=row.win_bonus,
         podium_bonus=row.podium_bonus,
         updated_at=row.updated_at if row.id else None,
-        updated_by=row.updated_by,
+        updated_by=row.updated_by or "",  # the defaults, never stored yet: nobody
     )
 
 

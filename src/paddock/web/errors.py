@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paddock.errors import DomainError, Unauthorized
+from paddock.http import retry_headers
 from paddock.web.rendering import is_htmx, render
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ def install_error_pages(app: FastAPI) -> None:
                 return Response(status_code=204, headers={"HX-Redirect": url})
             return Response(status_code=303, headers={"Location": url})
         if wants_html(request) or json_domain is None:
-            return error_page(request, exc.status, exc.title, exc.detail, code=exc.code)
+            page = error_page(request, exc.status, exc.title, exc.detail, code=exc.code)
+            page.headers.update(retry_headers(exc))  # a throttle's wait, as the API says it
+            return page
         return await json_domain(request, exc)
 
     async def on_http(request: Request, exc: Exception) -> Response:

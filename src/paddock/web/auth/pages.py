@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from paddock.accounts import service as accounts
 from paddock.accounts.deps import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from paddock.accounts.errors import BadCredentials, TooManyAttempts
+from paddock.clients import client_address, secure_cookies
 from paddock.http import SessionDep
 from paddock.web.deps import HOME_BY_ROLE, page_router
 from paddock.web.flash import flash
@@ -38,10 +39,6 @@ def safe_next(target: str | None) -> str:
     return ""
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
 @router.get("/login")
 def login_page(request: Request, next: str = "") -> HTMLResponse:
     user = request.state.user
@@ -53,31 +50,33 @@ def login_page(request: Request, next: str = "") -> HTMLResponse:
 async def login(request: Request, session: SessionDep) -> Response:
     values, errors, form = await read_form(request, LoginForm)
     values.pop("password", None)  # never echoed back into the page
-    status = 422
+    status, headers = 422, {}
     if form is not None:
         try:
             sign_in = accounts.login(
                 session,
                 email=form.email,
                 password=form.password,
-                ip=request.client.host if request.client else "",
+                ip=client_address(request),
                 user_agent=request.headers.get("user-agent", ""),
             )
         except BadCredentials as exc:
             errors["form"], status = exc.detail, 401
         except TooManyAttempts as exc:
             errors["form"], status = exc.detail, 429
+            headers["Retry-After"] = str(exc.extra["retry_after"])
         else:
             flash(request, f"Signed in as {sign_in.user.name or sign_in.user.email}.", "success")
             target = safe_next(form.next) or HOME_BY_ROLE.get(sign_in.user.role, "/")
             response = see_other(request, target)
-            set_session_cookie(response, sign_in, secure=_secure(request))
+            set_session_cookie(response, sign_in, secure=secure_cookies(request))
             return response
     return render(
         request,
         "auth/login.html",
         {"values": values, "errors": errors, "signed_in_as": None},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -88,5 +87,5 @@ def logout(request: Request, session: SessionDep) -> Response:
         accounts.logout(session, token=token)
     flash(request, "You are signed out.", "info")
     response = see_other(request, "/login")
-    clear_session_cookie(response, secure=_secure(request))
+    clear_session_cookie(response, secure=secure_cookies(request))
     return response

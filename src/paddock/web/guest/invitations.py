@@ -1,5 +1,6 @@
 """What the guest pages need to know about dealer invitations (reads only; booking with a
-code is dealers.service.book_with_code)."""
+code is dealers.service.book_with_code). A code the guest typed is looked up through the
+address's guess count (dealers.guessing), as in the API."""
 
 from __future__ import annotations
 
@@ -8,11 +9,32 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
+from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
+from paddock.dealers import service as dealers
 from paddock.dealers.errors import InvitationNotValidForDate, InvitationNotValidForProduct
+from paddock.dealers.guessing import code_guesses
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.dealers.service import Invitation
+from paddock.errors import NotFound
+
+
+def look_up(request: Request, session: Session, code: str) -> Invitation:
+    """The invitation of a code the guest typed or followed (an unknown one counts as a guess
+    from their address; past the limit, 429)."""
+    with code_guesses(request):
+        return dealers.get_invitation(session, code=code)
+
+
+def invitation_product(
+    request: Request, session: Session, code: str, product_code: str
+) -> tuple[Invitation, Product]:
+    found = look_up(request, session, code)
+    if product_code not in {p.code for p in found.products}:
+        raise NotFound("This invitation does not include that experience.")
+    return found, catalog.get_product(session, code=product_code)
 
 
 def dealer_of(session: Session, booking_id: int) -> str | None:

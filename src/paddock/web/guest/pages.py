@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from paddock.bookings import guest as own_booking
+from paddock.bookings import per_address
 from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity.engine import Slot
@@ -33,8 +34,9 @@ from paddock.errors import (
     InvalidTransition,
     NotFound,
     SoldOut,
+    TooManyRequests,
 )
-from paddock.http import SessionDep
+from paddock.http import SessionDep, retry_headers
 from paddock.web.deps import page_router
 from paddock.web.flash import flash
 from paddock.web.forms import read_form
@@ -191,6 +193,7 @@ def hold(
     starts_at: Annotated[str, Form()],
     request_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
+    per_address.admit(request)  # bookings per address, as the API counts them
     product = _public_product(session, code)
     start = _parse_instant(starts_at)
     back = _day_url(f"/book/{product.code}", start, product.site.time_zone)
@@ -348,9 +351,11 @@ def _confirm_with_code(
     hold is given up a moment before, as the code's booking needs the same resources)."""
     booking = booked.booking
     try:
-        invitation = dealers.get_invitation(session, code=code)
+        invitation = invitations.look_up(request, session, code)
         again = invitations.day_url(invitation.code, booked.product, booking.starts_at)
         invitations.check_fits(invitation, booked.product.code, booking.starts_at, booked.zone)
+    except TooManyRequests:
+        raise  # the error page, with Retry-After
     except DomainError as exc:
         return _details_page(request, booked, values, {"code": exc.detail}, 422)
     if booked.status != BookingStatus.HELD:
@@ -541,24 +546,16 @@ def invite_form(request: Request, code: str = "") -> Response:
 @router.get("/invite/{code}")
 def invitation(request: Request, session: SessionDep, code: str) -> Response:
     try:
-        found = dealers.get_invitation(session, code=code)
+        found = invitations.look_up(request, session, code)
     except DomainError as exc:
         return render(
             request,
             "guest/invite_code.html",
             {"error": exc.detail, "code": code},
             status_code=exc.status,
+            headers=retry_headers(exc),
         )
     return render(request, "guest/invitation.html", {"inv": found})
-
-
-def _invitation_product(
-    session: SessionDep, code: str, product_code: str
-) -> tuple[dealers.Invitation, Product]:
-    found = dealers.get_invitation(session, code=code)
-    if product_code not in {p.code for p in found.products}:
-        raise NotFound("This invitation does not include that experience.")
-    return found, catalog.get_product(session, code=product_code)
 
 
 @router.get("/invite/{code}/book/{product_code}")
@@ -570,7 +567,7 @@ def invitation_book(
     month: str | None = None,
     day: str | None = None,
 ) -> HTMLResponse:
-    found, product = _invitation_product(session, code, product_code)
+    found, product = invitations.invitation_product(request, session, code, product_code)
 
     def load(date_from: date, date_to: date, at: datetime) -> Sequence[Slot]:
         return dealers.invitation_availability(
@@ -610,7 +607,8 @@ def invitation_hold(
     starts_at: Annotated[str, Form()],
     request_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    found, product = _invitation_product(session, code, product_code)
+    per_address.admit(request)
+    found, product = invitations.invitation_product(request, session, code, product_code)
     start = _parse_instant(starts_at)
     try:
         result = dealers.book_with_code(
