@@ -12,7 +12,7 @@ from tests.browser.conftest import LiveServer, Shot, sign_in
 from tests.browser.test_guest import open_first_free_day
 
 pytestmark = pytest.mark.browser
-CODE = "BROWSER-DRIVE"
+CODE = "BROWSER-DRIVE-K47"
 
 
 def test_a_dealer_creates_a_code_that_a_guest_uses(

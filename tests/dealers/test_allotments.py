@@ -24,7 +24,7 @@ JULY = date(2031, 7, 1)
 def _book(session: Session, day: date, hour: int = 10) -> bookings.BookingResult:
     return service.book_with_code(
         session,
-        code="ALLOT-TEST",
+        code="ALLOT-TEST-K47",
         product_code="drive",
         starts_at=at(day, hour),
         guest=GUEST,
@@ -45,7 +45,7 @@ def dw(session: Session):  # type: ignore[no-untyped-def]
         drive_to=date(2031, 7, 31),
     )
     service.create_code(
-        session, scope=STAFF, campaign_id=campaign.id, code="ALLOT-TEST", max_uses=None
+        session, scope=STAFF, campaign_id=campaign.id, code="ALLOT-TEST-K47", max_uses=None
     )
     return world
 
@@ -100,7 +100,7 @@ def test_zero_places_and_a_month_set_before_first_use(session: Session, dw: obje
 def test_availability_with_a_code_shows_the_dealers_places(session: Session, dw: object) -> None:
     result = service.invitation_availability(
         session,
-        code="allot-test",
+        code="allot-test-k47",
         product_code="drive",
         date_from=MONDAY,
         date_to=MONDAY + timedelta(days=1),
@@ -111,7 +111,7 @@ def test_availability_with_a_code_shows_the_dealers_places(session: Session, dw:
     _book(session, MONDAY)
     full = service.invitation_availability(
         session,
-        code="allot-test",
+        code="allot-test-k47",
         product_code="drive",
         date_from=MONDAY,
         date_to=MONDAY + timedelta(days=1),
@@ -145,7 +145,7 @@ def test_a_days_closure_leaves_the_dealers_month_of_places(session: Session, dw:
     _book(session, MONDAY + timedelta(days=3))
     days = service.invitation_availability(
         session,
-        code="allot-test",
+        code="allot-test-k47",
         product_code="drive",
         date_from=MONDAY + timedelta(days=1),
         date_to=MONDAY + timedelta(days=3),

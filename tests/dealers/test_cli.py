@@ -112,12 +112,12 @@ def test_dealers_campaigns_and_import(run: Run, session: Session, tmp_path: Path
         "--to",
         str(MONDAY + timedelta(days=9)),
         "--code",
-        "peach-drive",
+        "peach-drive-k47",
         "--max-uses",
         "10",
     )
     assert made.exit_code == 0, made.output
-    assert "PEACH-DRIVE" in made.output
+    assert "PEACH-DRIVE-K47" in made.output
     csv = tmp_path / "invitees.csv"
     csv.write_text("name,email\nAnn Lee,ann@example.com\n,bad\n")
     dry = run("invitations", "import", str(csv), "--campaign", "2")
@@ -128,7 +128,7 @@ def test_dealers_campaigns_and_import(run: Run, session: Session, tmp_path: Path
     assert session.scalar(select(Invitee.id)) is None
     done = run("invitations", "import", str(csv), "--campaign", "2", "--commit", "--accept-partial")
     assert done.exit_code == 0 and "imported 1 invitee(s)" in done.output
-    shown = run("invitations", "show", "peach-drive")
+    shown = run("invitations", "show", "peach-drive-k47")
     assert "usable" in shown.output and "Peach State Cars" in shown.output
     allot = run(
         "dealers", "allot", "D-ATL-002", "--places", "7", "--month", "2031-06", "--site", "TST"

@@ -71,9 +71,9 @@ def test_threads_racing_for_the_last_places_never_exceed_the_allotment(
 ) -> None:
     dw = make_dealer_world(session, places=3, cars=12, coaches=12, positions=12)
     service.create_code(
-        session, scope=STAFF, campaign_id=dw.campaign.id, code="RACE-ALL", max_uses=None
+        session, scope=STAFF, campaign_id=dw.campaign.id, code="RACE-ALL-K47", max_uses=None
     )
-    outcomes = _race(session_factory, "RACE-ALL")
+    outcomes = _race(session_factory, "RACE-ALL-K47")
     session.rollback()
     assert outcomes["booked"] == 3, outcomes
     assert set(outcomes) <= {"booked", "allotment-exhausted", "busy"}, outcomes
@@ -87,9 +87,9 @@ def test_threads_racing_for_a_codes_last_uses_never_exceed_max_uses(
 ) -> None:
     dw = make_dealer_world(session, places=50, cars=12, coaches=12, positions=12)
     service.create_code(
-        session, scope=STAFF, campaign_id=dw.campaign.id, code="TWO-GUESTS", max_uses=2
+        session, scope=STAFF, campaign_id=dw.campaign.id, code="TWO-GUESTS-K47", max_uses=2
     )
-    outcomes = _race(session_factory, "TWO-GUESTS")
+    outcomes = _race(session_factory, "TWO-GUESTS-K47")
     session.rollback()
     assert outcomes["booked"] == 2, outcomes
     assert set(outcomes) <= {"booked", "invitation-used-up", "busy"}, outcomes

@@ -32,11 +32,15 @@ NOW = at(MONDAY, 7) - timedelta(days=3)
 def test_booking_with_code_is_attributed_and_counts_the_use(session: Session) -> None:
     dw = make_dealer_world(session)
     code = service.create_code(
-        session, scope=scope_of(dw.north), campaign_id=dw.campaign.id, code="summer-gt", max_uses=3
+        session,
+        scope=scope_of(dw.north),
+        campaign_id=dw.campaign.id,
+        code="summer-gt-k47",
+        max_uses=3,
     )
     result = service.book_with_code(
         session,
-        code=" summer-GT ",
+        code=" summer-GT-k47 ",
         product_code="drive",
         starts_at=at(MONDAY, 10),
         guest=GUEST,
@@ -57,7 +61,7 @@ def test_booking_with_code_is_attributed_and_counts_the_use(session: Session) ->
 
 def test_unknown_forged_and_malformed_codes_are_not_found(session: Session) -> None:
     dw = make_dealer_world(session)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="REAL-CODE")
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="REAL-CODE-K47")
     for text in ("REAL-CODX", "", "   ", "x", "REAL CODE!", "' OR 1=1 --", "R" * 200):
         with pytest.raises(InvitationNotFound):
             service.book_with_code(
@@ -73,10 +77,10 @@ def test_unknown_forged_and_malformed_codes_are_not_found(session: Session) -> N
 
 def test_single_use_code_then_used_up(session: Session) -> None:
     dw = make_dealer_world(session)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="ONCE-ONLY")
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="ONCE-ONLY-K47")
     service.book_with_code(
         session,
-        code="once-only",
+        code="once-only-k47",
         product_code="drive",
         starts_at=at(MONDAY, 10),
         guest=GUEST,
@@ -85,7 +89,7 @@ def test_single_use_code_then_used_up(session: Session) -> None:
     with pytest.raises(InvitationUsedUp):
         service.book_with_code(
             session,
-            code="ONCE-ONLY",
+            code="ONCE-ONLY-K47",
             product_code="drive",
             starts_at=at(MONDAY, 12),
             guest=GUEST,
@@ -99,36 +103,36 @@ def test_expired_revoked_and_closed_codes(session: Session) -> None:
         session,
         scope=STAFF,
         campaign_id=dw.campaign.id,
-        code="SOON-GONE",
+        code="SOON-GONE-K47",
         expires_at=NOW + timedelta(hours=1),
         now=NOW,
     )
     with pytest.raises(InvitationExpired, match="expired"):
         service.book_with_code(
             session,
-            code="SOON-GONE",
+            code="SOON-GONE-K47",
             product_code="drive",
             starts_at=at(MONDAY, 10),
             guest=GUEST,
             now=NOW + timedelta(hours=2),
         )
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="WITHDRAWN")
-    service.revoke_code(session, scope=scope_of(dw.north), code="withdrawn")
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="WITHDRAWN-K47")
+    service.revoke_code(session, scope=scope_of(dw.north), code="withdrawn-k47")
     with pytest.raises(InvitationExpired, match="withdrawn"):
         service.book_with_code(
             session,
-            code="WITHDRAWN",
+            code="WITHDRAWN-K47",
             product_code="drive",
             starts_at=at(MONDAY, 10),
             guest=GUEST,
             now=NOW,
         )
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="CLOSED-CAMP")
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="CLOSED-CAMP-K47")
     service.archive_campaign(session, scope=STAFF, campaign_id=dw.campaign.id)
     with pytest.raises(InvitationExpired, match="ended"):
         service.book_with_code(
             session,
-            code="CLOSED-CAMP",
+            code="CLOSED-CAMP-K47",
             product_code="drive",
             starts_at=at(MONDAY, 10),
             guest=GUEST,
@@ -142,14 +146,14 @@ def test_other_product_and_other_dates_are_refused(session: Session) -> None:
         session,
         scope=STAFF,
         campaign_id=dw.campaign.id,
-        code="WEEK-ONE",
+        code="WEEK-ONE-K47",
         drive_from=MONDAY,
         drive_to=MONDAY + timedelta(days=6),
     )
     with pytest.raises(InvitationNotValidForProduct):
         service.book_with_code(
             session,
-            code="WEEK-ONE",
+            code="WEEK-ONE-K47",
             product_code="sim",
             starts_at=at(MONDAY, 10),
             guest=GUEST,
@@ -158,7 +162,7 @@ def test_other_product_and_other_dates_are_refused(session: Session) -> None:
     with pytest.raises(InvitationNotValidForDate):
         service.book_with_code(
             session,
-            code="WEEK-ONE",
+            code="WEEK-ONE-K47",
             product_code="drive",
             starts_at=at(MONDAY + timedelta(days=7), 10),
             guest=GUEST,
@@ -167,25 +171,25 @@ def test_other_product_and_other_dates_are_refused(session: Session) -> None:
     with pytest.raises(InvitationNotValidForDate):
         service.book_with_code(
             session,
-            code="WEEK-ONE",
+            code="WEEK-ONE-K47",
             product_code="drive",
             starts_at=at(MONDAY - timedelta(days=1), 10),
             guest=GUEST,
             now=NOW,
         )
-    code = session.scalar(select(InvitationCode).where(InvitationCode.code == "WEEK-ONE"))
+    code = session.scalar(select(InvitationCode).where(InvitationCode.code == "WEEK-ONE-K47"))
     assert code is not None and code.uses == 0
 
 
 def test_allotment_is_enforced_per_month(session: Session) -> None:
     dw = make_dealer_world(session, places=2)
     service.create_code(
-        session, scope=STAFF, campaign_id=dw.campaign.id, code="OPEN-DOOR", max_uses=None
+        session, scope=STAFF, campaign_id=dw.campaign.id, code="OPEN-DOOR-K47", max_uses=None
     )
     for hour in (9, 11):
         service.book_with_code(
             session,
-            code="OPEN-DOOR",
+            code="OPEN-DOOR-K47",
             product_code="drive",
             starts_at=at(MONDAY, hour),
             guest=GUEST,
@@ -194,7 +198,7 @@ def test_allotment_is_enforced_per_month(session: Session) -> None:
     with pytest.raises(AllotmentExhausted, match="June 2031"):
         service.book_with_code(
             session,
-            code="OPEN-DOOR",
+            code="OPEN-DOOR-K47",
             product_code="drive",
             starts_at=at(MONDAY + timedelta(days=3), 10),
             guest=GUEST,
@@ -205,7 +209,7 @@ def test_allotment_is_enforced_per_month(session: Session) -> None:
     bookings.cancel_booking(session, ref=first.booking.ref, now=NOW)
     service.book_with_code(
         session,
-        code="OPEN-DOOR",
+        code="OPEN-DOOR-K47",
         product_code="drive",
         starts_at=at(MONDAY + timedelta(days=3), 10),
         guest=GUEST,
@@ -244,10 +248,10 @@ def test_http_invitation_read_book_and_replay(client: TestClient, session: Sessi
         session,
         scope=STAFF,
         campaign_id=dw.campaign.id,
-        code="HTTP-ONCE",
+        code="HTTP-ONCE-K47",
         expires_at=at(MONDAY, 23),
     )
-    shown = client.get("/api/v1/invitations/ http-once ")
+    shown = client.get("/api/v1/invitations/ http-once-k47 ")
     assert shown.status_code == 200
     body = shown.json()
     assert body["dealer"]["name"] == "Hudson Motors" and body["uses_left"] == 1
@@ -261,39 +265,39 @@ def test_http_invitation_read_book_and_replay(client: TestClient, session: Sessi
         "guest": {"name": "Ann Lee", "email": "ann@example.com"},
     }
     key = {"Idempotency-Key": "abc-123"}
-    first = client.post("/api/v1/invitations/HTTP-ONCE/bookings", json=request, headers=key)
+    first = client.post("/api/v1/invitations/HTTP-ONCE-K47/bookings", json=request, headers=key)
     assert first.status_code == 201, first.text
-    again = client.post("/api/v1/invitations/HTTP-ONCE/bookings", json=request, headers=key)
+    again = client.post("/api/v1/invitations/HTTP-ONCE-K47/bookings", json=request, headers=key)
     assert again.status_code == 200 and again.json()["ref"] == first.json()["ref"]
     other = client.post(
-        "/api/v1/invitations/HTTP-ONCE/bookings",
+        "/api/v1/invitations/HTTP-ONCE-K47/bookings",
         json=request,
         headers={"Idempotency-Key": "abc-456"},
     )
     assert other.status_code == 409
     assert other.json()["type"].endswith("invitation-used-up")
-    assert client.get("/api/v1/invitations/HTTP-ONCE").status_code == 409
+    assert client.get("/api/v1/invitations/HTTP-ONCE-K47").status_code == 409
     wrong = client.post(
-        "/api/v1/invitations/HTTP-ONCE/bookings", json={**request, "product": "sim"}
+        "/api/v1/invitations/HTTP-ONCE-K47/bookings", json={**request, "product": "sim"}
     )
     assert wrong.status_code in (409, 422)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="WRONG-PROD")
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="WRONG-PROD-K47")
     wrong = client.post(
-        "/api/v1/invitations/WRONG-PROD/bookings", json={**request, "product": "sim"}
+        "/api/v1/invitations/WRONG-PROD-K47/bookings", json={**request, "product": "sim"}
     )
     assert wrong.status_code == 422 and wrong.json()["type"].endswith("invitation-wrong-product")
     service.create_code(
         session,
         scope=STAFF,
         campaign_id=dw.campaign.id,
-        code="GONE-SOON",
+        code="GONE-SOON-K47",
         expires_at=utcnow() + timedelta(seconds=1),
         now=utcnow(),
     )
     time.sleep(1.1)
-    assert client.get("/api/v1/invitations/GONE-SOON").status_code == 410
+    assert client.get("/api/v1/invitations/GONE-SOON-K47").status_code == 410
     availability = client.get(
-        "/api/v1/invitations/WRONG-PROD/availability",
+        "/api/v1/invitations/WRONG-PROD-K47/availability",
         params={"product": "drive", "from": str(MONDAY)},
     )
     assert availability.status_code == 200
@@ -304,8 +308,8 @@ def test_guessing_codes_from_one_address_is_slowed_down(
     client: TestClient, session: Session
 ) -> None:
     dw = make_dealer_world(session)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="REAL-ONE")
+    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="REAL-ONE-K47")
     for n in range(30):
         assert client.get(f"/api/v1/invitations/GUESS-{n:04d}").status_code == 404
-    blocked = client.get("/api/v1/invitations/REAL-ONE")
+    blocked = client.get("/api/v1/invitations/REAL-ONE-K47")
     assert blocked.status_code == 429 and blocked.json()["retry_after"] > 0

@@ -42,11 +42,11 @@ def places_taken(session: Session) -> dict[date, int]:
 def test_a_moved_booking_takes_the_new_months_place(session: Session) -> None:
     dw = make_dealer_world(session, places=1)
     service.create_code(
-        session, scope=STAFF, campaign_id=dw.campaign.id, code="MOVE-ME", max_uses=None
+        session, scope=STAFF, campaign_id=dw.campaign.id, code="MOVE-ME-K47", max_uses=None
     )
     first = service.book_with_code(
         session,
-        code="MOVE-ME",
+        code="MOVE-ME-K47",
         product_code="drive",
         starts_at=at(MONDAY, 10),
         guest=GUEST,
@@ -66,7 +66,7 @@ def test_a_moved_booking_takes_the_new_months_place(session: Session) -> None:
     assert places_taken(session) == {july: 1}
     service.book_with_code(
         session,
-        code="MOVE-ME",
+        code="MOVE-ME-K47",
         product_code="drive",
         starts_at=at(MONDAY + timedelta(days=1), 10),
         guest=bookings.Guest("Bo Day", "bo@example.com"),
@@ -78,11 +78,11 @@ def test_a_moved_booking_takes_the_new_months_place(session: Session) -> None:
 def test_a_move_refused_when_the_new_month_has_no_place(session: Session) -> None:
     dw = make_dealer_world(session, places=1)
     service.create_code(
-        session, scope=STAFF, campaign_id=dw.campaign.id, code="FULL-JULY", max_uses=None
+        session, scope=STAFF, campaign_id=dw.campaign.id, code="FULL-JULY-K47", max_uses=None
     )
     june_booking = service.book_with_code(
         session,
-        code="FULL-JULY",
+        code="FULL-JULY-K47",
         product_code="drive",
         starts_at=at(MONDAY, 10),
         guest=GUEST,
@@ -94,7 +94,7 @@ def test_a_move_refused_when_the_new_month_has_no_place(session: Session) -> Non
     bookings.reschedule(session, ref=june_booking.booking.ref, starts_at=at(july_day, 10), now=NOW)
     second = service.book_with_code(
         session,
-        code="FULL-JULY",
+        code="FULL-JULY-K47",
         product_code="drive",
         starts_at=at(MONDAY, 11),
         guest=bookings.Guest("Cy Poe", "cy@example.com"),
@@ -109,10 +109,12 @@ def test_a_move_refused_when_the_new_month_has_no_place(session: Session) -> Non
 
 def test_a_lapsed_hold_gives_its_code_use_back(session: Session) -> None:
     dw = make_dealer_world(session, places=4)
-    service.create_code(session, scope=STAFF, campaign_id=dw.campaign.id, code="ONCE", max_uses=1)
+    service.create_code(
+        session, scope=STAFF, campaign_id=dw.campaign.id, code="ONCE-K4Q7", max_uses=1
+    )
     service.book_with_code(
         session,
-        code="ONCE",
+        code="ONCE-K4Q7",
         product_code="drive",
         starts_at=at(MONDAY, 10),
         guest=GUEST,
@@ -120,16 +122,16 @@ def test_a_lapsed_hold_gives_its_code_use_back(session: Session) -> None:
         hold_minutes=10,
         now=NOW,
     )
-    uses = session.scalar(select(InvitationCode.uses).where(InvitationCode.code == "ONCE"))
+    uses = session.scalar(select(InvitationCode.uses).where(InvitationCode.code == "ONCE-K4Q7"))
     session.rollback()
     assert uses == 1
     assert bookings.expire_holds(session, now=NOW + timedelta(minutes=11)) == 1
-    uses = session.scalar(select(InvitationCode.uses).where(InvitationCode.code == "ONCE"))
+    uses = session.scalar(select(InvitationCode.uses).where(InvitationCode.code == "ONCE-K4Q7"))
     session.rollback()
     assert uses == 0
     again = service.book_with_code(
         session,
-        code="ONCE",
+        code="ONCE-K4Q7",
         product_code="drive",
         starts_at=at(MONDAY, 10),
         guest=GUEST,

@@ -68,7 +68,7 @@ def two(session: Session) -> Two:
             now=at(MONDAY, 7) - timedelta(days=1),
         )
     south_code = service.create_code(
-        session, scope=scope_of(dw.south), campaign_id=south_campaign.id, code="SOUTH-ONLY"
+        session, scope=scope_of(dw.south), campaign_id=south_campaign.id, code="SOUTH-ONLY-K47"
     )
     accounts.create_user(
         session,
@@ -124,7 +124,7 @@ def _refusals(two: Two) -> list[tuple[str, str, object]]:
         ),
         ("GET", f"/api/v1/campaigns/{s}", None),
         ("GET", f"/api/v1/campaigns/{s}/codes", None),
-        ("POST", f"/api/v1/campaigns/{s}/codes", {"code": "STOLEN-1"}),
+        ("POST", f"/api/v1/campaigns/{s}/codes", {"code": "STOLEN-1-K47"}),
         ("POST", f"/api/v1/campaigns/{s}/codes/{code}/revoke", None),
         ("GET", f"/api/v1/campaigns/{s}/invitees", None),
         ("POST", f"/api/v1/campaigns/{s}/invitees", {"name": "Eve I", "email": "eve@example.com"}),
@@ -192,7 +192,7 @@ def test_another_dealers_data_is_refused_everywhere(two: Two, client: TestClient
             "Zed",
             "zed@example.com",
             "staff@south",
-            "SOUTH-ONLY",
+            "SOUTH-ONLY-K47",
         ):
             assert secret not in text
     summary = client.get("/api/v1/dealers/D-NYC-001/summary", headers=headers).json()
@@ -214,10 +214,10 @@ def test_own_data_is_reachable(two: Two, client: TestClient) -> None:
     assert [r["guest_name"] for r in rows] == ["Nora North"]
     created = client.post(
         f"/api/v1/campaigns/{two.north_campaign}/codes",
-        json={"code": "north-vip", "max_uses": 5},
+        json={"code": "north-vip-k47", "max_uses": 5},
         headers=h,
     )
-    assert created.status_code == 201 and created.json()["code"] == "NORTH-VIP"
+    assert created.status_code == 201 and created.json()["code"] == "NORTH-VIP-K47"
 
 
 def test_anonymous_is_401_and_other_roles_403(two: Two, client: TestClient) -> None:

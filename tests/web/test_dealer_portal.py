@@ -73,7 +73,7 @@ def network(db: Session, world: World) -> Network:
             drive_to=tomorrow() + timedelta(days=20),
         )
         shared = dealers.create_code(
-            db, scope=STAFF, campaign_id=campaign.id, code=f"SPRING-{code[2:5]}", max_uses=5
+            db, scope=STAFF, campaign_id=campaign.id, code=f"SPRING-{code[2:5]}-K47", max_uses=5
         )
         dealers.add_invitee(
             db,
@@ -191,7 +191,7 @@ def test_another_dealers_data_is_not_found(web: TestClient, db: Session, network
     for path, data in (
         (f"/dealer/campaigns/{network.other_campaign}/codes", {"usage": "single"}),
         (f"/dealer/campaigns/{network.other_campaign}/invitees", {"name": "X", "email": "x@e.com"}),
-        (f"/dealer/campaigns/{network.other_campaign}/codes/SPRING-ATL/revoke", {}),
+        (f"/dealer/campaigns/{network.other_campaign}/codes/SPRING-ATL-K47/revoke", {}),
         (f"/dealer/campaigns/{network.other_campaign}/archive", {}),
     ):
         assert web.post(path, data={**data, "csrf_token": csrf}).status_code == 404, path
@@ -199,7 +199,7 @@ def test_another_dealers_data_is_not_found(web: TestClient, db: Session, network
     assert db.scalar(select(func.count()).select_from(InvitationCode)) == codes_before
     other = db.get(Campaign, network.other_campaign)
     assert other is not None and other.archived_at is None
-    revoked = db.scalar(select(InvitationCode).where(InvitationCode.code == "SPRING-ATL"))
+    revoked = db.scalar(select(InvitationCode).where(InvitationCode.code == "SPRING-ATL-K47"))
     assert revoked is not None and revoked.revoked_at is None
 
 
@@ -274,7 +274,7 @@ def test_codes_single_multi_unlimited_expiry(
     bad = web.post(f"{path}/codes", data={"csrf_token": csrf, "code": "VIP!", "usage": "single"})
     assert bad.status_code == 422 and "letters, digits and dashes" in bad.text
     single = web.post(
-        f"{path}/codes", data={"csrf_token": csrf, "code": "VIP-ONE", "usage": "single"}
+        f"{path}/codes", data={"csrf_token": csrf, "code": "VIP-ONE-K47", "usage": "single"}
     )
     assert single.status_code == 303
     multi_missing = web.post(f"{path}/codes", data={"csrf_token": csrf, "usage": "multi"})
@@ -283,7 +283,7 @@ def test_codes_single_multi_unlimited_expiry(
         f"{path}/codes",
         data={
             "csrf_token": csrf,
-            "code": "FRIENDS-10",
+            "code": "FRIENDS-10-K47",
             "usage": "multi",
             "max_uses": "10",
             "expires_on": (tomorrow() + timedelta(days=7)).isoformat(),
@@ -291,11 +291,11 @@ def test_codes_single_multi_unlimited_expiry(
     )
     assert multi.status_code == 303
     unlimited = web.post(
-        f"{path}/codes", data={"csrf_token": csrf, "code": "OPEN-DOOR", "usage": "unlimited"}
+        f"{path}/codes", data={"csrf_token": csrf, "code": "OPEN-DOOR-K47", "usage": "unlimited"}
     )
     assert unlimited.status_code == 303
     taken = web.post(
-        f"{path}/codes", data={"csrf_token": csrf, "code": "VIP-ONE", "usage": "single"}
+        f"{path}/codes", data={"csrf_token": csrf, "code": "VIP-ONE-K47", "usage": "single"}
     )
     assert taken.status_code == 409 and "is taken" in taken.text
     outside = web.post(
@@ -311,15 +311,15 @@ def test_codes_single_multi_unlimited_expiry(
     rows = {
         c.code: c for c in db.scalars(select(InvitationCode).where(InvitationCode.kind == "shared"))
     }
-    assert rows["VIP-ONE"].max_uses == 1 and rows["FRIENDS-10"].max_uses == 10
-    assert rows["OPEN-DOOR"].max_uses is None and rows["FRIENDS-10"].expires_at is not None
+    assert rows["VIP-ONE-K47"].max_uses == 1 and rows["FRIENDS-10-K47"].max_uses == 10
+    assert rows["OPEN-DOOR-K47"].max_uses is None and rows["FRIENDS-10-K47"].expires_at is not None
     assert "LATE" not in rows
     page = web.get(path)
-    assert "/invite/FRIENDS-10" in page.text and "0 of 10" in page.text
-    revoke = web.post(f"{path}/codes/VIP-ONE/revoke", data={"csrf_token": csrf})
+    assert "/invite/FRIENDS-10-K47" in page.text and "0 of 10" in page.text
+    revoke = web.post(f"{path}/codes/VIP-ONE-K47/revoke", data={"csrf_token": csrf})
     assert revoke.status_code == 303
     db.rollback()
-    assert db.scalar(select(InvitationCode).where(InvitationCode.code == "VIP-ONE")).revoked_at
+    assert db.scalar(select(InvitationCode).where(InvitationCode.code == "VIP-ONE-K47")).revoked_at
 
 
 def test_invite_one_person(web: TestClient, db: Session, network: Network) -> None:
@@ -405,7 +405,7 @@ def test_bookings_show_visits_and_filters(web: TestClient, db: Session, network:
     dealer_sign_in(web)
     page = web.get("/dealer/bookings?status=confirmed")
     assert page.status_code == 200 and network.my_ref in page.text
-    assert "Guest of D-NYC-001" in page.text and "SPRING-NYC" in page.text
+    assert "Guest of D-NYC-001" in page.text and "SPRING-NYC-K47" in page.text
     assert network.my_ref not in web.get("/dealer/bookings?status=completed").text
     assert web.get("/dealer/bookings?status=nonsense").status_code == 422
     overview = web.get("/dealer").text

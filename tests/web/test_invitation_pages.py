@@ -42,9 +42,9 @@ def code(db: Session, world: World) -> str:
         drive_to=tomorrow() + timedelta(days=20),
     )
     dealers.create_code(
-        db, scope=everything, campaign_id=campaign.id, code="SPRING-2026", max_uses=2
+        db, scope=everything, campaign_id=campaign.id, code="SPRING-2026-K47", max_uses=2
     )
-    return "SPRING-2026"
+    return "SPRING-2026-K47"
 
 
 def test_the_personal_link_books_with_attribution(web: TestClient, db: Session, code: str) -> None:
@@ -71,7 +71,7 @@ def test_the_personal_link_books_with_attribution(web: TestClient, db: Session, 
 
 def test_a_code_typed_on_the_details_page(web: TestClient, db: Session, code: str) -> None:
     link = hold(web)
-    done = confirm(web, link, code=" spring-2026 ")
+    done = confirm(web, link, code=" spring-2026-k47 ")
     assert done.status_code == 303  # type: ignore[attr-defined]
     new_link = done.headers["location"]  # type: ignore[attr-defined]
     assert new_link != link

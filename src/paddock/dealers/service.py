@@ -52,6 +52,10 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
 DEALER_CODE_PATTERN = re.compile(r"^D-[A-Z]{2,4}-\d{3}$")
 MAX_USES_LIMIT = 100_000
+GOOD_CODE = (
+    "A good code has at least 8 letters and digits, mixed, that do not spell words with a "
+    "number (e.g. K7QM-4XPD); or leave the code out and one is generated."
+)
 PAGE_MAX = 500
 INVITATION_PATH = "/invite/"  # the guest page of a personal link: INVITATION_PATH + code
 
@@ -359,6 +363,10 @@ def create_code(
                 f"A code's drive dates lie within its campaign's "
                 f"({campaign.drive_from} to {campaign.drive_to})."
             )
+        dealer_code = session.scalar(select(Dealer.code).where(Dealer.id == campaign.dealer_id))
+        weak = rules.code_weaknesses(text, dealer_code=dealer_code or "") if code else []
+        if weak:
+            raise Invalid(f"The code {text} is easy to guess: {'; '.join(weak)}. {GOOD_CODE}")
         if session.scalar(select(InvitationCode.id).where(InvitationCode.code == text)):
             raise Conflict(f"The code {text} is taken; choose another.")
         row = InvitationCode(

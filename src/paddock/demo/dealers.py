@@ -7,6 +7,7 @@ Deterministic for a given seed. Demo accounts share one password (see README): d
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections import defaultdict
@@ -434,7 +435,7 @@ def _campaigns(
         word = row["name"].split()[0].upper()
         code_rows.append(
             {
-                "code": f"{dealer.code[2:].replace('-', '')}-{word}",
+                "code": _shared_code(word, dealer.code),
                 "dealer_id": dealer.id,
                 "campaign_id": cid,
                 "kind": "shared",
@@ -594,6 +595,18 @@ def _attribute(
         session.execute(update(Booking), guests)
     session.execute(update(InvitationCode), [{"id": c, "uses": n} for c, n in uses.items()])
     return len(attributions)
+
+
+def _shared_code(word: str, dealer_code: str) -> str:
+    """A campaign's shared code as a dealer should choose one (dealers.rules.code_weaknesses:
+    its word is not all of it), e.g. SPRING-K7QM4X: the word, then four letters and two digits
+    drawn from a hash (not from the seeded stream, which the rest of the demo follows)."""
+    raw = hashlib.sha256(f"{dealer_code}:{word}".encode()).digest()
+    letters, digits = "ABCDEFGHJKLMNPQRSTUVWXYZ", "23456789"
+    tail = [letters[b % len(letters)] for b in raw[:4]]
+    tail[1:1] = digits[raw[4] % len(digits)]
+    tail.insert(4, digits[raw[5] % len(digits)])
+    return f"{word}-{''.join(tail)}"
 
 
 def _demo_code(local: random.Random) -> str:
