@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,9 +64,9 @@ def login(client: TestClient, email: str, password: str, **headers: str) -> tupl
     return response.status_code, detail, response.headers.get("retry-after", "")
 
 
-def answer(session: Session, email: str, ip: str, now: object) -> tuple[str, str, int]:
+def answer(session: Session, email: str, ip: str, now: datetime) -> tuple[str, str, int]:
     try:
-        accounts.authenticate(session, email=email, password=WRONG, ip=ip, now=now)  # type: ignore[arg-type]
+        accounts.authenticate(session, email=email, password=WRONG, ip=ip, now=now)
     except DomainError as exc:
         return type(exc).__name__, exc.detail, int(exc.extra.get("retry_after", 0))
     raise AssertionError("a wrong password signed in")
@@ -188,11 +189,9 @@ def test_the_sign_in_page_answers_429_with_retry_after(settings: Settings, admin
     assert "try again" in page.text and page.headers["content-type"].startswith("text/html")
 
 
-def _session_cookie(response: object) -> str:
+def _session_cookie(response: httpx.Response) -> str:
     cookies = [
-        c
-        for c in response.headers.get_list("set-cookie")
-        if c.startswith("paddock_session=")  # type: ignore[attr-defined]
+        str(c) for c in response.headers.get_list("set-cookie") if c.startswith("paddock_session=")
     ]
     assert cookies, "no session cookie"
     return cookies[0].lower()
