@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PADDOCK_DATABASE_URL ?= sqlite:///$(CURDIR)/var/paddock.db
 
-.PHONY: install demo serve migrate test test-postgres test-browser lint bench clean
+.PHONY: install demo serve migrate test test-postgres test-browser lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 on PATH)"; exit 1; }
@@ -53,6 +53,10 @@ lint: install
 bench: install
 	@mkdir -p bench/results
 	$(BIN)/python bench/run.py
+
+# The whole API fuzzed (schemathesis): EXAMPLES requests per operation, mode and caller.
+fuzz: install
+	$(BIN)/python -m tests.fuzzing --examples $(or $(EXAMPLES),25)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
