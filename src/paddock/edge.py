@@ -129,62 +129,35 @@ class EdgeGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"] or _FORM_NUL in scope["query_string"]:
-            where = "address" if "\x00" in scope["path"] else "query string"
+        path: str = scope["path"]
+        if "\x00" in path or _FORM_NUL in scope["query_string"]:
+            where = "address" if "\x00" in path else "query string"
             await _answer(scope, receive, send, _nul(where))
             return
-        length: int | None = None
-        kind = b""
-        origin = referer = cookie = host = None
-        authorization = chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = int(value) if value.isdigit() else None
-            elif name == b"content-type":
-                kind = value.lower()
-            elif name == b"cookie":
-                cookie = value
-            elif name == b"origin":
-                origin = value
-            elif name == b"referer":
-                referer = value
-            elif name == b"host":
-                host = value
-            elif name == b"authorization":
-                authorization = True
-            elif name == b"transfer-encoding":
-                chunked = True
-        method = scope["method"]
-        if (
-            method in UNSAFE_METHODS
-            and cookie is not None
-            and (origin is not None or referer is not None)
-            and not authorization
-            and scope["path"].startswith("/api/")
-            and _COOKIE_NAME in cookie
-            and not _same_site(origin, referer, scope, host)
-        ):
-            seen = (origin or referer or b"").decode("latin-1")[:200]
-            await _answer(
-                scope,
-                receive,
-                send,
-                CrossSite(
-                    f"This request carries a Paddock session cookie but was sent from another "
-                    f"site ({seen}). A signed-in browser may change data only from Paddock's "
-                    "own pages; other programs send an API token and no cookie."
-                ),
-            )
-            return
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        if scope["method"] in UNSAFE_METHODS and path.startswith("/api/"):
+            refusal = _cross_site(headers, scope)
+            if refusal is not None:
+                await _answer(scope, receive, send, refusal)
+                return
+        declared = headers.get(b"content-length")
+        if declared is None:
+            if b"transfer-encoding" not in headers:
+                await self.app(scope, receive, send)  # no body
+                return
+            length = -1
+        else:
+            length = int(declared) if declared.isdigit() else -1
+            if length == 0:
+                await self.app(scope, receive, send)
+                return
         limit = self.max_body
-        if length is not None and length > limit:
+        if length > limit:
             limit = self._limit_for(scope)
             if length > limit:
                 await _answer(scope, receive, send, _too_large(limit, limit > self.max_body))
                 return
-        if length == 0 or (length is None and not chunked):
-            await self.app(scope, receive, send)  # no body
-            return
+        kind = headers.get(b"content-type", b"").lower()
         pattern = (
             _JSON_NUL
             if b"json" in kind
@@ -192,7 +165,13 @@ class EdgeGuard:
             if kind.startswith(b"application/x-www-form-urlencoded")
             else None
         )
-        await _Guarded(self, scope, receive, send, limit, pattern).run()
+        guarded = _Guarded(self, scope, receive, send, limit, pattern)
+        try:
+            await self.app(scope, guarded.receive_checked, guarded.send_checked)
+        except EdgeRefusal as exc:
+            if guarded.started:
+                raise
+            await _answer(scope, receive, send, exc.error)
 
     def _limit_for(self, scope: Scope) -> int:
         """The upload limit when the request is for one of UPLOADS, else the body limit."""
@@ -205,10 +184,40 @@ class EdgeGuard:
         return self.max_body
 
 
+def _cross_site(headers: dict[bytes, bytes], scope: Scope) -> CrossSite | None:
+    """A write carrying the session cookie (and no API token) from another site."""
+    cookie = headers.get(b"cookie")
+    if cookie is None or _COOKIE_NAME not in cookie or b"authorization" in headers:
+        return None
+    origin, referer = headers.get(b"origin"), headers.get(b"referer")
+    if (origin is None and referer is None) or _same_site(
+        origin, referer, scope, headers.get(b"host")
+    ):
+        return None
+    seen = (origin or referer or b"").decode("latin-1")[:200]
+    return CrossSite(
+        f"This request carries a Paddock session cookie but was sent from another site "
+        f"({seen}). A signed-in browser may change data only from Paddock's own pages; other "
+        "programs send an API token and no cookie."
+    )
+
+
 class _Guarded:
     """One request's body, counted and scanned chunk by chunk as the endpoint reads it."""
 
-    __slots__ = ("edge", "scope", "receive", "send", "limit", "pattern", "seen", "tail")
+    __slots__ = (
+        "edge",
+        "scope",
+        "receive",
+        "send",
+        "limit",
+        "pattern",
+        "seen",
+        "tail",
+        "refusal",
+        "started",
+        "replaced",
+    )
 
     def __init__(
         self,
@@ -223,39 +232,30 @@ class _Guarded:
         self.limit, self.pattern = limit, pattern
         self.seen = 0
         self.tail = b""  # the end of the last chunk: an escape may span two chunks
+        self.refusal: DomainError | None = None
+        self.started = self.replaced = False
 
-    async def run(self) -> None:
-        refusal: list[DomainError] = []
-        started = replaced = False
+    async def receive_checked(self) -> Message:
+        message = await self.receive()
+        body = message.get("body")
+        if body and message["type"] == "http.request":
+            error = self.check(body)
+            if error is not None:
+                self.refusal = error
+                raise EdgeRefusal(error)
+        return message
 
-        async def receive() -> Message:
-            message = await self.receive()
-            body = message.get("body") if message["type"] == "http.request" else None
-            if body:
-                error = self.check(body)
-                if error is not None:
-                    refusal.append(error)
-                    raise EdgeRefusal(error)
-            return message
-
-        async def send(message: Message) -> None:
-            nonlocal started, replaced
-            if message["type"] == "http.response.start":
-                started = True
-                if refusal and message["status"] != refusal[0].status:
-                    # The refusal was caught on the way and answered otherwise: say what it was.
-                    replaced = True
-                    await _answer(self.scope, self.receive, self.send, refusal[0])
-                    return
-            if not replaced:
-                await self.send(message)
-
-        try:
-            await self.edge.app(self.scope, receive, send)
-        except EdgeRefusal as exc:
-            if started:
-                raise
-            await _answer(self.scope, self.receive, self.send, exc.error)
+    async def send_checked(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            refusal = self.refusal
+            if refusal is not None and message["status"] != refusal.status:
+                # The refusal was caught on the way and answered otherwise: say what it was.
+                self.replaced = True
+                await _answer(self.scope, self.receive, self.send, refusal)
+                return
+        if not self.replaced:
+            await self.send(message)
 
     def check(self, body: bytes) -> DomainError | None:
         self.seen += len(body)
