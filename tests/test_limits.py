@@ -47,6 +47,7 @@ def test_ids_out_of_range_in_the_path_are_invalid(admin: TestClient, number: int
         f"/api/v1/blocks/{number}",
         f"/api/v1/people/{number}",
         f"/api/v1/campaigns/{number}",
+        f"/api/v1/dealers/D-ATL-001/webhook/events/{number}",
     ):
         body = invalid(admin.get(path))
         assert "less than or equal to 2147483647" in body["detail"] or "greater" in body["detail"]
@@ -61,6 +62,7 @@ def test_ids_out_of_range_in_the_query_are_invalid(admin: TestClient, number: in
         "/api/v1/sales?person_id={}",
         "/api/v1/blocks?unit_id={}",
         "/api/v1/dealers/D-ATL-001/bookings?before_id={}",
+        "/api/v1/dealers/D-ATL-001/webhook/events?after_id={}",
     ):
         body = invalid(admin.get(path.format(number)))
         assert "2147483647" in body["detail"]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from paddock.accounts.deps import DealerScope
 from paddock.dealers import service as dealer_service
 from paddock.http import SessionDep
+from paddock.limits import Id
 from paddock.webhooks import service
 from paddock.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
@@ -150,7 +151,7 @@ def list_events(
     session: SessionDep,
     scope: DealerScope,
     status: str | None = Query(default=None, pattern="^(pending|delivered|dead)$"),
-    after_id: int | None = None,
+    after_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[EventRead]:
     """The outbox and delivery state of the dealer's events, oldest first (keyset pages)."""
@@ -162,7 +163,7 @@ def list_events(
 
 
 @router.get("/events/{event_id}", response_model=EventRead)
-def get_event(code: str, event_id: int, session: SessionDep, scope: DealerScope) -> EventRead:
+def get_event(code: str, event_id: Id, session: SessionDep, scope: DealerScope) -> EventRead:
     """One event with its payload and every delivery attempt."""
     dealer = dealer_service.get_dealer(session, code=code, scope=scope)
     event, log = service.attempts_of(session, event_id=event_id, dealer_id=dealer.id)
@@ -170,7 +171,7 @@ def get_event(code: str, event_id: int, session: SessionDep, scope: DealerScope)
 
 
 @router.post("/events/{event_id}/replay", response_model=EventRead)
-def replay_event(code: str, event_id: int, session: SessionDep, scope: DealerScope) -> EventRead:
+def replay_event(code: str, event_id: Id, session: SessionDep, scope: DealerScope) -> EventRead:
     dealer = dealer_service.get_dealer(session, code=code, scope=scope)
     service.replay(session, event_ids=[event_id], dealer_id=dealer.id)
     event, _ = service.attempts_of(session, event_id=event_id, dealer_id=dealer.id)
