@@ -15,6 +15,7 @@ the hot booking route is covered like every other), never buffers a body; it wra
   cookie (and no Authorization header) must come from this site: an `Origin` (or, without
   one, a `Referer`) of another origin is answered 403. Requests without the cookie (API
   tokens, guests) and without either header (scripts) pass; the pages have CSRF tokens.
+  "This site" is the request's Host: a proxy in front must pass the Host the browser used.
 
 `require_content_type`, mounted on the app beside the access guard, refuses a body whose
 media type the route does not take (415): a JSON endpoint takes application/json (or
@@ -337,15 +338,15 @@ async def _answer(scope: Scope, receive: Receive, send: Send, error: DomainError
 # Content types ------------------------------------------------------------------------------
 
 JSON = ("application/json",)
-_accepted: dict[int, tuple[str, ...] | None] = {}
+_TYPES = "paddock_body_types"  # each route's accepted types, kept on the route itself
 
 
 def accepted_types(route: Any) -> tuple[str, ...] | None:
     """The media types an API route's body may have; None when it reads no body (or is not
     under /api/: the pages read their own forms)."""
-    key = id(route)
-    if key in _accepted:
-        return _accepted[key]
+    if hasattr(route, _TYPES):
+        known: tuple[str, ...] | None = getattr(route, _TYPES)
+        return known
     kinds: tuple[str, ...] | None = None
     if isinstance(route, APIRoute) and route.path_format.startswith("/api/"):
         declared = ((route.openapi_extra or {}).get("requestBody") or {}).get("content")
@@ -353,7 +354,8 @@ def accepted_types(route: Any) -> tuple[str, ...] | None:
             kinds = tuple(str(k).lower() for k in declared)
         elif route.body_field is not None:
             kinds = JSON
-    _accepted[key] = kinds
+    if route is not None:
+        setattr(route, _TYPES, kinds)
     return kinds
 
 
