@@ -320,8 +320,8 @@ def details(request: Request, session: SessionDep, token: str) -> Response:
 async def confirm(request: Request, session: SessionDep, token: str) -> Response:
     booked = _booked(session, token)
     values, errors, form = await read_form(request, DetailsForm)
-    if booked.status == BookingStatus.CONFIRMED:
-        return see_other(request, f"/b/{token}")
+    if booked.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+        return see_other(request, f"/b/{token}")  # confirmed (a form sent twice), or over
     if form is None:
         return _details_page(request, booked, values, errors, 422)
     guest = bookings.Guest(form.name, str(form.email), form.phone, form.notes)
