@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from paddock.accounts.errors import BadCredentials
 from paddock.accounts.models import ROLE_VALUES, ApiToken, Role, User, UserSession
-from paddock.audit.models import AuditEntry
+from paddock.audit import service as audit
 from paddock.db import utcnow, write_transaction
 from paddock.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -440,17 +441,10 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def _audit(
-    session: Session, actor: str, kind: str, subject_id: int, action: str, **data: object
+    session: Session, actor: str, kind: str, subject_id: int, action: str, **data: Any
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=actor,
-            subject_kind=kind,
-            subject_id=subject_id,
-            action=action,
-            data=data,
-        )
+    audit.record(
+        session, actor=actor, subject_kind=kind, subject_id=subject_id, action=action, **data
     )
 
 

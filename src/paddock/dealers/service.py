@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, or_, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from paddock import csv_files
 from paddock.accounts.service import Scope, normalize_email
-from paddock.audit.models import AuditEntry
+from paddock.audit import service as audit
 from paddock.bookings import service as booking_service
 from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity.engine import Shortfall, Slot
@@ -1133,15 +1134,8 @@ def _replay(session: Session, key: str, code: str) -> booking_service.BookingRes
 
 
 def _audit(
-    session: Session, actor: str, kind: str, subject_id: int, action: str, **data: object
+    session: Session, actor: str, kind: str, subject_id: int, action: str, **data: Any
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=actor,
-            subject_kind=kind,
-            subject_id=subject_id,
-            action=action,
-            data=data,
-        )
+    audit.record(
+        session, actor=actor, subject_kind=kind, subject_id=subject_id, action=action, **data
     )
