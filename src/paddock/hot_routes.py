@@ -69,9 +69,7 @@ class HotRoutes:
                 path = str(context.path_format)
                 for method in context.methods or ():
                     if (method, path) in self.wanted:
-                        found[(method, path)] = _hot_route(
-                            route, list(context.dependencies)
-                        )
+                        found[(method, path)] = _hot_route(route, list(context.dependencies))
             missing = self.wanted - set(found)
             if missing:
                 raise RuntimeError(f"HotRoutes: no declared route for {sorted(missing)}")
