@@ -34,7 +34,7 @@ from paddock.db import make_engine, make_session_factory
 from paddock.demo import loader
 from paddock.settings import Settings
 from paddock.web.charts import figure_json
-from paddock.web.deps import page_router
+from paddock.web.deps import SignedInPage, page_router
 from paddock.web.rendering import environment
 from paddock.web.security import csrf_token
 from tests.factories import make_world
@@ -81,7 +81,7 @@ CHART_PAGE = """{% extends "base.html" %}
 
 
 @chart_demo_router.get("/__test/chart")
-def chart_demo(request: Request) -> HTMLResponse:
+def chart_demo(request: Request, user: SignedInPage) -> HTMLResponse:
     figure = go.Figure(go.Bar(x=["Jan", "Feb", "Mar"], y=[1200, 1500, 1710], name="Drivers"))
     figure.update_layout(title="Drivers per month")
     body = environment.from_string(CHART_PAGE).render(
