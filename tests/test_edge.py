@@ -329,3 +329,13 @@ def test_writes_without_the_cookie_are_not_checked(small: TestClient) -> None:
         "/api/v1/people", json={"name": "Bo", "email": "b@x.example"}, headers=bearer
     )
     assert response.status_code != 403, response.text
+
+
+def test_a_json_body_that_is_not_utf8_is_invalid_json(small: TestClient) -> None:
+    with small.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        sign_in(small, session, "operations")
+    headers = {"content-type": "application/json"}
+    answer = problem(small.post("/api/v1/blocks", content=b"\xe71T\xc5\xa5", headers=headers), 422)
+    assert "not UTF-8" in answer["detail"]
+    answer = problem(small.post("/api/v1/bookings", content=b"\xc1\xba", headers=headers), 422)
+    assert "JSON" in answer["detail"]

@@ -47,6 +47,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 # The endpoints that take a file, with how much of the upload limit each may use (the
 # checked invitee file comes back to the page base64-encoded in a form field: 4/3 of it).
@@ -396,3 +397,18 @@ def install_edge(app: FastAPI, *, max_body_bytes: int, max_upload_bytes: int) ->
 
     app.add_exception_handler(EdgeRefusal, _refused)
     app.add_middleware(EdgeGuard, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
+    http_handler: Handler | None = app.exception_handlers.get(StarletteHTTPException)  # type: ignore[assignment]
+
+    async def _unreadable(request: Request, exc: Exception) -> Response:
+        """FastAPI answers a JSON body that is not UTF-8 with a bare 'There was an error
+        parsing the body' (400): say what it is, as invalid JSON (422) like any other."""
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            handler = request.app.exception_handlers[DomainError]
+            error = Invalid("The request body is not valid JSON: it is not UTF-8 text.")
+            response: Response = await handler(request, error)
+            return response
+        assert http_handler is not None  # paddock.http's, installed first
+        response = await http_handler(request, exc)
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, _unreadable)
