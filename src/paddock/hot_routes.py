@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import get_parameterless_sub_dependant
+from fastapi.dependencies.utils import get_dependant, get_parameterless_sub_dependant
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +30,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 @dataclass(frozen=True)
 class HotRoute:
     route: APIRoute
-    dependencies: tuple[Dependant, ...]
+    dependencies: tuple[Step, ...]
     endpoint: Endpoint
 
 
@@ -88,7 +88,7 @@ def _hot_route(route: APIRoute, dependencies: list[Any]) -> HotRoute:
     )
     for dependant in solved:
         _check(dependant, route.path)
-    return HotRoute(route, solved, endpoint)
+    return HotRoute(route, tuple(Step.of(d) for d in solved), endpoint)
 
 
 def _check(dependant: Dependant, path: str) -> None:
@@ -112,32 +112,55 @@ def _check(dependant: Dependant, path: str) -> None:
         _check(sub, path)
 
 
-async def run_dependencies(request: Request, dependencies: Iterable[Dependant]) -> None:
+@dataclass(frozen=True)
+class Step:
+    """One dependency, compiled once: what to call, how, and with what."""
+
+    call: Any
+    is_async: bool
+    use_cache: bool
+    request_param: str | None
+    subs: tuple[tuple[str, Step], ...]
+
+    @classmethod
+    def of(cls, dependant: Dependant) -> Step:
+        return cls(
+            dependant.call,
+            _is_async(dependant.call),
+            dependant.use_cache,
+            dependant.request_param_name,
+            tuple((str(sub.name), cls.of(sub)) for sub in dependant.dependencies),
+        )
+
+
+async def run_dependencies(request: Request, steps: Iterable[Step]) -> None:
     cache: dict[Any, Any] = {}
-    for dependant in dependencies:
-        await _solve(request, dependant, cache)
+    overrides = getattr(request.app, "dependency_overrides", None) or None
+    for step in steps:
+        await _solve(request, step, cache, overrides)
 
 
-async def _solve(request: Request, dependant: Dependant, cache: dict[Any, Any]) -> Any:
-    call = dependant.call
-    assert call is not None
-    overrides = getattr(request.app, "dependency_overrides", None)
-    if overrides and call in overrides:
-        call = overrides[call]
-    if dependant.use_cache and call in cache:
+async def _solve(
+    request: Request, step: Step, cache: dict[Any, Any], overrides: dict[Any, Any] | None
+) -> Any:
+    call = step.call
+    if overrides is not None and call in overrides:  # tests: compiled on the fly
+        return await _solve(request, _overridden(overrides[call], step), cache, None)
+    if step.use_cache and call in cache:
         return cache[call]
     kwargs: dict[str, Any] = {}
-    if dependant.request_param_name:
-        kwargs[dependant.request_param_name] = request
-    for sub in dependant.dependencies:
-        assert sub.name is not None
-        kwargs[sub.name] = await _solve(request, sub, cache)
-    if _is_async(call):
-        value = await call(**kwargs)
-    else:
-        value = await run_in_threadpool(call, **kwargs)
+    if step.request_param:
+        kwargs[step.request_param] = request
+    for name, sub in step.subs:
+        kwargs[name] = await _solve(request, sub, cache, overrides)
+    value = await call(**kwargs) if step.is_async else await run_in_threadpool(call, **kwargs)
     cache[call] = value
     return value
+
+
+def _overridden(call: Any, step: Step) -> Step:
+    replaced = Step.of(get_dependant(path="", call=call))
+    return Step(call, replaced.is_async, step.use_cache, replaced.request_param, replaced.subs)
 
 
 def _is_async(call: Any) -> bool:

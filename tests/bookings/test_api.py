@@ -266,3 +266,30 @@ def test_a_product_not_sold_online_is_refused_by_the_public_api(
     )
     assert response.status_code == 422
     assert "not open for online booking" in response.json()["detail"]
+
+
+def test_the_staff_api_is_closed_to_guests_and_coaches_only_read(
+    client: TestClient, session: Session
+) -> None:
+    """Issue 11, finding 1: the bookings API listed every guest and cancelled anonymously; a
+    coach refused a no-show on the page could check a guest in through the API; the audit
+    named "api"."""
+    make_world(session)
+    made = client.post("/api/v1/bookings", json=body(at(MONDAY, 10))).json()
+    ref = made["ref"]
+    listed = client.get("/api/v1/bookings")
+    assert_problem(listed, 401, "unauthorized")
+    assert GUEST["email"] not in listed.text
+    for action in ("cancel", "confirm", "check-in", "complete", "no-show"):
+        assert_problem(client.post(f"/api/v1/bookings/{ref}/{action}"), 401, "unauthorized")
+    sign_in(client, session, "coach")
+    assert client.get("/api/v1/bookings").json()[0]["guest"]["email"] == GUEST["email"]
+    for action in ("check-in", "no-show", "cancel"):
+        assert_problem(client.post(f"/api/v1/bookings/{ref}/{action}"), 403, "forbidden")
+    sign_in(client, session, "operations")
+    assert client.post(f"/api/v1/bookings/{ref}/cancel").json()["status"] == "cancelled"
+    actors = [h["actor"] for h in client.get(f"/api/v1/bookings/{ref}/history").json()]
+    assert actors == ["guest:ann@example.com", "user:operations@centre.example"]
+    # A day is a site's local day: without the site it is refused, not ignored.
+    assert_problem(client.get("/api/v1/bookings", params={"day": str(MONDAY)}), 422, "invalid")
+    assert len(client.get("/api/v1/bookings", params={"day": str(MONDAY), "site": "TST"}).json())

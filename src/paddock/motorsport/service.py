@@ -54,6 +54,7 @@ from paddock.motorsport.lookups import (
     find_team,
     parse_kind,
 )
+from paddock.motorsport.reads import decision_read, evaluation_read
 from paddock.motorsport.results import (  # noqa: F401  (re-exported)
     Delivered,
     list_results,
@@ -80,8 +81,6 @@ from paddock.motorsport.schemas import (
     TeamRead,
     UnavailabilityRead,
     WeekLoad,
-    decision_read,
-    evaluation_read,
 )
 from paddock.motorsport.seasons import (  # noqa: F401  (re-exported)
     import_season,
