@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from paddock import throttle
 from paddock.app import create_app
 from paddock.catalog import service as catalog_service
 from paddock.db import make_engine, make_session_factory
@@ -36,6 +38,15 @@ def postgres_available() -> bool:
             return True
     except psycopg.Error:
         return False
+
+
+@pytest.fixture(autouse=True)
+def _still_throttle_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throttles' windows are aligned on the clock (60 s, 5 and 15 minutes, a day): a test
+    that crossed a window's end would see its count split in two (it happened in CI). Their
+    clock stands still in tests, 30 s into every window; tests of time pass `now`."""
+    day = int(time.time()) // 86_400 * 86_400
+    monkeypatch.setattr(throttle, "clock", lambda: float(day + 43_230))
 
 
 @pytest.fixture(autouse=True)

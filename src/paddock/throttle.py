@@ -67,6 +67,12 @@ class Limit:
         return f"{self.key}/{self.window}"[:200]
 
 
+def clock() -> float:
+    """Now, in seconds since the epoch: the windows are aligned on it. One function, so that a
+    test can hold the clock still (a run that crossed a window's end would split its count)."""
+    return time.time()
+
+
 def window_start(now: float, window: int) -> int:
     return int(now // window) * window
 
@@ -92,7 +98,7 @@ class Verdict:
 def hit_all(db: Db, limits: Sequence[Limit], *, now: float | None = None) -> Verdict:
     """One slot in each bucket, all or none (one transaction): when any bucket is full none
     is counted, and the wait is until the latest of the full buckets' windows ends."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     left, full = [], []
     try:
         with _writing(db) as session:
@@ -115,7 +121,7 @@ class _Refused(Exception):
 
 def check(db: Db, key: str, limit: int, window: int, *, now: float | None = None) -> int:
     """As `hit` answers, without counting: 0 when a slot is free."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     lim = Limit(key, limit, window)
     with _reading(db) as session:
         full = _hits(session, lim, now) >= limit
@@ -124,7 +130,7 @@ def check(db: Db, key: str, limit: int, window: int, *, now: float | None = None
 
 def count(db: Db, key: str, window: int, *, now: float | None = None) -> int:
     """Hits counted in the bucket's current window."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     with _reading(db) as session:
         return _hits(session, Limit(key, 0, window), now)
 
@@ -132,7 +138,7 @@ def count(db: Db, key: str, window: int, *, now: float | None = None) -> int:
 def forgive(db: Db, key: str, window: int, *, now: float | None = None) -> None:
     """Give back a slot taken at `now` (pass the `now` of the hit, so that a request that
     ran across the end of a window gives back the slot of the window it took)."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     lim = Limit(key, 0, window)
     with _writing(db) as session:
         session.execute(
@@ -183,7 +189,7 @@ def add(
 
 def purge(db: Db, *, now: float | None = None) -> int:
     """Delete the rows of windows that have ended."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     with _writing(db) as session:
         result = session.execute(delete(throttle_counter).where(_t.expires_at <= int(now)))
     return int(getattr(result, "rowcount", 0) or 0)
@@ -233,7 +239,7 @@ class LocalTally:
         """Count one request from `address`: 0 when admitted, else seconds to wait."""
         if self.limit <= 0:
             return 0
-        now = time.time() if now is None else now
+        now = clock() if now is None else now
         start = window_start(now, self.window)
         with self._lock:
             tally = self._tallies.get(address)
@@ -247,13 +253,13 @@ class LocalTally:
     @property
     def active(self) -> bool:
         """Some key of the current window to merge (or to learn the others' count of)."""
-        start = window_start(time.time(), self.window)
+        start = window_start(clock(), self.window)
         with self._lock:
             return any(t.window_start == start for t in self._tallies.values())
 
     def flush(self, db: Db, *, now: float | None = None) -> None:
         """Add what this process admitted to the shared table, and learn each key's total."""
-        now = time.time() if now is None else now
+        now = clock() if now is None else now
         current = window_start(now, self.window)
         with self._lock:
             for address in [a for a, t in self._tallies.items() if t.window_start < current]:

@@ -45,8 +45,8 @@ def authenticate(
     """The user whose password this is, or a refusal that says no more than it must: 401
     for a wrong e-mail or password, 429 with Retry-After while this address must wait
     (for any e-mail, or for this one). A hash made with old parameters is upgraded."""
+    at = now.timestamp() if now is not None else throttle.clock()
     now = now or utcnow()
-    at = now.timestamp()
     key = email.strip().lower()
     limits = _limits(key, ip)
     verdict = throttle.hit_all(session, limits, now=at)

@@ -9,7 +9,6 @@ the answer is 429 with Retry-After until the window ends.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,7 +29,7 @@ def code_guesses(request: Request) -> Iterator[None]:
     unknown codes; an unknown code (InvitationNotFound) counts, anything else does not."""
     factory = request.app.state.session_factory
     key = f"code:{address_key(client_address(request))}"
-    now = time.time()
+    now = throttle.clock()
     wait = throttle.hit(factory, key, CODE_GUESSES, CODE_WINDOW, now=now)
     if wait:
         raise TooManyCodeGuesses(
