@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 
 from paddock import __version__
+from paddock.accounts import service as accounts_service
 from paddock.accounts.access import GUARD, check_app
 from paddock.accounts.api import router as accounts_router
 from paddock.analytics.api import router as kpi_router
@@ -25,6 +26,8 @@ from paddock.crm.api import router as crm_router
 from paddock.db import async_pool, make_engine, make_session_factory
 from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.api import router as dealers_router
+from paddock.dealers.campaigns_api import router as campaigns_router
+from paddock.dealers.invitations_api import router as invitations_router
 from paddock.edge import install_edge, require_content_type
 from paddock.hot_routes import HotRoutes
 from paddock.http import install_problem_handlers
@@ -104,6 +107,8 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.include_router(capacity_router)
     app.include_router(accounts_router)
     app.include_router(dealers_router)
+    app.include_router(campaigns_router)
+    app.include_router(invitations_router)
     app.include_router(motorsport_router)
     app.include_router(crm_router)
     app.include_router(webhooks_router)
@@ -128,11 +133,14 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
 
 
 async def _sweep_holds(app: FastAPI) -> None:
-    """Expired holds give their units back even when nobody books over them."""
+    """Expired holds give their units back even when nobody books over them, and ended web
+    sessions are deleted (their cookies are refused anyway; the rows would pile up)."""
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
             with app.state.session_factory() as session:
                 await asyncio.to_thread(booking_service.expire_holds, session)
+            with app.state.session_factory() as session:
+                await asyncio.to_thread(accounts_service.purge_sessions, session)
         except Exception:  # the sweeper must outlive a passing database error
             log.exception("hold sweeper failed")

@@ -268,3 +268,26 @@ def test_http_tokens_roles_and_lockout(client: TestClient, session: Session) -> 
     assert client.delete(f"/api/v1/tokens/{created.json()['id']}").status_code == 200
     client.cookies.clear()
     assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401
+
+
+def test_the_sweeper_deletes_ended_sessions_only(session: Session) -> None:
+    """purge_sessions (run by the server's sweeper): ended sessions go, live ones stay."""
+    from tests.auth import user_for
+
+    email = user_for(session, "operations")
+    user_id = session.scalar(select(User.id).where(User.email == email))
+    now = utcnow()
+    for n, expires in enumerate((now - timedelta(minutes=1), now + timedelta(hours=1))):
+        session.add(
+            UserSession(
+                token_hash=f"{n:064d}",
+                user_id=user_id,
+                created_at=now - timedelta(hours=2),
+                last_seen_at=now - timedelta(hours=1),
+                expires_at=expires,
+            )
+        )
+    session.commit()
+    assert accounts.purge_sessions(session, now=now) == 1
+    left = session.scalars(select(UserSession.expires_at)).all()
+    assert len(left) == 1 and left[0] > now

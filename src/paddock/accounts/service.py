@@ -271,12 +271,6 @@ def logout(session: Session, *, token: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-def logout_everywhere(session: Session, *, user_id: int) -> int:
-    with write_transaction(session):
-        result = session.execute(delete(UserSession).where(UserSession.user_id == user_id))
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def session_principal(
     session: Session, *, token: str, now: datetime | None = None
 ) -> Principal | None:

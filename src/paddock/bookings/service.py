@@ -18,7 +18,7 @@ from paddock.bookings import postgres
 from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
 from paddock.bookings.drafts import Draft, audit_row, draft_booking
 from paddock.bookings.drafts import Guest as Guest
-from paddock.bookings.models import LIVE_STATUSES, Booking, BookingStatus
+from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Pick, is_free
@@ -485,10 +485,6 @@ def run_write(session: Session, work: Callable[[], T]) -> T:
                 raise capacity.busy() from exc
             raise
     raise capacity.busy()
-
-
-def live_statuses() -> tuple[str, ...]:
-    return tuple(str(s) for s in LIVE_STATUSES)
 
 
 def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:

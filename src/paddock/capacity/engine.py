@@ -256,16 +256,6 @@ class Unusable:
         return inside
 
 
-def free_units(
-    grid: TickGrid,
-    unusable: Unusable,
-    starts: Sequence[datetime],
-    demand: Demand,
-) -> npt.NDArray[np.bool_]:
-    """Units × starts: is the unit free over the demand's whole interval from that start?"""
-    return _free_matrix(grid, unusable, grid.offsets(starts), demand)
-
-
 def _free_matrix(
     grid: TickGrid, unusable: Unusable, starts: npt.NDArray[np.int64], demand: Demand
 ) -> npt.NDArray[np.bool_]:

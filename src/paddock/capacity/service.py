@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
-    and_,
     insert,
     select,
     update,
@@ -273,20 +272,6 @@ def allocations_of(
     for engagement_id, unit_id, pool_id, label, starts, ends in rows:
         out[engagement_id].append((unit_id, pool_id, label, starts, ends))
     return out
-
-
-def overlapping_allocations(
-    session: Session, unit_ids: Sequence[int], window: tuple[datetime, datetime]
-) -> list[tuple[str, int, int]]:
-    """Engagements holding any of these units inside the window: (kind, id, unit)."""
-    rows = session.execute(
-        select(Allocation.engagement_kind, Allocation.engagement_id, Allocation.unit_id).where(
-            Allocation.unit_id.in_(unit_ids),
-            Allocation.active.is_(True),
-            and_(Allocation.starts_at < window[1], Allocation.ends_at > window[0]),
-        )
-    ).all()
-    return [(k, i, u) for k, i, u in rows]
 
 
 def busy() -> Busy:

@@ -544,27 +544,6 @@ def _insert_ignoring_duplicates(session: Session) -> Any:
     return sqlite_insert(Person).on_conflict_do_nothing()
 
 
-def _people_by_email(session: Session, emails: Iterable[str]) -> dict[str, tuple[int, str]]:
-    """E-mail -> (live person id, kind), following merges."""
-    found: dict[str, tuple[int, str]] = {}
-    wanted = list(emails)
-    survivor = Person.__table__.alias("survivor")
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = session.execute(
-            select(
-                Person.email,
-                func.coalesce(survivor.c.id, Person.id),
-                func.coalesce(survivor.c.kind, Person.kind),
-            )
-            .outerjoin(survivor, and_(survivor.c.id == Person.merged_into_id))
-            .where(Person.email.in_(chunk))
-        ).all()
-        for email, person_id, kind in rows:
-            found[email] = (person_id, kind)
-    return found
-
-
 def _check_kind(kind: str) -> None:
     if kind not in set(PersonKind):
         raise Invalid(f"A person is a 'prospect' or a 'client', not '{kind}'.")

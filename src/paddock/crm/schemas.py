@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -146,10 +145,3 @@ class DeliveryRead(BaseModel):
     ends_at: datetime
     vehicle: VehicleRead
     resources: list[str]
-
-
-class ExportRead(BaseModel):
-    model_config = {"extra": "allow"}
-
-    exported_at: str
-    person: dict[str, Any]

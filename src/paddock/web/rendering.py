@@ -141,11 +141,6 @@ def render(
     return response
 
 
-def render_string(request: Request, template: str, context: Mapping[str, Any]) -> str:
-    """A template rendered to text (an e-mail body, an SVG) with the same filters."""
-    return environment.get_template(template).render({"request": request, **context})
-
-
 def see_other(request: Request, url: str) -> Response:
     """Redirect after a form post (303), carrying pending flash messages. For an htmx request
     the browser is told to load the page itself (HX-Redirect), not to swap it in."""
