@@ -293,3 +293,37 @@ def test_the_staff_api_is_closed_to_guests_and_coaches_only_read(
     # A day is a site's local day: without the site it is refused, not ignored.
     assert_problem(client.get("/api/v1/bookings", params={"day": str(MONDAY)}), 422, "invalid")
     assert len(client.get("/api/v1/bookings", params={"day": str(MONDAY), "site": "TST"}).json())
+
+
+def test_the_list_reads_a_fixed_number_of_statements_whatever_its_length(
+    client: TestClient, session: Session
+) -> None:
+    """GET /api/v1/bookings read each booking again, with its resources and product, and
+    committed per row (issue 12): now the same statements for 2 bookings or 10."""
+    from sqlalchemy import event
+
+    make_world(session, cars=10, coaches=10, positions=10)
+    sign_in(client, session, "operations")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    def selects_to_list(total: int) -> int:
+        statements.clear()
+        listed = client.get("/api/v1/bookings", params={"limit": 500}).json()
+        assert len(listed) == total and all(b["resources"] for b in listed)
+        return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
+
+    starts = iter(at(MONDAY, 9 + n // 2, 30 * (n % 2)) for n in range(10))
+    for _ in range(2):
+        client.post("/api/v1/bookings", json=body(next(starts)))
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        few = selects_to_list(2)
+        for _ in range(8):
+            client.post("/api/v1/bookings", json=body(next(starts)))
+        assert selects_to_list(10) == few
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -180,7 +180,7 @@ def list_bookings(
         limit=limit,
         after_id=after_id,
     )
-    return [booking_read(service.get_booking(session, ref=b.ref)) for b in rows]
+    return [booking_read(r) for r in rows]
 
 
 @router.get("/{ref}", response_model=BookingRead)

@@ -85,9 +85,10 @@ def list_bookings(
         rows = service.list_bookings(
             session, site_id=site_row.id, day_from=start, day_to=end, status=status, limit=500
         )
-        for b in sorted(rows, key=lambda b: b.starts_at):
+        for r in sorted(rows, key=lambda r: r.booking.starts_at):
+            b = r.booking
             table.add_row(
-                b.ref, local(b.starts_at, site_row.time_zone)[-5:], b.status, b.guest_name
+                b.ref, local(b.starts_at, site_row.time_zone)[-5:], r.status, b.guest_name
             )
         console.print(table)
 

@@ -442,7 +442,7 @@ def list_bookings(
     email: str | None = None,
     limit: int = 50,
     after_id: int | None = None,
-) -> Sequence[Booking]:
+) -> list[BookingResult]:
     query = select(Booking)
     if site_id is not None:
         query = query.where(Booking.site_id == site_id)
@@ -456,7 +456,8 @@ def list_bookings(
         query = query.where(func.lower(Booking.guest_email) == email.lower())
     if after_id is not None:
         query = query.where(Booking.id > after_id)
-    return session.scalars(query.order_by(Booking.id).limit(min(limit, 500))).all()
+    rows = session.scalars(query.order_by(Booking.id).limit(min(limit, 500))).all()
+    return _results(session, rows)
 
 
 def history(session: Session, *, ref: str) -> Sequence[AuditEntry]:
@@ -568,15 +569,32 @@ def _audit(
 
 
 def _with_resources(session: Session, booking: Booking) -> BookingResult:
-    held = capacity.allocations_of(session, ENGAGEMENT, [booking.id]).get(booking.id, [])
-    code = session.scalar(select(Product.code).where(Product.id == booking.product_id))
+    return _results(session, [booking])[0]
+
+
+def _results(session: Session, bookings: Sequence[Booking]) -> list[BookingResult]:
+    """Bookings with their resources and product codes, in two queries whatever their number."""
+    held = capacity.allocations_of(session, ENGAGEMENT, [b.id for b in bookings])
+    product_ids = {b.product_id for b in bookings}
+    codes = (
+        dict(
+            session.execute(
+                select(Product.id, Product.code).where(Product.id.in_(product_ids))
+            ).all()
+        )
+        if product_ids
+        else {}
+    )
     # End the read transaction: a later read on this session must see other writers' commits.
     session.commit()
-    return BookingResult(
-        booking,
-        code or "?",
-        [Resource(pool, unit, label, s, e) for unit, pool, label, s, e in held],
-    )
+    return [
+        BookingResult(
+            b,
+            codes.get(b.product_id) or "?",
+            [Resource(pool, unit, label, s, e) for unit, pool, label, s, e in held.get(b.id, [])],
+        )
+        for b in bookings
+    ]
 
 
 # --- Used by the guest pages and the operations console -------------------------------------
