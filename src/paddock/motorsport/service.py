@@ -9,7 +9,6 @@ here so that callers need only this module.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,11 +62,9 @@ from paddock.motorsport.results import (  # noqa: F401  (re-exported)
     service_level,
 )
 from paddock.motorsport.schemas import (
-    ChassisRead,
     DecidedRequest,
     DecisionRead,
     DecisionRecordRead,
-    EntryRead,
     EvaluationRead,
     FreightIO,
     LoadRead,
@@ -78,7 +75,6 @@ from paddock.motorsport.schemas import (
     ResultRead,
     StandardLineIO,
     StandardRead,
-    TeamRead,
     UnavailabilityRead,
     WeekLoad,
 )
@@ -96,9 +92,17 @@ from paddock.motorsport.standard import (
     SupportRequest,
     requests_in_arrival_order,
 )
+from paddock.motorsport.teams import (
+    TEAM_CODE,
+    create_team,
+    get_team,
+    list_chassis,
+    list_entries,
+    list_teams,
+    update_team,
+)
 
 ENGAGEMENT = capacity_view.ENGAGEMENT
-TEAM_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 # One set decision at a time per process: CP-SAT's search takes the cores while it runs. Another
 # waits for it (at most its own time limit), then is answered "busy, retry".
 SOLVING = threading.BoundedSemaphore(1)
@@ -118,182 +122,6 @@ class Decided:
     decision: Decision
     read: DecisionRead
     requests: list[SupportRequest]
-
-
-# --- Teams, entries, chassis ---------------------------------------------------------------
-
-
-def list_teams(session: Session) -> list[TeamRead]:
-    return [_team_read(t) for t in session.scalars(select(orm.CustomerTeam).order_by("id"))]
-
-
-def get_team(session: Session, *, team: str) -> TeamRead:
-    """A team with its entries, chassis (with their history) and results."""
-    row = find_team(session, team)
-    read = _team_read(row)
-    read.entries = list_entries(session, team=row.code)
-    read.chassis = [c for c in list_chassis(session) if c.team == row.code]
-    read.results = list_results(session, team=row.code)
-    return read
-
-
-def create_team(
-    session: Session,
-    *,
-    code: str,
-    name: str,
-    base_region: str,
-    country: str = "",
-    priority: int = 1,
-    notes: str = "",
-    actor: str,
-    now: datetime | None = None,
-) -> TeamRead:
-    """A new customer team (its first car is a 'new team' request)."""
-    now = now or utcnow()
-    code = code.strip().lower()
-    if not TEAM_CODE.match(code):
-        raise Invalid(f"'{code}' is not a team code: lower-case letters, digits and dashes.")
-    if priority < 0:
-        raise Invalid("A team's priority is 0 or more.")
-
-    def write() -> TeamRead:
-        if session.scalar(select(orm.CustomerTeam.id).where(orm.CustomerTeam.code == code)):
-            raise Conflict(f"A team with code '{code}' already exists.")
-        row = orm.CustomerTeam(
-            code=code,
-            name=name.strip(),
-            base_region=base_region.strip(),
-            country=country.strip(),
-            priority=priority,
-            notes=notes,
-        )
-        session.add(row)
-        session.flush()
-        audit(session, actor, "customer_team", row.id, "created", now, code=code)
-        return _team_read(row)
-
-    return run_write(session, write)
-
-
-def update_team(
-    session: Session,
-    *,
-    team: str,
-    name: str | None = None,
-    base_region: str | None = None,
-    priority: int | None = None,
-    notes: str | None = None,
-    actor: str,
-    now: datetime | None = None,
-) -> TeamRead:
-    now = now or utcnow()
-    if priority is not None and priority < 0:
-        raise Invalid("A team's priority is 0 or more.")
-
-    def write() -> TeamRead:
-        row = find_team(session, team)
-        changes = {
-            k: v
-            for k, v in {
-                "name": name,
-                "base_region": base_region,
-                "priority": priority,
-                "notes": notes,
-            }.items()
-            if v is not None
-        }
-        for key, value in changes.items():
-            setattr(row, key, value)
-        audit(session, actor, "customer_team", row.id, "updated", now, **changes)
-        return _team_read(row)
-
-    return run_write(session, write)
-
-
-def _team_read(row: orm.CustomerTeam) -> TeamRead:
-    return TeamRead(
-        code=row.code,
-        name=row.name,
-        country=row.country,
-        base_region=row.base_region,
-        priority=row.priority,
-        notes=row.notes,
-    )
-
-
-def list_entries(
-    session: Session, *, year: int | None = None, team: str | None = None
-) -> list[EntryRead]:
-    query = (
-        select(orm.TeamEntry)
-        .join(orm.Season, orm.Season.id == orm.TeamEntry.season_id)
-        .join(orm.CustomerTeam, orm.CustomerTeam.id == orm.TeamEntry.team_id)
-        .options(
-            selectinload(orm.TeamEntry.team),
-            selectinload(orm.TeamEntry.season).selectinload(orm.Season.championship),
-            selectinload(orm.TeamEntry.chassis),
-        )
-        .order_by(orm.Season.year, orm.TeamEntry.id)
-    )
-    if year is not None:
-        query = query.where(orm.Season.year == year)
-    if team:
-        query = query.where(orm.CustomerTeam.code == team)
-    entries = session.scalars(query).all()
-    codes = dict(
-        session.execute(
-            select(orm.SupportRequest.id, orm.SupportRequest.code).where(
-                orm.SupportRequest.id.in_([e.request_id for e in entries if e.request_id])
-            )
-        ).all()
-    )
-    return [
-        EntryRead(
-            id=e.id,
-            team=e.team.code,
-            team_name=e.team.name,
-            championship=e.season.championship.code,
-            season=e.season.year,
-            car_number=e.car_number,
-            spare=e.spare,
-            base_region=e.base_region,
-            chassis=e.chassis.serial if e.chassis else None,
-            status=e.status,
-            request=codes.get(e.request_id) if e.request_id else None,
-        )
-        for e in entries
-    ]
-
-
-def list_chassis(session: Session) -> list[ChassisRead]:
-    """Every chassis with its history: delivery, then each season it was entered."""
-    rows = session.scalars(
-        select(orm.Chassis).options(selectinload(orm.Chassis.team)).order_by(orm.Chassis.serial)
-    ).all()
-    history: dict[int, list[str]] = {}
-    for entry in session.scalars(
-        select(orm.TeamEntry)
-        .options(selectinload(orm.TeamEntry.season).selectinload(orm.Season.championship))
-        .where(orm.TeamEntry.chassis_id.is_not(None))
-        .order_by(orm.TeamEntry.id)
-    ):
-        season = entry.season
-        what = f"#{entry.car_number}" if entry.car_number else "spare"
-        history.setdefault(entry.chassis_id or 0, []).append(
-            f"{season.championship.code} {season.year} {what}"
-        )
-    return [
-        ChassisRead(
-            serial=c.serial,
-            team=c.team.code if c.team else None,
-            delivered_on=c.delivered_on,
-            spare=c.spare,
-            notes=c.notes,
-            entries=history.get(c.id, []),
-        )
-        for c in rows
-    ]
 
 
 # --- Support standard and grid policy -------------------------------------------------------
@@ -560,7 +388,7 @@ def resource_load(session: Session, *, year: int, now: datetime | None = None) -
     request were accepted, with what loads it: the planner's heat map."""
     now = now or utcnow()
     context = load_context(session, year=year, now=now)
-    open_requests = _open_requests(session, context)
+    open_requests = open_requests_of(session, context)
     return LoadRead(
         year=year,
         standard_version=context.standard.version,
@@ -703,7 +531,7 @@ def create_request(
         while code in taken:
             code, number = f"{base}-{number}", number + 1
         if car_number:
-            _refuse_taken_number(session, season, car_number)
+            refuse_taken_number(session, season, car_number)
         row = orm.SupportRequest(
             code=code,
             team_id=team_row.id,
@@ -762,7 +590,7 @@ def _request_read(row: orm.SupportRequest, value: int | None = None) -> RequestR
     )
 
 
-def _refuse_taken_number(session: Session, season: orm.Season, car_number: str) -> None:
+def refuse_taken_number(session: Session, season: orm.Season, car_number: str) -> None:
     taken = session.scalar(
         select(orm.TeamEntry.id).where(
             orm.TeamEntry.season_id == season.id,
@@ -775,7 +603,7 @@ def _refuse_taken_number(session: Session, season: orm.Season, car_number: str) 
         )
 
 
-def _engine_request(row: orm.SupportRequest) -> SupportRequest:
+def engine_request(row: orm.SupportRequest) -> SupportRequest:
     return SupportRequest(
         code=row.code,
         team_code=row.team.code,
@@ -788,7 +616,7 @@ def _engine_request(row: orm.SupportRequest) -> SupportRequest:
     )
 
 
-def _open_requests(session: Session, context: SeasonContext) -> list[SupportRequest]:
+def open_requests_of(session: Session, context: SeasonContext) -> list[SupportRequest]:
     season_ids = [s.id for s in context.seasons.values()]
     rows = session.scalars(
         select(orm.SupportRequest)
@@ -799,7 +627,7 @@ def _open_requests(session: Session, context: SeasonContext) -> list[SupportRequ
         .where(orm.SupportRequest.season_id.in_(season_ids), orm.SupportRequest.status == "open")
         .order_by(orm.SupportRequest.received_on, orm.SupportRequest.id)
     ).all()
-    return [_engine_request(r) for r in rows]
+    return [engine_request(r) for r in rows]
 
 
 # --- Evaluation and the set decision -----------------------------------------------------------
@@ -818,7 +646,7 @@ def evaluate_request(session: Session, *, code: str, now: datetime | None = None
                 else "there is nothing to evaluate."
             )
         )
-    request = _engine_request(row)
+    request = engine_request(row)
     context = load_context(session, year=request.season, now=now)
     return Evaluated(*_evaluate(context, request), stored_request=code)
 
@@ -888,14 +716,14 @@ def decide_season(
     compare with accepting in order of arrival. Nothing is recorded."""
     now = now or utcnow()
     context = load_context(session, year=year, now=now)
-    requests = _season_requests(session, context, request_codes)
-    return _decide(context, requests, time_limit_s, num_workers, random_seed)
+    requests = season_requests(session, context, request_codes)
+    return decide_requests(context, requests, time_limit_s, num_workers, random_seed)
 
 
-def _season_requests(
+def season_requests(
     session: Session, context: SeasonContext, codes: Sequence[str] | None
 ) -> list[SupportRequest]:
-    open_requests = _open_requests(session, context)
+    open_requests = open_requests_of(session, context)
     if codes is None:
         if not open_requests:
             raise Invalid(f"No open requests for {context.year}.")
@@ -914,7 +742,7 @@ def _season_requests(
     return chosen
 
 
-def _decide(
+def decide_requests(
     context: SeasonContext,
     requests: list[SupportRequest],
     time_limit_s: float,
@@ -989,9 +817,9 @@ def record_decision(
         context = load_context(session, year=year, now=now)
         set_result = None
         if use_optimum:
-            decided = _decide(
+            decided = decide_requests(
                 context,
-                _season_requests(session, context, None),
+                season_requests(session, context, None),
                 time_limit_s,
                 num_workers,
                 random_seed,
@@ -1068,7 +896,7 @@ def _write_decision(
     model = context.model()
     cars = context.committed()
     snapshot = capacity_snapshot(context)
-    requests = {code: _engine_request(rows[code]) for code in rows}
+    requests = {code: engine_request(rows[code]) for code in rows}
     evaluations: dict[str, EvaluationRead] = {}
     outcomes: list[DecidedRequest] = []
     entries: list[tuple[orm.SupportRequest, orm.TeamEntry, int]] = []
@@ -1098,7 +926,7 @@ def _write_decision(
             ) from None
         row = rows[request.code]
         if row.car_number:
-            _refuse_taken_number(session, row.season, row.car_number)
+            refuse_taken_number(session, row.season, row.car_number)
         entry = orm.TeamEntry(
             team_id=row.team_id,
             season_id=row.season_id,
@@ -1399,8 +1227,13 @@ def entry_allocations(session: Session, *, entry_id: int) -> int:
 __all__ = [
     "Decided",
     "Delivered",
+    "ENGAGEMENT",
     "Evaluated",
     "ResultRead",
+    "SOLVING",
+    "TEAM_CODE",
+    "allocate_entries",
+    "capacity_snapshot",
     "create_request",
     "create_team",
     "decide_season",
