@@ -20,7 +20,7 @@ from paddock import csv_files
 from paddock.accounts.service import Scope
 from paddock.db import write_transaction
 from paddock.dealers import rules
-from paddock.dealers.service import invited_emails, open_campaign, write_invitees
+from paddock.dealers.campaigns import invited_emails, open_campaign, write_invitees
 from paddock.errors import Invalid
 
 MAX_ROWS = 10_000
