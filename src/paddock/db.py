@@ -158,17 +158,18 @@ def is_busy_error(exc: BaseException) -> bool:
     driver's error or SQLAlchemy's wrapper of it."""
     if isinstance(exc, OperationalError) and "database is locked" in str(exc):
         return True
-    return _sqlstate(exc) in BUSY_STATES
+    return sqlstate(exc) in BUSY_STATES
 
 
 def is_deadlock(exc: BaseException) -> bool:
     """PostgreSQL broke a deadlock by rolling this transaction back whole (two writers whose
     exclusion checks waited on each other, say): running it again is safe, and sees the
     winner's rows, so it gives the true answer (taken, sold out) instead of 'busy'."""
-    return _sqlstate(exc) == DEADLOCK
+    return sqlstate(exc) == DEADLOCK
 
 
-def _sqlstate(exc: BaseException) -> str | None:
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a driver error or of SQLAlchemy's wrapper of it (None on SQLite)."""
     driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
     state: str | None = getattr(driver_error, "sqlstate", None)
     return state

@@ -25,10 +25,10 @@ from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Pick
 from paddock.db import BUSY_STATES, DEADLOCK, write_transaction
+from paddock.unit_of_work import EXCLUSION_VIOLATION, MAX_ATTEMPTS
 
-MAX_ATTEMPTS = 6
-# The quick way's INSERT met a unit a concurrent writer took after the probe: go carefully.
-EXCLUSION_VIOLATION = "23P01"
+# EXCLUSION_VIOLATION: the quick way's INSERT met a unit a concurrent writer took after the
+# probe: go carefully.
 IDEMPOTENCY_CONSTRAINT = "uq_booking_idempotency_key"
 _INSERT_AUDIT = audit.INSERT
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
@@ -25,14 +25,13 @@ from paddock.capacity.engine import Demand, Pick, is_free
 from paddock.capacity.models import Allocation, Site, Unit, pool_membership
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
-from paddock.db import utcnow, write_transaction
+from paddock.db import utcnow
 from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound, SoldOut
+from paddock.unit_of_work import run_write as run_write
 
 _INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
 _INSERT_AUDIT = audit.INSERT
-MAX_ATTEMPTS = 6
 
-T = TypeVar("T")
 
 # Programmes built on bookings (dealers) hold more than the product's demands: a move must take
 # those again at the new start, and a lapsed hold must give back what it counted. They register
@@ -467,25 +466,6 @@ def history(session: Session, *, ref: str) -> Sequence[AuditEntry]:
         .where(AuditEntry.subject_kind == ENGAGEMENT, AuditEntry.subject_id == booking.id)
         .order_by(AuditEntry.id)
     ).all()
-
-
-def run_write(session: Session, work: Callable[[], T]) -> T:
-    """One transaction, run again when a concurrent writer won a unit we chose or when
-    PostgreSQL rolled it back to break a deadlock; a lock wait that runs out is 'busy, retry',
-    never a 500."""
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            with write_transaction(session):
-                return work()
-        except capacity.AllocationConflict:
-            continue
-        except DBAPIError as exc:
-            if capacity.is_deadlock(exc):
-                continue
-            if capacity.is_busy_error(exc):
-                raise capacity.busy() from exc
-            raise
-    raise capacity.busy()
 
 
 def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:

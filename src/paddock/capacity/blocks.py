@@ -11,13 +11,12 @@ two bookings off one unit also keeps bookings out of blocked time.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, or_, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
@@ -26,7 +25,6 @@ from paddock.capacity import service as capacity
 from paddock.capacity.fleet import (
     GUARD_HORIZON,
     GUARD_KIND,
-    MAX_ATTEMPTS,
     MAX_BLOCK,
     RETIRED_KIND,
     RETIRED_UNTIL,
@@ -39,10 +37,9 @@ from paddock.capacity.fleet import (
 )
 from paddock.capacity.models import Allocation, Block, Pool, Site, Unit, pool_membership
 from paddock.capacity.units import NOT_RESOURCES
-from paddock.db import utcnow, write_transaction
+from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid, NotFound
-
-T = TypeVar("T")
+from paddock.unit_of_work import run_write
 
 
 def list_blocks(
@@ -114,7 +111,7 @@ def block_unit(
         _audit(session, actor, "unit", unit.id, "blocked", now, block=_block_data(block))
         return block
 
-    return _run(session, write)
+    return run_write(session, write)
 
 
 def close_site(
@@ -153,7 +150,7 @@ def close_site(
         _audit(session, actor, "site", site.id, "closed", now, block=_block_data(block))
         return block
 
-    return _run(session, write)
+    return run_write(session, write)
 
 
 def change_block(
@@ -207,7 +204,7 @@ def change_block(
         )
         return block
 
-    return _run(session, write)
+    return run_write(session, write)
 
 
 def remove_block(
@@ -231,7 +228,7 @@ def remove_block(
         _audit(session, actor, subject[0], subject[1], action, now, block=data)
         return block
 
-    return _run(session, write)
+    return run_write(session, write)
 
 
 def retire_unit(
@@ -271,7 +268,7 @@ def retire_unit(
         _audit(session, actor, "unit", unit.id, "retired", now, reason=reason)
         return unit
 
-    unit = _run(session, write)
+    unit = run_write(session, write)
     capacity.invalidate_cache()
     return unit
 
@@ -296,33 +293,12 @@ def reactivate_unit(
         _audit(session, actor, "unit", unit.id, "reactivated", now)
         return unit
 
-    unit = _run(session, write)
+    unit = run_write(session, write)
     capacity.invalidate_cache()
     return unit
 
 
 # --- internals -------------------------------------------------------------------------------
-
-
-def _run(session: Session, work: Callable[[], T]) -> T:
-    """One transaction; when a booking won a unit between our check and our write (the
-    exclusion constraint says so), check again: this time the booking is named. A deadlock's
-    victim was rolled back whole and runs again too."""
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            with write_transaction(session):
-                return work()
-        except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) == "23P01":
-                continue
-            raise
-        except DBAPIError as exc:
-            if capacity.is_deadlock(exc):
-                continue
-            if capacity.is_busy_error(exc):
-                raise capacity.busy() from exc
-            raise
-    raise capacity.busy()
 
 
 def _check_window(start: datetime, end: datetime, now: datetime) -> None:

@@ -34,7 +34,6 @@ MAX_BLOCK = timedelta(days=400)
 # A retired unit is out of every pool; its guard rows only cover a writer that still had it in
 # a cache, so they need not reach further than anyone books ahead.
 GUARD_HORIZON = timedelta(days=400)
-MAX_ATTEMPTS = 5
 
 # Turns engagement ids of one kind into the references people use (a booking's ref...).
 Describer = Callable[[Session, Sequence[int]], dict[int, str]]

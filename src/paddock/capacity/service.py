@@ -34,7 +34,8 @@ from paddock.capacity.units import site_clock as site_clock
 from paddock.capacity.units import static_units, working_time
 from paddock.db import is_busy_error as is_busy_error
 from paddock.db import is_deadlock as is_deadlock
-from paddock.errors import Busy
+from paddock.unit_of_work import LostRace
+from paddock.unit_of_work import busy as busy
 
 
 def invalidate_cache() -> None:
@@ -44,8 +45,9 @@ def invalidate_cache() -> None:
     claims.hints.clear()
 
 
-class AllocationConflict(Exception):
-    """A concurrent writer took a unit we chose: re-read and choose again."""
+class AllocationConflict(LostRace):
+    """A concurrent writer took a unit we chose: re-read and choose again (the unit of work
+    runs the write again)."""
 
 
 def load_timelines(
@@ -272,7 +274,3 @@ def allocations_of(
     for engagement_id, unit_id, pool_id, label, starts, ends in rows:
         out[engagement_id].append((unit_id, pool_id, label, starts, ends))
     return out
-
-
-def busy() -> Busy:
-    return Busy("Another booking is being written for these resources; please retry.")

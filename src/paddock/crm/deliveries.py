@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service as booking_service
-from paddock.bookings.service import BookingResult, Guest, run_write
+from paddock.bookings.service import BookingResult, Guest
 from paddock.capacity.engine import Demand
 from paddock.capacity.models import Allocation, Pool, Unit, pool_membership
 from paddock.catalog import service as catalog_service
@@ -26,6 +26,7 @@ from paddock.crm.sales import clean_vin
 from paddock.db import utcnow
 from paddock.dealers.models import Dealer
 from paddock.errors import DomainError, Invalid, NotFound
+from paddock.unit_of_work import run_write
 
 DELIVERY_PRODUCT = "atl-delivery"
 CUSTOMER_VEHICLE = "customer_vehicle"

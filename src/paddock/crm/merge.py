@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from paddock.bookings.service import run_write
 from paddock.crm.models import (
     BookingPerson,
     ConsentPurpose,
@@ -27,6 +26,7 @@ from paddock.crm.models import (
 from paddock.crm.people import audit, get_person, require_live
 from paddock.db import utcnow
 from paddock.errors import Forbidden, Invalid
+from paddock.unit_of_work import run_write
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from paddock.audit import service as audit_log
 from paddock.audit.models import AuditEntry
 from paddock.bookings.models import Booking
-from paddock.bookings.service import run_write
 from paddock.capacity.models import Site
 from paddock.catalog.models import Product
 from paddock.crm.models import (
@@ -38,6 +37,7 @@ from paddock.crm.models import (
 from paddock.db import UTCDateTime, utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, Invalid, NotFound
+from paddock.unit_of_work import run_write
 
 SUBJECT = "person"
 LINK_CURSOR = "booking_person"

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from paddock.audit.models import AuditEntry
 from paddock.bookings.models import Booking
-from paddock.bookings.service import run_write
 from paddock.capacity.models import Pool, Site, Unit, pool_membership
 from paddock.catalog.models import Product
 from paddock.crm.models import (
@@ -31,6 +30,7 @@ from paddock.crm.models import (
 from paddock.crm.people import SUBJECT, audit, get_person, link_email, require_live
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer, Invitee
+from paddock.unit_of_work import run_write
 from paddock.webhooks.models import WebhookEvent
 
 ERASED_NAME = "Erased person"

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from paddock import csv_files
 from paddock.bookings.models import Booking, BookingStatus
-from paddock.bookings.service import run_write
 from paddock.capacity.models import Site
 from paddock.catalog.models import Product
 from paddock.crm.models import BookingPerson, Conversion, Person, PersonKind, Sale, Vehicle
@@ -29,6 +28,7 @@ from paddock.crm.people import audit, clean_name, find_by_email, link_email, nor
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, DomainError, Invalid, NotFound
+from paddock.unit_of_work import run_write
 
 DEFAULT_WINDOW_DAYS = 90
 MAX_IMPORT_ROWS = 20_000
