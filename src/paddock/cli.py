@@ -157,6 +157,9 @@ def serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or "",
         server_header=False,  # no "server: uvicorn" banner
+        # A worker importing the app on a loaded machine can take more than uvicorn's 5 s to
+        # answer its first health check; it was then killed and started again, for ever.
+        timeout_worker_healthcheck=60,
         # The workers share one socket: accept one connection at a time, least busy first.
         loop="paddock.serving:new_event_loop",
     )
