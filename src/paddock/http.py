@@ -23,7 +23,12 @@ PROBLEM_TYPE = "https://paddock.example/problems/"
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request. Made on the event loop (no I/O) rather than in a worker thread:
     each thread hop costs more than the booking's own Python work. It is closed there too
-    when the use case has ended its transaction (nothing left to roll back), else in a thread."""
+    when the use case has ended its transaction (nothing left to roll back), else in a thread.
+
+    This is where a request's reads end: the session closes (rolling back a read transaction,
+    giving its connection back) as soon as the handler returns, before the answer is sent
+    (`scope="function"`). Handlers and pages never commit or roll back; writes are the unit of
+    work's (`paddock.unit_of_work`)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
     try:
@@ -35,7 +40,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def problem(

@@ -135,7 +135,6 @@ def _campaigns_page(
         "errors": errors or {},
         "today": today,
     }
-    session.rollback()
     return render(request, "dealer/campaigns.html", context, status_code=status_code)
 
 
@@ -224,7 +223,6 @@ def _campaign_page(
         "closed": campaign.archived_at is not None,
         "invitees_shown": INVITEES_SHOWN,
     }
-    session.rollback()
     return render(request, "dealer/campaign.html", context, status_code=status_code)
 
 
@@ -396,7 +394,6 @@ def import_form(
 ) -> HTMLResponse:
     portal = _portal(session, user, dealer)
     campaign = portal_campaign(session, portal, campaign_id)
-    session.rollback()
     return _import_page(request, portal, campaign)
 
 
@@ -438,7 +435,6 @@ async def import_check(
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        session.rollback()
         return _import_page(
             request, portal, campaign, error="Choose a CSV file to check.", status_code=422
         )
@@ -450,7 +446,6 @@ async def import_check(
             session, scope=portal.scope, campaign_id=campaign.id, text=text
         )
     except DomainError as exc:
-        session.rollback()
         return _import_page(
             request, portal, campaign, error=exc.detail, filename=filename, status_code=422
         )
@@ -473,7 +468,6 @@ async def import_commit(
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     if not text:
-        session.rollback()
         return _import_page(
             request,
             portal,
@@ -505,7 +499,6 @@ async def import_commit(
             status_code=exc.status,
         )
     except DomainError as exc:
-        session.rollback()
         return _import_page(
             request, portal, campaign, error=exc.detail, filename=filename, status_code=exc.status
         )

@@ -99,7 +99,6 @@ def overview(
         "funnel_chart": figures.funnel_figure(funnel),
         "statuses": STATUSES,
     }
-    session.rollback()
     return render(request, "dealer/overview.html", context)
 
 
@@ -159,7 +158,6 @@ def bookings(
         "next_before": rows[-1].booking.id if more and rows else None,
         "paged": before is not None,
     }
-    session.rollback()
     return render(request, "dealer/bookings.html", context)
 
 
@@ -194,7 +192,6 @@ def bookings_csv(
             break
         before = page[-1].booking.id
     text = dealers.bookings_csv(rows, dealers.site_time_zones(session))
-    session.rollback()
     name = f"{portal.dealer.code.lower()}-bookings-{utcnow():%Y%m%d}.csv"
     return Response(
         text,
@@ -224,7 +221,6 @@ def invitees(
             session, scope=portal.scope, include_archived=True, limit=dealers.PAGE_MAX
         )
     }
-    session.rollback()
     return render(
         request,
         "dealer/invitees.html",

@@ -74,7 +74,6 @@ def search(session: Session, *, text: str, secret: str, site_id: int | None = No
     if kind in ("ref", "ref?"):
         by_ref = session.execute(query.where(Booking.ref == value)).all()
         if by_ref or kind == "ref":
-            session.rollback()
             return [Found(*row) for row in by_ref]
     pattern = f"%{value.lower()}%"
     query = query.where(
@@ -86,7 +85,6 @@ def search(session: Session, *, text: str, secret: str, site_id: int | None = No
     if site_id is not None:
         query = query.where(Booking.site_id == site_id)
     rows = session.execute(query.order_by(Booking.starts_at.desc()).limit(500)).all()
-    session.rollback()
     now = datetime.now(tz=ZoneInfo("UTC"))
     found = [Found(*row) for row in rows]
     found.sort(key=lambda f: abs((f.starts_at - now).total_seconds()))
@@ -179,5 +177,4 @@ def arrivals(
         )
         .order_by(Booking.starts_at, Booking.ref)
     ).all()
-    session.rollback()
     return [Found(*row) for row in rows]

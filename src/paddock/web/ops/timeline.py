@@ -180,7 +180,6 @@ def load_timeline(session: Session, *, site: Site, day: date, now: datetime) -> 
             SiteHours.site_id == site.id, SiteHours.weekday == day.weekday()
         )
     ).all()
-    session.rollback()  # a read: end the transaction promptly
 
     closed = not hours
     opens = min((h[0] for h in hours), default=DEFAULT_HOURS[0])
