@@ -32,7 +32,7 @@ from paddock.db import make_engine, make_session_factory
 from paddock.demo.motorsport import load_motorsport
 from paddock.migrate import upgrade
 from paddock.motorsport import service
-from paddock.motorsport.calendars import (
+from paddock.motorsport.engine.calendars import (
     ALL_EVENTS,
     ENTRIES_2024,
     EUROPE,
@@ -41,7 +41,7 @@ from paddock.motorsport.calendars import (
     WEC,
     TeamEntry,
 )
-from paddock.motorsport.solver import (
+from paddock.motorsport.engine.solver import (
     DEFAULT_STANDARD,
     GridPolicy,
     RequestKind,
@@ -51,7 +51,7 @@ from paddock.motorsport.solver import (
     decide,
     evaluate,
 )
-from paddock.motorsport.standard import demo_resource_pools
+from paddock.motorsport.engine.standard import demo_resource_pools
 
 RESULTS_PATH = Path(__file__).parent / "results" / "motorsport.json"
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from paddock.motorsport.calendars import (
+from paddock.motorsport.engine.calendars import (
     ALL_EVENTS,
     ASIA,
     DELIVERIES,

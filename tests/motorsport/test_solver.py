@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paddock.motorsport.calendars import (
+from paddock.motorsport.engine.calendars import (
     ALL_EVENTS,
     ASIA,
     EUROPE,
@@ -22,9 +22,9 @@ from paddock.motorsport.calendars import (
     CalendarEvent,
     TeamEntry,
 )
-from paddock.motorsport.demand import freight_chains
-from paddock.motorsport.explain import CapacityAddition, Evaluation, format_date_range
-from paddock.motorsport.solver import (
+from paddock.motorsport.engine.demand import freight_chains
+from paddock.motorsport.engine.explain import CapacityAddition, Evaluation, format_date_range
+from paddock.motorsport.engine.solver import (
     DEFAULT_STANDARD,
     AppliesAt,
     DemandLine,
@@ -44,7 +44,7 @@ from paddock.motorsport.solver import (
     greedy,
     is_feasible,
 )
-from paddock.motorsport.standard import results_by_team, standard_in_force
+from paddock.motorsport.engine.standard import results_by_team, standard_in_force
 
 ENGINEER_ONLY = SupportStandard(
     version=1,

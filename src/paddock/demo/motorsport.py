@@ -36,11 +36,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.capacity.models import Block, Pool, Site, SiteHours, Unit, UnitShift
-from paddock.motorsport import calendars
 from paddock.motorsport import models as orm
+from paddock.motorsport.engine import calendars
+from paddock.motorsport.engine.standard import DEFAULT_STANDARD, demo_resource_pools, kind_label
 from paddock.motorsport.seasons import add_events
 from paddock.motorsport.service import allocate_entries
-from paddock.motorsport.standard import DEFAULT_STANDARD, demo_resource_pools, kind_label
 
 SITE_CODE = "MSP"
 ZONE = "Europe/Berlin"

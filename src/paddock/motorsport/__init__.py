@@ -1,7 +1,10 @@
 """Customer racing: can the maker support another car?
 
-Pure engine (no database): calendars, standard, demand, evaluation, selection, explain (re-exported
-by solver). On the database: models, context (DB -> engine dataclasses), capacity_view (support
-pools by day from the shared capacity core; allocations of accepted entries), service (use cases;
-seasons and results re-exported), schemas, api, cli, engagements.
+engine/ is the pure decision engine (no database). On the database: models, context (the
+database turned into the engine's `SeasonContext`), capacity_view (support pools by day from the
+shared capacity core; allocations of accepted entries), and the use cases by aggregate: teams,
+standard_policy, seasons, support_requests, set_decision, decisions, allocations, load,
+snapshots, results. service re-exports them all; schemas, reads (engine -> schemas), api, cli
+and engagements are the edges. A new use case goes in its aggregate's module and is re-exported
+by service; a route in api, a command in cli.
 """

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from paddock.cli_support import console, fail, session_scope
 from paddock.motorsport import service
-from paddock.motorsport.explain import format_date_range
+from paddock.motorsport.engine.explain import format_date_range
+from paddock.motorsport.engine.standard import kind_label
 from paddock.motorsport.schemas import FIRST_SEASON, LAST_SEASON, DecisionRead, EvaluationRead
-from paddock.motorsport.standard import kind_label
 
 motorsport_app = typer.Typer(
     help="Customer racing: can we support another car?", no_args_is_help=True

@@ -1,36 +1,31 @@
-"""The database turned into the engine's dataclasses for one season year: calendar, entries
-(the commitments), the support standard in force, the grid policy, value weights, and the
-support pools from the capacity core."""
+"""The database turned into the engine's plain data for one season year (`SeasonContext`):
+calendar, entries (the commitments), the support standard in force, the grid policy, team
+names, value weights when asked for, and the support pools from the capacity core."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from paddock.errors import Invalid
-from paddock.motorsport import calendars, standard
 from paddock.motorsport import models as orm
-from paddock.motorsport.capacity_view import CapacityGrid, load_grid, resource_pools
-from paddock.motorsport.demand import CarCounts, DemandModel, GroupKey, PoolIndex, count_cars
-from paddock.motorsport.standard import (
+from paddock.motorsport.capacity_view import load_grid
+from paddock.motorsport.engine import calendars, standard
+from paddock.motorsport.engine.grid import resource_pools
+from paddock.motorsport.engine.season import SeasonContext, horizon
+from paddock.motorsport.engine.standard import (
     AppliesAt,
     DemandLine,
     FreightRules,
     PoolBasis,
-    ResourcePool,
     ResultsRecord,
     Scope,
     SupportStandard,
     ValueWeights,
 )
-from paddock.motorsport.standard import GridPolicy as EngineGridPolicy
-
-# Days of margin around the season when loading capacity (freight ships weeks ahead).
-_MARGIN_DAYS = 14
+from paddock.motorsport.engine.standard import GridPolicy as EngineGridPolicy
 
 
 def to_event(row: orm.RaceEvent, championship: str, year: int) -> calendars.CalendarEvent:
@@ -123,60 +118,11 @@ def grid_policy_row(session: Session) -> orm.GridPolicy:
     )
 
 
-@dataclass
-class SeasonContext:
-    """Everything one year's evaluations need, loaded once (value weights only on demand:
-    an evaluation does not need them, a set decision does)."""
-
-    session: Session
-    year: int
-    seasons: dict[str, orm.Season]  # by championship code
-    events: list[calendars.CalendarEvent]
-    entries: list[orm.TeamEntry]
-    commitments: list[calendars.TeamEntry]
-    standard_row: orm.SupportStandard
-    standard: SupportStandard
-    policy_row: orm.GridPolicy
-    policy: EngineGridPolicy
-    grid: CapacityGrid
-    pools: list[ResourcePool]
-    _teams: dict[str, orm.CustomerTeam] | None = field(default=None, repr=False)
-    _weights: ValueWeights | None = field(default=None, repr=False)
-
-    def model(self) -> DemandModel:
-        return DemandModel(self.events, self.standard, PoolIndex(self.pools))
-
-    def committed(self) -> dict[GroupKey, CarCounts]:
-        return count_cars(self.commitments)
-
-    @property
-    def teams(self) -> dict[str, orm.CustomerTeam]:
-        if self._teams is None:
-            self._teams = {t.code: t for t in self.session.scalars(select(orm.CustomerTeam))}
-        return self._teams
-
-    def team_name(self, code: str) -> str:
-        team = self.teams.get(code)
-        return team.name if team else code
-
-    @property
-    def weights(self) -> ValueWeights:
-        if self._weights is None:
-            self._weights = ValueWeights(
-                team_priority={t.code: t.priority for t in self.teams.values()},
-                strategic_weight={
-                    code: s.championship.strategic_weight for code, s in self.seasons.items()
-                },
-                team_results=results_before(self.session, self.year),
-                win_bonus=self.policy_row.win_bonus,
-                podium_bonus=self.policy_row.podium_bonus,
-            )
-        return self._weights
-
-
-def load_context(session: Session, *, year: int, now: datetime) -> SeasonContext:
-    """About eight queries: the year's seasons and events, entries, the standard in force, the
-    policy, and the support pools by day."""
+def load_context(
+    session: Session, *, year: int, now: datetime, with_weights: bool = False
+) -> SeasonContext:
+    """About nine queries: the year's seasons and events, entries, the standard in force, the
+    policy, team names and the support pools by day (and, `with_weights`, past results)."""
     seasons = {
         s.championship.code: s
         for s in session.scalars(
@@ -189,7 +135,7 @@ def load_context(session: Session, *, year: int, now: datetime) -> SeasonContext
         to_event(row, code, year) for code, season in seasons.items() for row in season.events
     ]
     season_codes = {s.id: code for code, s in seasons.items()}
-    entries: list[orm.TeamEntry] = []
+    entry_ids: list[int] = []
     commitments = []
     for entry, team_code in session.execute(
         select(orm.TeamEntry, orm.CustomerTeam.code)
@@ -200,7 +146,7 @@ def load_context(session: Session, *, year: int, now: datetime) -> SeasonContext
         )
         .order_by(orm.TeamEntry.id)
     ):
-        entries.append(entry)
+        entry_ids.append(entry.id)
         commitments.append(to_entry(entry, team_code, season_codes[entry.season_id], year))
     standard_row = standard_row_for(session, year)
     engine_standard = to_standard(standard_row)
@@ -213,35 +159,34 @@ def load_context(session: Session, *, year: int, now: datetime) -> SeasonContext
             if s.championship.max_customer_cars is not None
         },
     )
+    teams = session.execute(
+        select(orm.CustomerTeam.code, orm.CustomerTeam.name, orm.CustomerTeam.priority)
+    ).all()
+    weights = None
+    if with_weights:
+        weights = ValueWeights(
+            team_priority={code: priority for code, _, priority in teams},
+            strategic_weight={code: s.championship.strategic_weight for code, s in seasons.items()},
+            team_results=results_before(session, year),
+            win_bonus=policy_row.win_bonus,
+            podium_bonus=policy_row.podium_bonus,
+        )
     start, end = horizon(year, events, engine_standard)
     grid = load_grid(session, start=start, end=end, now=now)
     return SeasonContext(
-        session=session,
         year=year,
-        seasons=seasons,
+        season_ids={code: s.id for code, s in seasons.items()},
         events=events,
-        entries=entries,
+        entry_ids=entry_ids,
         commitments=commitments,
-        standard_row=standard_row,
+        standard_id=standard_row.id,
         standard=engine_standard,
-        policy_row=policy_row,
         policy=policy,
         grid=grid,
         pools=resource_pools(grid),
+        team_names={code: name for code, name, _ in teams},
+        weights=weights,
     )
-
-
-def horizon(
-    year: int, events: Sequence[calendars.CalendarEvent], rules: SupportStandard
-) -> tuple[date, date]:
-    """The season's days plus every freight trip's, with a margin."""
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    if events:
-        lead = max(rules.freight.lead_days, 0)
-        start = min(start, min(e.race_week_start_date for e in events) - timedelta(days=lead))
-        back = max(rules.freight.return_days, 0)
-        end = max(end, max(e.race_week_end_date for e in events) + timedelta(days=back))
-    return start - timedelta(days=_MARGIN_DAYS), end + timedelta(days=_MARGIN_DAYS)
 
 
 def results_before(session: Session, year: int) -> dict[str, ResultsRecord]:

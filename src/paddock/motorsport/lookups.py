@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from paddock.audit import service as audit_service
 from paddock.errors import Invalid, NotFound
 from paddock.motorsport import models as orm
-from paddock.motorsport.standard import RequestKind
+from paddock.motorsport.engine.standard import RequestKind
 
 # What people type for a request kind.
 KIND_ALIASES: dict[str, RequestKind] = {

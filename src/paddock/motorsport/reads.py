@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from paddock.motorsport.explain import Evaluation
+from paddock.motorsport.engine.explain import Evaluation
+from paddock.motorsport.engine.selection import Decision
+from paddock.motorsport.engine.standard import SupportRequest
 from paddock.motorsport.schemas import (
     AdditionRead,
     BindingRead,
@@ -18,8 +20,6 @@ from paddock.motorsport.schemas import (
     RequestSummary,
     TeamName,
 )
-from paddock.motorsport.selection import Decision
-from paddock.motorsport.standard import SupportRequest
 
 
 def request_summary(request: SupportRequest, team_name: TeamName) -> RequestSummary:

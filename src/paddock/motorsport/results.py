@@ -16,6 +16,7 @@ from paddock.db import utcnow
 from paddock.errors import Invalid
 from paddock.motorsport import models as orm
 from paddock.motorsport.context import standard_row_for, to_event, to_standard
+from paddock.motorsport.engine.standard import AppliesAt, Scope, SupportStandard, kind_label
 from paddock.motorsport.lookups import audit, find_entry, find_event, find_season
 from paddock.motorsport.schemas import (
     DeliveryLine,
@@ -24,7 +25,6 @@ from paddock.motorsport.schemas import (
     ResultRead,
     ServiceLevelRead,
 )
-from paddock.motorsport.standard import AppliesAt, Scope, SupportStandard, kind_label
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from paddock import csv_files
 from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid
-from paddock.motorsport import calendars
 from paddock.motorsport import models as orm
 from paddock.motorsport.context import to_event
+from paddock.motorsport.engine import calendars
 from paddock.motorsport.lookups import audit, find_championship
 from paddock.motorsport.schemas import ChampionshipRead, EventRead, ImportRead, SeasonRead
 

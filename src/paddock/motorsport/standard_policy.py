@@ -15,9 +15,9 @@ from paddock.db import utcnow
 from paddock.errors import Invalid, NotFound
 from paddock.motorsport import models as orm
 from paddock.motorsport.context import grid_policy_row, standard_row_for
+from paddock.motorsport.engine.standard import DemandLine, PoolBasis, Scope
 from paddock.motorsport.lookups import audit, find_championship
 from paddock.motorsport.schemas import FreightIO, PolicyRead, StandardLineIO, StandardRead
-from paddock.motorsport.standard import DemandLine, PoolBasis, Scope
 
 
 def list_standards(session: Session) -> list[StandardRead]:

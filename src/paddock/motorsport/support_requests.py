@@ -15,13 +15,15 @@ from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid
 from paddock.motorsport import models as orm
-from paddock.motorsport.context import SeasonContext, load_context
-from paddock.motorsport.evaluation import evaluate_with
-from paddock.motorsport.explain import Evaluation
+from paddock.motorsport.context import load_context
+from paddock.motorsport.engine.demand import CarCounts, DemandModel, GroupKey, MissingCalendar
+from paddock.motorsport.engine.evaluation import evaluate_with
+from paddock.motorsport.engine.explain import Evaluation
+from paddock.motorsport.engine.season import SeasonContext
+from paddock.motorsport.engine.standard import RequestKind, SupportRequest
 from paddock.motorsport.lookups import audit, find_request, find_season, find_team, parse_kind
 from paddock.motorsport.reads import evaluation_read
 from paddock.motorsport.schemas import EvaluationRead, RequestRead
-from paddock.motorsport.standard import RequestKind, SupportRequest
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def engine_request(row: orm.SupportRequest) -> SupportRequest:
 
 
 def open_requests_of(session: Session, context: SeasonContext) -> list[SupportRequest]:
-    season_ids = [s.id for s in context.seasons.values()]
+    season_ids = list(context.season_ids.values())
     rows = session.scalars(
         select(orm.SupportRequest)
         .options(
@@ -209,7 +211,9 @@ def evaluate_request(session: Session, *, code: str, now: datetime | None = None
         )
     request = engine_request(row)
     context = load_context(session, year=request.season, now=now)
-    return Evaluated(*_evaluate(context, request), stored_request=code)
+    return Evaluated(
+        *evaluate_on(context, context.model(), context.committed(), request), stored_request=code
+    )
 
 
 def evaluate_what_if(
@@ -251,12 +255,24 @@ def evaluate_what_if(
         team_name=team_row.name,
     )
     context = load_context(session, year=year, now=now)
-    return Evaluated(*_evaluate(context, request), stored_request=None)
+    return Evaluated(
+        *evaluate_on(context, context.model(), context.committed(), request), stored_request=None
+    )
 
 
 def _evaluate(context: SeasonContext, request: SupportRequest) -> tuple[Evaluation, EvaluationRead]:
+    return evaluate_on(context, context.model(), context.committed(), request)
+
+
+def evaluate_on(
+    context: SeasonContext,
+    model: DemandModel,
+    cars: dict[GroupKey, CarCounts],
+    request: SupportRequest,
+) -> tuple[Evaluation, EvaluationRead]:
+    """One request on these car counts; a season without a calendar is the input's fault."""
     try:
-        evaluation = evaluate_with(request, context.committed(), context.model(), context.policy)
-    except ValueError as error:
+        evaluation = evaluate_with(request, cars, model, context.policy)
+    except MissingCalendar as error:
         raise Invalid(f"Cannot evaluate {request.code}: {error}.") from None
     return evaluation, evaluation_read(evaluation, context.team_name)

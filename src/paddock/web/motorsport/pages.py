@@ -95,7 +95,6 @@ def season(
     requests = motorsport.list_requests(session, year=chosen)
     entries = motorsport.list_entries(session, year=chosen)
     policy = motorsport.get_policy(session)
-    session.rollback()
     clashes = [e for e in calendar if e.clashes_with]
     busy = figures.busy_resources(load, with_requests)
     return render(
@@ -154,7 +153,6 @@ def _requests_page(
         "values": values,
         "errors": errors or {},
     }
-    session.rollback()
     return render(request, "motorsport/requests.html", context, status_code=status_code)
 
 
@@ -171,7 +169,6 @@ def evaluate(
         evaluated = motorsport.evaluate_request(session, code=stored.code)
     except Conflict as exc:
         # Accepted or withdrawn: nothing to evaluate; show what was decided.
-        session.rollback()
         return render(
             request,
             "motorsport/evaluation.html",
@@ -190,7 +187,6 @@ def evaluate(
         for r in motorsport.list_requests(session, year=stored.season, status="open")
         if r.code != stored.code
     ]
-    session.rollback()
     return _evaluation_page(request, evaluated.read, stored, rows, competing=competing)
 
 
@@ -249,7 +245,6 @@ def what_if(
                 for r in motorsport.list_requests(session, year=season_year, status="open")
                 if r.code != evaluated.stored_request
             ]
-            session.rollback()
             return _evaluation_page(
                 request, evaluated.read, stored, rows, what_if=values, competing=competing
             )
@@ -338,7 +333,6 @@ def _decision_page(
     except Invalid as exc:
         note = exc.detail
     recorded = motorsport.list_decisions(session, year=year)
-    session.rollback()
     read = decided.read if decided else None
     choice = {}
     if read is not None:
@@ -419,7 +413,6 @@ def _record(
             rationale=rationale,
         )
     except DomainError as exc:
-        session.rollback()
         return _decision_page(
             request,
             session,
@@ -442,7 +435,6 @@ def recorded_decision(
     request: Request, session: SessionDep, user: MotorsportPage, decision_id: DecisionId
 ) -> HTMLResponse:
     read = motorsport.get_decision(session, decision_id=decision_id, with_snapshot=False)
-    session.rollback()
     return render(
         request,
         "motorsport/recorded.html",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from paddock.motorsport.demand import DemandWindow
-from paddock.motorsport.standard import RequestKind, Scope, SupportRequest, kind_label
+from paddock.motorsport.engine.demand import DemandWindow
+from paddock.motorsport.engine.standard import RequestKind, Scope, SupportRequest, kind_label
 
 
 def format_day(day: date) -> str:

@@ -14,8 +14,8 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from paddock.motorsport.calendars import CalendarEvent, TeamEntry
-from paddock.motorsport.standard import (
+from paddock.motorsport.engine.calendars import CalendarEvent, TeamEntry
+from paddock.motorsport.engine.standard import (
     AppliesAt,
     DemandLine,
     FreightRules,
@@ -101,6 +101,11 @@ def freight_chains(
     return chains
 
 
+class MissingCalendar(ValueError):
+    """A request for a season whose calendar has no events: the input, not the engine, is
+    wrong (the service answers it as invalid)."""
+
+
 class PoolIndex:
     """Finds the pool serving a kind in a region; a missing pool is a pool of zero units."""
 
@@ -156,7 +161,7 @@ class DemandModel:
         """A request needs its season's calendar (commitments without one hold season demand
         only)."""
         if (championship, season) not in self._events:
-            raise ValueError(f"no calendar events for {championship} {season}")
+            raise MissingCalendar(f"no calendar events for {championship} {season}")
 
     def windows(self, key: GroupKey) -> tuple[DemandWindow, ...]:
         cached = self._windows.get(key)

@@ -6,17 +6,17 @@
   compared with `greedy` acceptance in order of arrival.
 """
 
-from paddock.motorsport.calendars import CalendarEvent, TeamEntry
-from paddock.motorsport.evaluation import evaluate, evaluate_with, is_feasible
-from paddock.motorsport.explain import (
+from paddock.motorsport.engine.calendars import CalendarEvent, TeamEntry
+from paddock.motorsport.engine.evaluation import evaluate, evaluate_with, is_feasible
+from paddock.motorsport.engine.explain import (
     BindingConstraint,
     CapacityAddition,
     Evaluation,
     GridCheck,
     LoadRow,
 )
-from paddock.motorsport.selection import Comparison, Decision, GreedyResult, decide, greedy
-from paddock.motorsport.standard import (
+from paddock.motorsport.engine.selection import Comparison, Decision, GreedyResult, decide, greedy
+from paddock.motorsport.engine.standard import (
     DEFAULT_STANDARD,
     AppliesAt,
     DemandLine,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from paddock.motorsport.calendars import EUROPE, NORTH_AMERICA, RaceResult, TeamEntry
+from paddock.motorsport.engine.calendars import EUROPE, NORTH_AMERICA, RaceResult, TeamEntry
 
 
 class ResourceKind(StrEnum):

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from paddock.motorsport.calendars import CalendarEvent, TeamEntry
-from paddock.motorsport.demand import (
+from paddock.motorsport.engine.calendars import CalendarEvent, TeamEntry
+from paddock.motorsport.engine.demand import (
     CarCounts,
     DayAxis,
     DemandModel,
@@ -27,7 +27,7 @@ from paddock.motorsport.demand import (
     group_key,
     load_by_pool,
 )
-from paddock.motorsport.explain import (
+from paddock.motorsport.engine.explain import (
     BindingConstraint,
     CapacityAddition,
     Evaluation,
@@ -38,7 +38,7 @@ from paddock.motorsport.explain import (
     format_day,
     pool_label,
 )
-from paddock.motorsport.standard import (
+from paddock.motorsport.engine.standard import (
     GridPolicy,
     RequestKind,
     ResourcePool,

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from paddock.motorsport.calendars import CalendarEvent, TeamEntry
-from paddock.motorsport.demand import (
+from paddock.motorsport.engine.calendars import CalendarEvent, TeamEntry
+from paddock.motorsport.engine.demand import (
     CarCounts,
     DayAxis,
     DemandModel,
@@ -27,9 +27,9 @@ from paddock.motorsport.demand import (
     group_key,
     load_by_pool,
 )
-from paddock.motorsport.evaluation import evaluate_with, race_cars_by_series
-from paddock.motorsport.explain import Evaluation
-from paddock.motorsport.standard import (
+from paddock.motorsport.engine.evaluation import evaluate_with, race_cars_by_series
+from paddock.motorsport.engine.explain import Evaluation
+from paddock.motorsport.engine.standard import (
     GridPolicy,
     ResourcePool,
     SupportRequest,
