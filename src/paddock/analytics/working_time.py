@@ -82,7 +82,7 @@ def working_time(
         working = patterns[key]
         cut = [
             (max(b_start, w_start), min(b_end, w_end))
-            for b_start, b_end in engine.merge(blocks.get(unit_id, []))
+            for b_start, b_end in (engine.merge(blocks[unit_id]) if unit_id in blocks else ())
             for w_start, w_end in working
             if b_end > w_start and b_start < w_end
         ]
