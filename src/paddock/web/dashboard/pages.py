@@ -5,8 +5,7 @@ one site or all. Read-only: admins and operations staff."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Request
@@ -31,23 +30,14 @@ LEADERBOARD_ROWS = 10
 FIRST_YEAR = 2015  # the Atlanta centre opened in May 2015 (press)
 
 
-@dataclass(frozen=True)
-class Period:
-    year: int
-    start: datetime
-    end: datetime
-    until: datetime  # now, within the year
-    current: bool
-
-
-def _period(session: Session, site_code: str | None, year: int | None, now: datetime) -> Period:
+def _period(
+    session: Session, site_code: str | None, year: int | None, now: datetime
+) -> tuple[analytics.KpiScope, analytics.Period]:
     scope = analytics.scope_for(session, site_code=site_code)
     this_year = now.astimezone(scope.zone).year
-    chosen = year or this_year
-    if not FIRST_YEAR <= chosen <= this_year + 1:
+    if not FIRST_YEAR <= (year or this_year) <= this_year + 1:
         raise Invalid(f"Choose a year from {FIRST_YEAR} to {this_year + 1}.")
-    start, end = analytics.year_bounds(chosen, scope.zone)
-    return Period(chosen, start, end, min(max(now, start), end), chosen == this_year)
+    return scope, analytics.period_of(scope, year, now)
 
 
 @router.get("")
@@ -63,8 +53,7 @@ def dashboard(
     site_code = site.strip().upper() or None
     if site_code and site_code not in {s.code for s in sites}:
         raise NotFound(f"No site with code '{site}'.")
-    period = _period(session, site_code, year, now)
-    scope = analytics.scope_for(session, site_code=site_code)
+    scope, period = _period(session, site_code, year, now)
     drivers, share, no_show = analytics.drivers_and_share(
         session, scope, period.start, period.end, now
     )
@@ -73,13 +62,12 @@ def dashboard(
         session, scope, period.start, period.until, limit=LEADERBOARD_ROWS
     )
     months = series.monthly(session, year=period.year, site_code=site_code, now=now)
-    use_to = min(now, period.end).astimezone(UTC).date()
+    use_to = period.last_day
     use_from = use_to - timedelta(days=analytics.UTILISATION_DAYS)
     hourly = series.utilisation_by_hour(
         session, day_from=use_from, day_to=use_to, site_code=site_code, now=now
     )
     funnel = series.invitation_funnel(session, since=period.start, until=period.until)
-    session.rollback()
     several = site_code is None and len({p.site for p in hourly.pools}) > 1
     scale_max = figures.heat_scale_max(hourly)
     return render(

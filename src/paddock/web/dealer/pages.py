@@ -49,12 +49,11 @@ def overview(
     code, dealer_id = portal.dealer.code, portal.dealer.id
     summary = dealers.dealer_summary(session, scope=portal.scope, dealer_code=code)
     network = analytics.scope_for(session)
-    year = now.astimezone(network.zone).year
-    start, end = analytics.year_bounds(year, network.zone)
+    period = analytics.period_of(network, None, now)
     standing, ranked = analytics.dealer_standing(session, dealer_id=dealer_id, now=now)
-    _, share, _ = analytics.drivers_and_share(session, network, start, end, now)
-    months = series.monthly(session, year=year, dealer_id=dealer_id, now=now)
-    funnel = series.invitation_funnel(session, since=start, until=now, dealer_id=dealer_id)
+    _, share, _ = analytics.drivers_and_share(session, network, period.start, period.end, now)
+    months = series.monthly(session, year=period.year, dealer_id=dealer_id, now=now)
+    funnel = series.invitation_funnel(session, since=period.start, until=now, dealer_id=dealer_id)
     this_month = allotments.first_of_month(now.astimezone(portal.zone).date())
     month_list = [shift_month(this_month, k) for k in range(-MONTHS_BACK, MONTHS_AHEAD + 1)]
     statuses = dealers.list_allotments(
@@ -77,7 +76,7 @@ def overview(
     context = {
         "portal": portal,
         "summary": summary,
-        "year": year,
+        "year": period.year,
         "standing": standing,
         "ranked": ranked,
         "share": share,
