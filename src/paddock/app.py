@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 
 from paddock import __version__
-from paddock.accounts import service as accounts_service
+from paddock.accounts import service as accounts
 from paddock.accounts.access import GUARD, check_app
 from paddock.accounts.api import router as accounts_router
 from paddock.analytics.api import router as kpi_router
 from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import per_address
-from paddock.bookings import service as booking_service
+from paddock.bookings import service as bookings
 from paddock.bookings.api import manage_router
 from paddock.bookings.api import router as bookings_router
 from paddock.capacity.api import router as capacity_router
@@ -139,8 +139,8 @@ async def _sweep_holds(app: FastAPI) -> None:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
             with app.state.session_factory() as session:
-                await asyncio.to_thread(booking_service.expire_holds, session)
+                await asyncio.to_thread(bookings.expire_holds, session)
             with app.state.session_factory() as session:
-                await asyncio.to_thread(accounts_service.purge_sessions, session)
+                await asyncio.to_thread(accounts.purge_sessions, session)
         except Exception:  # the sweeper must outlive a passing database error
             log.exception("hold sweeper failed")

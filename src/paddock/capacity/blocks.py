@@ -21,8 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
-from paddock.capacity import engine
-from paddock.capacity import service as capacity
+from paddock.capacity import engine, service
 from paddock.capacity.fleet import (
     GUARD_HORIZON,
     GUARD_KIND,
@@ -272,7 +271,7 @@ def retire_unit(
         return unit
 
     unit = _run(session, write)
-    capacity.invalidate_cache()
+    service.invalidate_cache()
     return unit
 
 
@@ -297,7 +296,7 @@ def reactivate_unit(
         return unit
 
     unit = _run(session, write)
-    capacity.invalidate_cache()
+    service.invalidate_cache()
     return unit
 
 
@@ -317,12 +316,12 @@ def _run(session: Session, work: Callable[[], T]) -> T:
                 continue
             raise
         except DBAPIError as exc:
-            if capacity.is_deadlock(exc):
+            if service.is_deadlock(exc):
                 continue
-            if capacity.is_busy_error(exc):
-                raise capacity.busy() from exc
+            if service.is_busy_error(exc):
+                raise service.busy() from exc
             raise
-    raise capacity.busy()
+    raise service.busy()
 
 
 def _check_window(start: datetime, end: datetime, now: datetime) -> None:
