@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 
-from paddock import __version__
-from paddock.accounts import service as accounts_service
+from paddock import __version__, jobs
 from paddock.accounts.access import GUARD, check_app
 from paddock.accounts.api import router as accounts_router
 from paddock.analytics.api import router as kpi_router
-from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import per_address
-from paddock.bookings import service as booking_service
 from paddock.bookings.api import manage_router
 from paddock.bookings.api import router as bookings_router
+from paddock.bootstrap import register_domains
 from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
-from paddock.crm import background as crm_background
 from paddock.crm.api import router as crm_router
 from paddock.db import async_pool, make_engine, make_session_factory
-from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.api import router as dealers_router
 from paddock.dealers.campaigns_api import router as campaigns_router
 from paddock.dealers.invitations_api import router as invitations_router
@@ -32,17 +26,14 @@ from paddock.edge import install_edge, require_content_type
 from paddock.hot_routes import HotRoutes
 from paddock.http import install_problem_handlers
 from paddock.limits import install_range_handlers
-from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.api import router as motorsport_router
 from paddock.settings import Settings, get_settings
 from paddock.web import install as install_web
 from paddock.webhooks.api import router as webhooks_router
 
-log = logging.getLogger(__name__)
-SWEEP_SECONDS = 30
-
 
 def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> FastAPI:
+    """The app; `sweeper=False` runs none of the background jobs (`paddock.jobs`)."""
     settings = settings or get_settings()
     engine = make_engine(
         settings.database_url,
@@ -61,18 +52,10 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
         if pool is not None:
             await pool.open()
             app.state.booking_pool = pool
-        task = asyncio.create_task(_sweep_holds(app)) if sweeper else None
-        crm_task = asyncio.create_task(crm_background.run(app)) if sweeper else None
-        # Bookings per address, counted in memory, merged with the other workers' each second.
-        tally = app.state.booking_tally
-        flusher = asyncio.create_task(tally.run(session_factory)) if sweeper else None
+        running = jobs.start(app) if sweeper else None
         yield
-        if flusher:
-            flusher.cancel()
-        if task:
-            task.cancel()
-        if crm_task:
-            crm_task.cancel()
+        if running:
+            await jobs.stop(running)
         app.state.booking_pool = None
         if pool is not None:
             await pool.close()
@@ -95,9 +78,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     # The booking endpoint's own connections (PostgreSQL), open while the app runs.
     app.state.booking_pool = None
     app.state.booking_tally = per_address.booking_tally(settings)
-    booking_engagements.register()
-    motorsport_engagements.register()
-    dealer_engagements.register()
+    register_domains()
     install_problem_handlers(app)
     install_range_handlers(app)
     # Routes are matched in order: the busiest endpoint (POST /api/v1/bookings) first.
@@ -130,17 +111,3 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     install_web(app)
     check_app(app)
     return app
-
-
-async def _sweep_holds(app: FastAPI) -> None:
-    """Expired holds give their units back even when nobody books over them, and ended web
-    sessions are deleted (their cookies are refused anyway; the rows would pile up)."""
-    while True:
-        await asyncio.sleep(SWEEP_SECONDS)
-        try:
-            with app.state.session_factory() as session:
-                await asyncio.to_thread(booking_service.expire_holds, session)
-            with app.state.session_factory() as session:
-                await asyncio.to_thread(accounts_service.purge_sessions, session)
-        except Exception:  # the sweeper must outlive a passing database error
-            log.exception("hold sweeper failed")

@@ -11,16 +11,14 @@ from sqlalchemy.exc import OperationalError
 
 from paddock.accounts.cli import tokens_app, users_app
 from paddock.analytics.cli import kpi
-from paddock.bookings import engagements as booking_engagements
 from paddock.bookings.cli import book, bookings_app
+from paddock.bootstrap import register_domains
 from paddock.capacity.cli import fleet_app, site_app
 from paddock.catalog.cli import availability, products_app, sites_app
 from paddock.cli_support import console, errors, session_scope
 from paddock.crm.cli import crm_app
-from paddock.dealers import engagements as dealer_engagements
 from paddock.dealers.cli import campaigns_app, dealers_app, invitations_app
 from paddock.errors import DomainError
-from paddock.motorsport import engagements as motorsport_engagements
 from paddock.motorsport.cli import motorsport_app
 from paddock.rollup.cli import rollup_app
 from paddock.settings import get_settings
@@ -52,9 +50,7 @@ app.add_typer(rollup_app, name="rollup")
 app.command("kpi")(kpi)
 app.command("availability")(availability)
 app.command("book")(book)
-booking_engagements.register()
-motorsport_engagements.register()
-dealer_engagements.register()
+register_domains()
 
 
 @db_app.command("upgrade")

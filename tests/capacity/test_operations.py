@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit.models import AuditEntry
-from paddock.bookings import engagements as booking_engagements
 from paddock.bookings import service as bookings
+from paddock.bootstrap import register_domains
 from paddock.capacity import operations
 from paddock.capacity.models import Allocation, Block, Pool, Unit
 from paddock.catalog import service as catalog
@@ -27,7 +27,7 @@ TUESDAY = MONDAY + timedelta(days=1)
 
 @pytest.fixture(autouse=True)
 def _bookings_are_named() -> None:
-    booking_engagements.register()
+    register_domains()
 
 
 def remaining(session: Session, start: datetime, now: datetime = EARLY, day: date = MONDAY) -> int:

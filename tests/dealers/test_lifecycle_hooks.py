@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
+from paddock.bootstrap import register_domains
 from paddock.capacity.models import Allocation
-from paddock.dealers import engagements, service
+from paddock.dealers import service
 from paddock.dealers.models import DealerAllotment, InvitationCode
 from paddock.errors import DomainError
 from tests.dealers.conftest import STAFF, make_dealer_world
@@ -23,7 +24,7 @@ GUEST = bookings.Guest("Ann Lee", "ann@example.com")
 
 @pytest.fixture(autouse=True)
 def _hooks_registered() -> None:
-    engagements.register()  # as the app and the CLI do at start
+    register_domains()  # as the app and the CLI do at start
 
 
 def places_taken(session: Session) -> dict[date, int]:

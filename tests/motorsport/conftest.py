@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from paddock.bootstrap import register_domains
 from paddock.demo.motorsport import load_motorsport
-from paddock.motorsport import engagements
 
 JOTA = "jota-wec-2024-additional-car"
 PROTON = "proton-wec-2024-additional-car"
@@ -15,7 +15,7 @@ JDC = "jdc-miller-imsa-2024-spare-car"
 
 @pytest.fixture
 def demo(session: Session) -> Session:
-    engagements.register()
+    register_domains()
     load_motorsport(session)
     session.commit()
     return session

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from paddock.accounts import service as accounts
 from paddock.audit.models import AuditEntry
+from paddock.bootstrap import register_domains
 from paddock.demo.motorsport import load_motorsport
-from paddock.motorsport import engagements
 from paddock.motorsport import models as orm
 from tests.factories import World
 from tests.web.conftest import SignIn, csrf_from
@@ -40,7 +40,7 @@ def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def demo(db: Session, world: World) -> Session:
-    engagements.register()
+    register_domains()
     load_motorsport(db)
     db.commit()
     return db

@@ -57,12 +57,12 @@ def authenticate(
     ).first()
     session.rollback()  # nothing held while the password is checked
     if found is None or not found.active:
-        core._verify(core._dummy_hash(), password)
+        service._verify(service._dummy_hash(), password)
         _failed(session, None, ip, verdict, at)
-    if not core._verify(found.password_hash, password):
+    if not service._verify(found.password_hash, password):
         _failed(session, found.id, ip, verdict, at)
-    rehash = core.hasher.check_needs_rehash(found.password_hash)
-    new_hash = core.hash_password(password) if rehash else None
+    rehash = service.hasher.check_needs_rehash(found.password_hash)
+    new_hash = service.hash_password(password) if rehash else None
     with write_transaction(session):
         user = session.get_one(User, found.id, populate_existing=True)
         user.last_login_at = now
@@ -81,16 +81,16 @@ def login(
     ip: str = "",
     user_agent: str = "",
     now: datetime | None = None,
-) -> core.SignIn:
+) -> service.SignIn:
     """Check the password and open a web session; the returned token goes in the cookie."""
     now = now or utcnow()
     user = authenticate(session, email=email, password=password, ip=ip, now=now)
     token = secrets.token_urlsafe(32)
-    expires_at = now + core.SESSION_IDLE
+    expires_at = now + service.SESSION_IDLE
     with write_transaction(session):
         session.add(
             UserSession(
-                token_hash=core.digest(token),
+                token_hash=service.digest(token),
                 user_id=user.id,
                 created_at=now,
                 last_seen_at=now,
@@ -99,8 +99,8 @@ def login(
                 user_agent=user_agent[:300],
             )
         )
-        core._audit(session, f"user:{user.email}", "user", user.id, "signed-in", ip=ip)
-    return core.SignIn(user, token, expires_at)
+        service._audit(session, f"user:{user.email}", "user", user.id, "signed-in", ip=ip)
+    return service.SignIn(user, token, expires_at)
 
 
 def forget_failures(session: Session, email: str) -> None:
@@ -139,7 +139,7 @@ def _failed(
     if user_id is not None and filled:
         until = datetime.fromtimestamp(at + max(filled), tz=UTC)
         with write_transaction(session):
-            core._audit(
+            service._audit(
                 session,
                 "system",
                 "user",
@@ -166,4 +166,4 @@ def _too_many(verdict: throttle.Verdict, wait: int) -> TooManyAttempts:
 
 
 # At the end: service re-exports authenticate and login, so either module may load first.
-from paddock.accounts import service as core  # noqa: E402
+from paddock.accounts import service  # noqa: E402

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from paddock.accounts.access import KPI_READ
 from paddock.accounts.deps import DealerScope
 from paddock.analytics import service
-from paddock.dealers import service as dealer_service
+from paddock.dealers import service as dealers
 from paddock.errors import Invalid
 from paddock.http import SessionDep
 from paddock.limits import Day
@@ -97,7 +97,7 @@ def dealer_standing(
     year: int | None = Query(default=None, ge=2000, le=2100),
 ) -> DealerStanding:
     """A dealer's own row of the leaderboard and its rank among the dealers ranked."""
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     standing, ranked = service.dealer_standing(session, dealer_id=dealer.id, year=year)
     zone_year = year or datetime.now(ZoneInfo("UTC")).year
     return DealerStanding(

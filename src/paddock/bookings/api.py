@@ -17,46 +17,14 @@ from paddock.bookings.schemas import (
     BookingCreate,
     BookingMove,
     BookingRead,
-    GuestRead,
-    ResourceRead,
 )
-from paddock.catalog import service as catalog_service
+from paddock.catalog import service as catalog
 from paddock.db import run_blocking
 from paddock.errors import Invalid, NotFound
 from paddock.http import SessionDep
 from paddock.limits import Day, Id
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
-
-
-def booking_read(result: service.BookingResult, *, with_token: bool = False) -> BookingRead:
-    b = result.booking
-    return BookingRead(
-        ref=b.ref,
-        status=result.status,
-        product=result.product_code,
-        starts_at=b.starts_at,
-        ends_at=b.ends_at,
-        hold_expires_at=b.hold_expires_at,
-        guest=GuestRead(name=b.guest_name, email=b.guest_email, phone=b.guest_phone),
-        price=b.price_cents / 100,
-        currency=b.currency,
-        channel=b.channel,
-        created_at=b.created_at,
-        checked_in_at=b.checked_in_at,
-        cancelled_at=b.cancelled_at,
-        resources=[
-            ResourceRead(
-                pool_id=r.pool_id,
-                unit_id=r.unit_id,
-                unit=r.unit_label,
-                starts_at=r.starts_at,
-                ends_at=r.ends_at,
-            )
-            for r in result.resources
-        ],
-        manage_token=b.manage_token if with_token else None,
-    )
 
 
 @router.post(
@@ -120,7 +88,7 @@ async def create_booking(request: Request) -> Response:
         # /bookings exists; the body names a product that does not: invalid input.
         raise Invalid(exc.detail, errors=[{"field": "product", "message": exc.detail}]) from exc
     return Response(
-        booking_read(result, with_token=True).model_dump_json(),
+        BookingRead.from_result(result, with_token=True).model_dump_json(),
         status_code=200 if result.replayed else 201,
         headers={"Location": f"/api/v1/bookings/{result.booking.ref}"},
         media_type="application/json",
@@ -166,7 +134,7 @@ def list_bookings(
     if day and not site:
         raise Invalid("A day is a local day at a site: give `site` with `day`.")
     if site:
-        site_row = catalog_service.get_site(session, code=site)
+        site_row = catalog.get_site(session, code=site)
         site_id = site_row.id
         if day:
             day_from, day_to = service.local_day_bounds(day, site_row.time_zone)
@@ -180,12 +148,12 @@ def list_bookings(
         limit=limit,
         after_id=after_id,
     )
-    return [booking_read(r) for r in rows]
+    return [BookingRead.from_result(r) for r in rows]
 
 
 @router.get("/{ref}", response_model=BookingRead)
 def get_booking(ref: str, session: SessionDep, user: BookingsReader) -> BookingRead:
-    return booking_read(service.get_booking(session, ref=ref))
+    return BookingRead.from_result(service.get_booking(session, ref=ref))
 
 
 @router.get("/{ref}/history", response_model=list[AuditRead])
@@ -198,7 +166,7 @@ def booking_history(ref: str, session: SessionDep, user: BookingsReader) -> list
 
 @router.post("/{ref}/confirm", response_model=BookingRead)
 def confirm(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
-    return booking_read(service.confirm_booking(session, ref=ref, actor=user.actor))
+    return BookingRead.from_result(service.confirm_booking(session, ref=ref, actor=user.actor))
 
 
 @router.post("/{ref}/cancel", response_model=BookingRead)
@@ -206,29 +174,31 @@ def cancel(
     ref: str, session: SessionDep, user: BookingDesk, body: BookingCancel | None = None
 ) -> BookingRead:
     reason = body.reason if body else ""
-    return booking_read(service.cancel_booking(session, ref=ref, reason=reason, actor=user.actor))
+    return BookingRead.from_result(
+        service.cancel_booking(session, ref=ref, reason=reason, actor=user.actor)
+    )
 
 
 @router.post("/{ref}/move", response_model=BookingRead)
 def move(ref: str, body: BookingMove, session: SessionDep, user: BookingDesk) -> BookingRead:
-    return booking_read(
+    return BookingRead.from_result(
         service.reschedule(session, ref=ref, starts_at=body.starts_at, actor=user.actor)
     )
 
 
 @router.post("/{ref}/check-in", response_model=BookingRead)
 def check_in(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
-    return booking_read(service.check_in(session, ref=ref, actor=user.actor))
+    return BookingRead.from_result(service.check_in(session, ref=ref, actor=user.actor))
 
 
 @router.post("/{ref}/complete", response_model=BookingRead)
 def complete(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
-    return booking_read(service.complete(session, ref=ref, actor=user.actor))
+    return BookingRead.from_result(service.complete(session, ref=ref, actor=user.actor))
 
 
 @router.post("/{ref}/no-show", response_model=BookingRead)
 def no_show(ref: str, session: SessionDep, user: BookingDesk) -> BookingRead:
-    return booking_read(service.mark_no_show(session, ref=ref, actor=user.actor))
+    return BookingRead.from_result(service.mark_no_show(session, ref=ref, actor=user.actor))
 
 
 # The guest: their own booking through its private manage token (public) --------------------
@@ -244,22 +214,24 @@ NOT_CHANGEABLE: dict[int | str, dict[str, Any]] = {
 def guest_booking(token: str, session: SessionDep) -> BookingRead:
     """The booking whose manage token this is (the token came with the booking, and in the
     guest's confirmation link)."""
-    return booking_read(guest.booking(session, token=token))
+    return BookingRead.from_result(guest.booking(session, token=token))
 
 
 @manage_router.post("/{token}/confirm", response_model=BookingRead, responses=NOT_CHANGEABLE)
 def guest_confirm(token: str, session: SessionDep) -> BookingRead:
     """Confirm a held booking before its hold lapses (410 when it has)."""
-    return booking_read(guest.confirm(session, token=token))
+    return BookingRead.from_result(guest.confirm(session, token=token))
 
 
 @manage_router.post("/{token}/move", response_model=BookingRead, responses=NOT_CHANGEABLE)
 def guest_move(token: str, body: BookingMove, session: SessionDep) -> BookingRead:
     """Move one's own upcoming booking to another free start."""
-    return booking_read(guest.move(session, token=token, starts_at=body.starts_at))
+    return BookingRead.from_result(guest.move(session, token=token, starts_at=body.starts_at))
 
 
 @manage_router.post("/{token}/cancel", response_model=BookingRead, responses=NOT_CHANGEABLE)
 def guest_cancel(token: str, session: SessionDep, body: BookingCancel | None = None) -> BookingRead:
     """Cancel one's own upcoming booking."""
-    return booking_read(guest.cancel(session, token=token, reason=body.reason if body else ""))
+    return BookingRead.from_result(
+        guest.cancel(session, token=token, reason=body.reason if body else "")
+    )

@@ -4,7 +4,7 @@ import typer
 from rich.table import Table
 
 from paddock.bookings import service
-from paddock.catalog import service as catalog_service
+from paddock.catalog import service as catalog
 from paddock.cli_support import console, local, parse_day, parse_instant, session_scope
 from paddock.settings import get_settings
 
@@ -38,7 +38,7 @@ def book(
 
     guest = GuestIn(name=name, email=email, phone=phone)
     with session_scope() as session:
-        plan = catalog_service.product_plan(session, code=product)
+        plan = catalog.product_plan(session, code=product)
         result = service.create_booking(
             session,
             product_code=product,
@@ -54,7 +54,7 @@ def book(
 
 
 def _zone(session: object, result: service.BookingResult) -> str:
-    return catalog_service.product_plan(session, code=result.product_code).time_zone  # type: ignore[arg-type]
+    return catalog.product_plan(session, code=result.product_code).time_zone  # type: ignore[arg-type]
 
 
 @bookings_app.command("show")
@@ -78,7 +78,7 @@ def list_bookings(
     from datetime import date
 
     with session_scope() as session:
-        site_row = catalog_service.get_site(session, code=site)
+        site_row = catalog.get_site(session, code=site)
         when = parse_day(day) if day else date.today()
         start, end = service.local_day_bounds(when, site_row.time_zone)
         table = Table("ref", "start", "status", "guest", title=f"{site_row.name}, {when}")

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, field_validator
 
 from paddock.emails import EmailAddress
 from paddock.limits import Moment
+
+if TYPE_CHECKING:
+    from paddock.bookings.service import BookingResult
 
 
 class GuestIn(BaseModel):
@@ -72,6 +76,38 @@ class BookingRead(BaseModel):
     cancelled_at: datetime | None
     resources: list[ResourceRead]
     manage_token: str | None = Field(default=None, description="Shown once, to the creator.")
+
+    @classmethod
+    def from_result(cls, result: BookingResult, *, with_token: bool = False) -> BookingRead:
+        """The JSON answer for a booking the service returned (its manage token only for
+        the caller who made it)."""
+        b = result.booking
+        return cls(
+            ref=b.ref,
+            status=result.status,
+            product=result.product_code,
+            starts_at=b.starts_at,
+            ends_at=b.ends_at,
+            hold_expires_at=b.hold_expires_at,
+            guest=GuestRead(name=b.guest_name, email=b.guest_email, phone=b.guest_phone),
+            price=b.price_cents / 100,
+            currency=b.currency,
+            channel=b.channel,
+            created_at=b.created_at,
+            checked_in_at=b.checked_in_at,
+            cancelled_at=b.cancelled_at,
+            resources=[
+                ResourceRead(
+                    pool_id=r.pool_id,
+                    unit_id=r.unit_id,
+                    unit=r.unit_label,
+                    starts_at=r.starts_at,
+                    ends_at=r.ends_at,
+                )
+                for r in result.resources
+            ],
+            manage_token=b.manage_token if with_token else None,
+        )
 
 
 class AuditRead(BaseModel):

@@ -20,8 +20,7 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
-from paddock.capacity import engine
-from paddock.capacity import service as capacity
+from paddock.capacity import engine, service
 from paddock.capacity.fleet import (
     GUARD_HORIZON,
     GUARD_KIND,
@@ -269,7 +268,7 @@ def retire_unit(
         return unit
 
     unit = run_write(session, write)
-    capacity.invalidate_cache()
+    service.invalidate_cache()
     return unit
 
 
@@ -294,7 +293,7 @@ def reactivate_unit(
         return unit
 
     unit = run_write(session, write)
-    capacity.invalidate_cache()
+    service.invalidate_cache()
     return unit
 
 

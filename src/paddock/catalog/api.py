@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -10,47 +9,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from paddock.capacity.engine import Shortfall, Slot
 from paddock.catalog import service
-from paddock.catalog.models import Product
 from paddock.catalog.schemas import (
     AvailabilityRead,
-    DemandRead,
     ProductRead,
     SiteRead,
+    slot_answers,
 )
 from paddock.db import utcnow
 from paddock.http import SessionDep
 from paddock.limits import Day
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
-
-
-def product_read(product: Product, *, with_demands: bool = False) -> ProductRead:
-    return ProductRead(
-        code=product.code,
-        site=product.site.code,
-        name=product.name,
-        category=product.category,
-        description=product.description,
-        duration_minutes=product.duration_minutes,
-        slot_step_minutes=product.slot_step_minutes,
-        price=product.price_cents / 100,
-        currency=product.currency,
-        public=product.public,
-        demands=[
-            DemandRead(
-                pool=d.pool.code,
-                pool_name=d.pool.name,
-                quantity=d.quantity,
-                offset_minutes=d.offset_minutes,
-                duration_minutes=d.duration_minutes,
-            )
-            for d in product.demands
-        ]
-        if with_demands
-        else None,
-    )
 
 
 @router.get("/sites", response_model=list[SiteRead])
@@ -68,14 +38,14 @@ def list_products(
     session: SessionDep, site: str | None = None, include_private: bool = False
 ) -> list[ProductRead]:
     return [
-        product_read(p)
+        ProductRead.from_product(p)
         for p in service.list_products(session, site_code=site, include_private=include_private)
     ]
 
 
 @router.get("/products/{code}", response_model=ProductRead)
 def get_product(code: str, session: SessionDep) -> ProductRead:
-    return product_read(service.get_product(session, code=code), with_demands=True)
+    return ProductRead.from_product(service.get_product(session, code=code), with_demands=True)
 
 
 @router.get("/products/{code}/availability", response_model=AvailabilityRead)
@@ -112,27 +82,3 @@ def availability(
 
 
 _JSON: TypeAdapter[Any] = TypeAdapter(Any)
-
-
-def slot_answers(slots: Sequence[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
-    """Slots as the fields of SlotRead, in its order (plain dicts: see `availability`)."""
-    return [
-        {
-            "starts_at": s.starts_at,
-            "ends_at": s.ends_at,
-            "local_time": s.starts_at.astimezone(zone).isoformat(),
-            "remaining": s.remaining,
-            "short": _short(s.shortfall) if s.shortfall else None,
-        }
-        for s in slots
-    ]
-
-
-def _short(shortfall: Shortfall) -> dict[str, Any]:
-    return {
-        "pool": shortfall.pool_code,
-        "pool_name": shortfall.pool_name,
-        "needed": shortfall.needed,
-        "free": shortfall.free,
-        "missing": shortfall.missing,
-    }

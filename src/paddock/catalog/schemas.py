@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from paddock.capacity.engine import Shortfall, Slot
+    from paddock.catalog.models import Product
 
 
 class SiteRead(BaseModel):
@@ -36,6 +43,33 @@ class ProductRead(BaseModel):
     public: bool
     demands: list[DemandRead] | None = None
 
+    @classmethod
+    def from_product(cls, product: Product, *, with_demands: bool = False) -> ProductRead:
+        return cls(
+            code=product.code,
+            site=product.site.code,
+            name=product.name,
+            category=product.category,
+            description=product.description,
+            duration_minutes=product.duration_minutes,
+            slot_step_minutes=product.slot_step_minutes,
+            price=product.price_cents / 100,
+            currency=product.currency,
+            public=product.public,
+            demands=[
+                DemandRead(
+                    pool=d.pool.code,
+                    pool_name=d.pool.name,
+                    quantity=d.quantity,
+                    offset_minutes=d.offset_minutes,
+                    duration_minutes=d.duration_minutes,
+                )
+                for d in product.demands
+            ]
+            if with_demands
+            else None,
+        )
+
 
 class ShortfallRead(BaseModel):
     pool: str
@@ -60,3 +94,28 @@ class AvailabilityRead(BaseModel):
     date_from: date
     date_to: date
     slots: list[SlotRead]
+
+
+def slot_answers(slots: Sequence[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Slots as the fields of SlotRead, in its order: plain dicts, because a month is hundreds
+    of slots and a model per slot costs as much as finding them (see `catalog.api.availability`)."""
+    return [
+        {
+            "starts_at": s.starts_at,
+            "ends_at": s.ends_at,
+            "local_time": s.starts_at.astimezone(zone).isoformat(),
+            "remaining": s.remaining,
+            "short": _short(s.shortfall) if s.shortfall else None,
+        }
+        for s in slots
+    ]
+
+
+def _short(shortfall: Shortfall) -> dict[str, Any]:
+    return {
+        "pool": shortfall.pool_code,
+        "pool_name": shortfall.pool_name,
+        "needed": shortfall.needed,
+        "free": shortfall.free,
+        "missing": shortfall.missing,
+    }

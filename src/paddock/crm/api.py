@@ -31,8 +31,8 @@ from paddock.crm.schemas import (
     VehicleRead,
     VisitRead,
 )
-from paddock.dealers import imports as dealer_imports
-from paddock.dealers import service as dealer_service
+from paddock.dealers import imports
+from paddock.dealers import service as dealers
 from paddock.errors import Invalid
 from paddock.http import SessionDep
 from paddock.limits import Id
@@ -81,11 +81,11 @@ def _dealer_id(session: Session, scope: Scope, code: str | None) -> int | None:
     """Dealer staff act for their own dealer; centre staff name one (or none)."""
     if scope.dealer_id is not None:
         if code is not None:
-            dealer_service.get_dealer(session, code=code, scope=scope)
+            dealers.get_dealer(session, code=code, scope=scope)
         return scope.dealer_id
     if code is None:
         return None
-    return dealer_service.get_dealer(session, code=code, scope=scope).id
+    return dealers.get_dealer(session, code=code, scope=scope).id
 
 
 @router.get("/people", response_model=list[PersonRead])
@@ -303,7 +303,7 @@ async def import_sales(
     """Import sales from a CSV body: columns email, name, model, sold_on, deal_ref (optional
     phone, vin, year, dealer). All rows or none. Centre staff import for any dealer (the
     `dealer` column names it); dealer staff for their own."""
-    text = dealer_imports.decode(await request.body())
+    text = imports.decode(await request.body())
     report = service.import_sales_csv(
         session,
         text=text,

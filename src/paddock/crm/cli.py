@@ -11,10 +11,10 @@ from rich.table import Table
 
 from paddock import csv_files
 from paddock.accounts.service import Scope
-from paddock.catalog import service as catalog_service
+from paddock.catalog import service as catalog
 from paddock.cli_support import console, errors, local, parse_instant, session_scope
 from paddock.crm import service
-from paddock.dealers import service as dealer_service
+from paddock.dealers import service as dealers
 from paddock.errors import Invalid
 from paddock.settings import get_settings
 
@@ -40,9 +40,7 @@ def people(
 ) -> None:
     """People, by id (keyset pages: pass the last id as --after)."""
     with session_scope() as session:
-        dealer_id = (
-            dealer_service.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
-        )
+        dealer_id = dealers.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
         rows = service.list_people(
             session, dealer_id=dealer_id, kind=kind, search=search, after_id=after, limit=limit
         )
@@ -136,9 +134,7 @@ def import_sales(
     dealer). All rows or none; every rejected row is listed with its reason."""
     text = csv_files.decode(file.read_bytes(), what=str(file))
     with session_scope() as session:
-        dealer_id = (
-            dealer_service.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
-        )
+        dealer_id = dealers.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
         try:
             report = service.import_sales_csv(
                 session,
@@ -173,10 +169,8 @@ def deliver(
     """Schedule a delivery at the headquarters: the customer's car, a bay, a specialist and
     circuit time for its first miles."""
     with session_scope() as session:
-        plan = catalog_service.product_plan(session, code=product)
-        dealer_id = (
-            dealer_service.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
-        )
+        plan = catalog.product_plan(session, code=product)
+        dealer_id = dealers.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
         result = service.schedule_delivery(
             session,
             vin=vin,

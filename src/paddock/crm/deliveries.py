@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from paddock.bookings import service as booking_service
+from paddock.bookings import service as bookings
 from paddock.bookings.service import BookingResult, Guest
 from paddock.capacity.engine import Demand
 from paddock.capacity.models import Allocation, Pool, Unit, pool_membership
-from paddock.catalog import service as catalog_service
+from paddock.catalog import service as catalog
 from paddock.crm.models import BookingPerson, Person, Sale, Vehicle
 from paddock.crm.people import audit, get_person, require_live
 from paddock.crm.sales import clean_vin
@@ -61,7 +61,7 @@ def schedule_delivery(
         raise Invalid("A delivery needs the car's VIN.")
     if not model.strip():
         raise Invalid("A delivery needs the car's model.")
-    plan = catalog_service.product_plan(session, code=product_code)
+    plan = catalog.product_plan(session, code=product_code)
     person = get_person(session, person_id=person_id, dealer_id=scope_dealer_id)
     require_live(person)
     if person.email is None:
@@ -103,7 +103,7 @@ def schedule_delivery(
         )
 
     try:
-        result = booking_service.create_booking(
+        result = bookings.create_booking(
             session,
             product_code=product_code,
             starts_at=starts_at,

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paddock.audit import service as audit_log
 from paddock.audit.models import AuditEntry
+from paddock.audit.service import record
 from paddock.bookings.models import Booking
 from paddock.capacity.models import Site
 from paddock.catalog.models import Product
@@ -95,7 +95,7 @@ def audit(
     **data: Any,
 ) -> None:
     """Person audit entries carry ids and field names, never the personal data itself."""
-    audit_log.record(
+    record(
         session,
         actor=actor,
         subject_kind=SUBJECT,

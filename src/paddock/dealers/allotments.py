@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from paddock.bookings import service as booking_service
+from paddock.bookings import service as bookings
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand
 from paddock.capacity.models import Allocation, Pool, Site, Unit, UnitShift, pool_membership
@@ -243,7 +243,7 @@ def set_places(
         allotment.places = places
         allotment.updated_at = now
 
-    booking_service.run_write(session, write)
+    bookings.run_write(session, write)
     capacity.invalidate_cache()
     result = status(session, dealer_id=dealer_id, site_id=site_id, month=month)
     session.rollback()
@@ -333,7 +333,7 @@ def _unit_ids(session: Session, pool_id: int) -> list[int]:
 
 def _live_booking_places(now: datetime) -> ColumnElement[bool]:
     return and_(
-        Allocation.engagement_kind == booking_service.ENGAGEMENT,
+        Allocation.engagement_kind == bookings.ENGAGEMENT,
         Allocation.active.is_(True),
         (Allocation.expires_at.is_(None)) | (Allocation.expires_at > now),
     )

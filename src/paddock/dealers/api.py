@@ -1,7 +1,7 @@
 """Dealers and their places as JSON (scoped to the caller's dealer): the directory, summaries,
 allotments and attributed bookings. The other dealer routers: `campaigns_api` (campaigns, codes,
 invitees) and `invitations_api` (the public endpoints a guest's link leads to); the answers are
-built in `reads`. Every name of those routers' modules stays importable from here."""
+built in `reads`. No API module imports another: each router is mounted by `paddock.app`."""
 
 from __future__ import annotations
 
@@ -14,25 +14,6 @@ from sqlalchemy.orm import Session
 from paddock.accounts.deps import AdminUser, DealerScope, StaffUser
 from paddock.capacity.models import Site
 from paddock.dealers import allotments, service
-from paddock.dealers.campaigns_api import (
-    add_invitee,
-    archive_campaign,
-    create_campaign,
-    create_code,
-    get_campaign,
-    import_invitees,
-    invitees_csv,
-    list_campaigns,
-    list_codes,
-    list_invitees,
-    revoke_code,
-    search_invitees,
-)
-from paddock.dealers.invitations_api import (
-    book_with_code,
-    get_invitation,
-    invitation_availability,
-)
 from paddock.dealers.reads import (
     CSV,
     allotment_read,
@@ -56,36 +37,21 @@ from paddock.limits import Id
 
 __all__ = [
     "CSV",
-    "add_invitee",
     "allotment_read",
-    "archive_campaign",
     "attributed_read",
-    "book_with_code",
     "campaign_read",
     "code_read",
-    "create_campaign",
-    "create_code",
     "create_dealer",
     "csv_response",
     "dealer_bookings",
     "dealer_bookings_csv",
     "dealer_read",
     "dealer_summary",
-    "get_campaign",
     "get_dealer",
-    "get_invitation",
-    "import_invitees",
-    "invitation_availability",
     "invitee_read",
-    "invitees_csv",
     "list_allotments",
-    "list_campaigns",
-    "list_codes",
     "list_dealers",
-    "list_invitees",
-    "revoke_code",
     "router",
-    "search_invitees",
     "set_allotment",
 ]
 

@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from paddock.accounts.service import Scope
-from paddock.bookings import service as booking_service
+from paddock.bookings import service as bookings
 from paddock.bookings.cli import show
-from paddock.catalog import service as catalog_service
+from paddock.catalog import service as catalog
 from paddock.cli_support import console, fail, parse_instant, session_scope
 from paddock.db import utcnow
 from paddock.dealers import allotments, imports, service
@@ -238,13 +238,13 @@ def book_with_code(
 ) -> None:
     """Book for a guest with an invitation code (attributed to the dealer)."""
     with session_scope() as session:
-        plan = catalog_service.product_plan(session, code=product)
+        plan = catalog.product_plan(session, code=product)
         result = service.book_with_code(
             session,
             code=code,
             product_code=product,
             starts_at=parse_instant(at, plan.time_zone),
-            guest=booking_service.Guest(name, email),
+            guest=bookings.Guest(name, email),
             hold_minutes=get_settings().hold_minutes,
             channel="cli",
             actor="cli",

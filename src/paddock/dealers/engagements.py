@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from paddock.bookings import service as booking_service
+from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking
 from paddock.capacity.engine import Demand
 from paddock.capacity.models import Site
@@ -59,5 +59,5 @@ def give_back_code_uses(session: Session, booking_ids: Sequence[int], reason: st
 
 def register() -> None:
     """Called once where the application is put together (the app and the CLI)."""
-    booking_service.register_companion_demands(NAME, place_at)
-    booking_service.register_release_listener(NAME, give_back_code_uses)
+    bookings.register_companion_demands(NAME, place_at)
+    bookings.register_release_listener(NAME, give_back_code_uses)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from paddock.bookings import service as booking_service
+from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking
 from paddock.capacity.engine import Shortfall, Slot
 from paddock.capacity.models import Site
@@ -252,14 +252,14 @@ def book_with_code(
     code: str,
     product_code: str,
     starts_at: datetime,
-    guest: booking_service.Guest,
+    guest: bookings.Guest,
     hold: bool = False,
     hold_minutes: int = 10,
     idempotency_key: str | None = None,
     channel: str = "invitation",
     actor: str = "guest",
     now: datetime | None = None,
-) -> booking_service.BookingResult:
+) -> bookings.BookingResult:
     """Book with an invitation code. Admitted only if the product's resources AND one of the
     dealer's places for that month are free; in the same transaction the code's use is counted
     (never past its max, even under concurrent use) and the booking attributed to the dealer
@@ -311,7 +311,7 @@ def book_with_code(
         )
 
     try:
-        return booking_service.create_booking(
+        return bookings.create_booking(
             session,
             product_code=plan.code,
             starts_at=starts_at,
@@ -366,7 +366,7 @@ def _exhausted(invitation: Invitation, place: allotments.AllotmentStatus) -> All
     )
 
 
-def _replay(session: Session, key: str, code: str) -> booking_service.BookingResult | None:
+def _replay(session: Session, key: str, code: str) -> bookings.BookingResult | None:
     """A retried request (same Idempotency-Key) gets the first booking back, even though the
     code may be used up by that very booking."""
     row = session.execute(
@@ -385,7 +385,7 @@ def _replay(session: Session, key: str, code: str) -> booking_service.BookingRes
             "This Idempotency-Key was already used for a different booking request; "
             "use a new key for a new booking."
         )
-    result = booking_service.get_booking(session, ref=ref)
+    result = bookings.get_booking(session, ref=ref)
     session.rollback()
     result.replayed = True
     return result

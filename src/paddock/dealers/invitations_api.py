@@ -12,11 +12,9 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from paddock.bookings import per_address
-from paddock.bookings import service as booking_service
-from paddock.bookings.api import booking_read
+from paddock.bookings import service as bookings
 from paddock.bookings.schemas import BookingCreate, BookingRead
-from paddock.catalog.api import slot_answers
-from paddock.catalog.schemas import SlotRead
+from paddock.catalog.schemas import SlotRead, slot_answers
 from paddock.db import utcnow
 from paddock.dealers import service
 from paddock.dealers.guessing import code_guesses
@@ -132,7 +130,7 @@ def book_with_code(
     if result.replayed:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/bookings/{result.booking.ref}"
-    return booking_read(result, with_token=True)
+    return BookingRead.from_result(result, with_token=True)
 
 
 def _book(
@@ -141,15 +139,13 @@ def _book(
     request: Request,
     session: Session,
     idempotency_key: str | None,
-) -> booking_service.BookingResult:
+) -> bookings.BookingResult:
     return service.book_with_code(
         session,
         code=code,
         product_code=body.product,
         starts_at=body.starts_at,
-        guest=booking_service.Guest(
-            body.guest.name, str(body.guest.email), body.guest.phone, body.notes
-        ),
+        guest=bookings.Guest(body.guest.name, str(body.guest.email), body.guest.phone, body.notes),
         hold=body.hold,
         hold_minutes=request.app.state.settings.hold_minutes,
         idempotency_key=idempotency_key,

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.capacity.models import Block, Pool, Site, SiteHours, Unit, UnitShift
-from paddock.motorsport import models as orm
+from paddock.motorsport import models as motorsport_models
 from paddock.motorsport.engine import calendars
 from paddock.motorsport.engine.standard import DEFAULT_STANDARD, demo_resource_pools, kind_label
 from paddock.motorsport.seasons import add_events
@@ -114,7 +114,7 @@ def load_motorsport(session: Session) -> dict[str, int]:
     """Build the customer racing world in the caller's transaction. Returns counts."""
     now = datetime(2023, 11, 10, 9, tzinfo=UTC)
     series = {
-        code: orm.Championship(
+        code: motorsport_models.Championship(
             code=code, name=name, strategic_weight=weight, max_customer_cars=cap, description=""
         )
         for code, name, weight, cap in SERIES
@@ -123,7 +123,7 @@ def load_motorsport(session: Session) -> dict[str, int]:
     session.flush()
     seasons = _seasons(session, series)
     teams = {
-        t.code: orm.CustomerTeam(
+        t.code: motorsport_models.CustomerTeam(
             code=t.code,
             name=t.name,
             country=t.country,
@@ -133,8 +133,12 @@ def load_motorsport(session: Session) -> dict[str, int]:
         for t in calendars.TEAMS
     }
     session.add_all(teams.values())
-    session.add(orm.GridPolicy(default_max_cars=2, win_bonus=3, podium_bonus=1, updated_at=now))
-    standard = orm.SupportStandard(
+    session.add(
+        motorsport_models.GridPolicy(
+            default_max_cars=2, win_bonus=3, podium_bonus=1, updated_at=now
+        )
+    )
+    standard = motorsport_models.SupportStandard(
         version=1,
         effective_from=date(2023, 1, 1),
         name=DEFAULT_STANDARD.name,
@@ -148,7 +152,7 @@ def load_motorsport(session: Session) -> dict[str, int]:
         created_by="demo",
     )
     standard.lines = [
-        orm.SupportStandardLine(
+        motorsport_models.SupportStandardLine(
             position=i,
             kind=str(line.kind),
             first_car=line.first_car,
@@ -169,7 +173,7 @@ def load_motorsport(session: Session) -> dict[str, int]:
     _history(session, seasons, entries, now)
     for code, team, championship, kind, number, received, note in REQUESTS:
         session.add(
-            orm.SupportRequest(
+            motorsport_models.SupportRequest(
                 code=code,
                 team_id=teams[team].id,
                 season_id=seasons[(championship, 2024)].id,
@@ -193,8 +197,8 @@ def load_motorsport(session: Session) -> dict[str, int]:
 
 
 def _seasons(
-    session: Session, series: dict[str, orm.Championship]
-) -> dict[tuple[str, int], orm.Season]:
+    session: Session, series: dict[str, motorsport_models.Championship]
+) -> dict[tuple[str, int], motorsport_models.Season]:
     calendars_by_season = {
         (calendars.WEC, 2023): (),
         (calendars.IMSA, 2023): calendars.IMSA_2023_HISTORY,
@@ -202,7 +206,7 @@ def _seasons(
     }
     seasons = {}
     for (code, year), events in calendars_by_season.items():
-        season = orm.Season(
+        season = motorsport_models.Season(
             championship_id=series[code].id,
             year=year,
             calendar_source="builtin" if events else "manual",
@@ -217,13 +221,13 @@ def _seasons(
 
 def _cars_and_entries(
     session: Session,
-    teams: dict[str, orm.CustomerTeam],
-    seasons: dict[tuple[str, int], orm.Season],
+    teams: dict[str, motorsport_models.CustomerTeam],
+    seasons: dict[tuple[str, int], motorsport_models.Season],
     now: datetime,
-) -> dict[tuple[str, int], orm.TeamEntry]:
+) -> dict[tuple[str, int], motorsport_models.TeamEntry]:
     entries = {}
     for serial, team, delivered, championship, number, region in CARS:
-        chassis = orm.Chassis(
+        chassis = motorsport_models.Chassis(
             serial=serial,
             team_id=teams[team].id,
             delivered_on=delivered,
@@ -233,7 +237,7 @@ def _cars_and_entries(
         session.add(chassis)
         session.flush()
         for year in (2023, 2024):
-            entry = orm.TeamEntry(
+            entry = motorsport_models.TeamEntry(
                 team_id=teams[team].id,
                 season_id=seasons[(championship, year)].id,
                 car_number=number,
@@ -271,7 +275,9 @@ def _support_site(session: Session) -> None:
         pool = Pool(site_id=site.id, code=spec.code, kind=str(spec.kind), name=spec.name)
         session.add(pool)
         session.flush()
-        session.add(orm.SupportPool(pool_id=pool.id, region=spec.region, description=""))
+        session.add(
+            motorsport_models.SupportPool(pool_id=pool.id, region=spec.region, description="")
+        )
         where = f" {_region_tag(spec.region)}" if spec.region else ""
         units = []
         for number in range(1, spec.units + 1):
@@ -312,15 +318,17 @@ def _region_tag(region: str) -> str:
 
 def _history(
     session: Session,
-    seasons: dict[tuple[str, int], orm.Season],
-    entries: dict[tuple[str, int], orm.TeamEntry],
+    seasons: dict[tuple[str, int], motorsport_models.Season],
+    entries: dict[tuple[str, int], motorsport_models.TeamEntry],
     now: datetime,
 ) -> None:
     petit_le_mans = session.scalars(
-        select(orm.RaceEvent).where(orm.RaceEvent.season_id == seasons[(calendars.IMSA, 2023)].id)
+        select(motorsport_models.RaceEvent).where(
+            motorsport_models.RaceEvent.season_id == seasons[(calendars.IMSA, 2023)].id
+        )
     ).one()
     session.add(
-        orm.RaceResult(
+        motorsport_models.RaceResult(
             entry_id=entries[("5", 2023)].id,
             event_id=petit_le_mans.id,
             position=3,
@@ -330,7 +338,7 @@ def _history(
     )
     for number, kind, delivered, on_time, note in DELIVERIES:
         session.add(
-            orm.SupportDelivery(
+            motorsport_models.SupportDelivery(
                 entry_id=entries[(number, 2023)].id,
                 event_id=petit_le_mans.id,
                 kind=kind,

@@ -23,7 +23,7 @@ from sqlalchemy import Integer, and_, cast, func, insert, literal, null, or_, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paddock.capacity import engine as capacity_engine
+from paddock.capacity import engine
 from paddock.capacity.models import (
     Allocation,
     Block,
@@ -222,7 +222,7 @@ def _mark_working(
         if covered is None:
             covered = cache[key] = _covered_days(
                 bounds[site],
-                capacity_engine.local_intervals(
+                engine.local_intervals(
                     start - timedelta(days=1), end + timedelta(days=1), weekly, grid.zones[site]
                 ),
             )

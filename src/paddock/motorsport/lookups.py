@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from paddock.audit import service as audit_service
+from paddock.audit.service import record
 from paddock.errors import Invalid, NotFound
 from paddock.motorsport import models as orm
 from paddock.motorsport.engine.standard import RequestKind
@@ -127,7 +127,7 @@ def audit(
     **data: Any,
 ) -> None:
     """Through the one audit writer: `actor` is the caller as the interface authenticated it."""
-    audit_service.record(
+    record(
         session,
         actor=actor,
         subject_kind=subject,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from paddock.accounts.deps import DealerScope
-from paddock.dealers import service as dealer_service
+from paddock.dealers import service as dealers
 from paddock.http import SessionDep
 from paddock.limits import Id
 from paddock.webhooks import service
@@ -108,7 +108,7 @@ def shown_error(status_code: int | None, error: str) -> str:
 
 @router.get("", response_model=EndpointRead)
 def get_endpoint(code: str, session: SessionDep, scope: DealerScope) -> EndpointRead:
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     return endpoint_read(service.get_endpoint(session, dealer_id=dealer.id))
 
 
@@ -119,7 +119,7 @@ def set_endpoint(
     """Where the dealer's CRM receives its invitees' booking events, signed with the secret.
     Only http(s) URLs on public addresses, without credentials: a host that is or resolves to
     a private, loopback, link-local or cloud-metadata address is refused (422)."""
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     endpoint, secret = service.set_endpoint(
         session,
         dealer_id=dealer.id,
@@ -133,7 +133,7 @@ def set_endpoint(
 
 @router.post("/rotate-secret", response_model=EndpointRead)
 def rotate_secret(code: str, session: SessionDep, scope: DealerScope) -> EndpointRead:
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     secret = service.rotate_secret(session, dealer_id=dealer.id)
     return endpoint_read(service.get_endpoint(session, dealer_id=dealer.id), secret)
 
@@ -141,7 +141,7 @@ def rotate_secret(code: str, session: SessionDep, scope: DealerScope) -> Endpoin
 @router.post("/ping", response_model=EventRead, status_code=202)
 def ping(code: str, session: SessionDep, scope: DealerScope) -> EventRead:
     """Queue a test event for the dealer's endpoint."""
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     return event_read(service.send_ping(session, dealer_id=dealer.id), full=True)
 
 
@@ -155,7 +155,7 @@ def list_events(
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[EventRead]:
     """The outbox and delivery state of the dealer's events, oldest first (keyset pages)."""
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     rows = service.list_events(
         session, dealer_id=dealer.id, status=status, after_id=after_id, limit=limit
     )
@@ -165,14 +165,14 @@ def list_events(
 @router.get("/events/{event_id}", response_model=EventRead)
 def get_event(code: str, event_id: Id, session: SessionDep, scope: DealerScope) -> EventRead:
     """One event with its payload and every delivery attempt."""
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     event, log = service.attempts_of(session, event_id=event_id, dealer_id=dealer.id)
     return event_read(event, list(log), full=True)
 
 
 @router.post("/events/{event_id}/replay", response_model=EventRead)
 def replay_event(code: str, event_id: Id, session: SessionDep, scope: DealerScope) -> EventRead:
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     service.replay(session, event_ids=[event_id], dealer_id=dealer.id)
     event, _ = service.attempts_of(session, event_id=event_id, dealer_id=dealer.id)
     return event_read(event)
@@ -181,5 +181,5 @@ def replay_event(code: str, event_id: Id, session: SessionDep, scope: DealerScop
 @router.post("/replay-dead", response_model=dict[str, int])
 def replay_dead(code: str, session: SessionDep, scope: DealerScope) -> dict[str, int]:
     """Send every dead event of the dealer again, from a fresh attempt count."""
-    dealer = dealer_service.get_dealer(session, code=code, scope=scope)
+    dealer = dealers.get_dealer(session, code=code, scope=scope)
     return {"replayed": service.replay(session, all_dead=True, dealer_id=dealer.id)}

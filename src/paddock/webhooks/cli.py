@@ -11,7 +11,7 @@ from rich.table import Table
 from paddock.accounts.service import Scope
 from paddock.cli_support import console, session_scope
 from paddock.db import make_engine, make_session_factory
-from paddock.dealers import service as dealer_service
+from paddock.dealers import service as dealers
 from paddock.settings import get_settings
 from paddock.webhooks import service
 
@@ -28,7 +28,7 @@ def set_endpoint(
 ) -> None:
     """Create or change a dealer's endpoint; a generated secret is shown once."""
     with session_scope() as session:
-        dealer_id = dealer_service.get_dealer(session, code=dealer, scope=CLI).id
+        dealer_id = dealers.get_dealer(session, code=dealer, scope=CLI).id
         endpoint, shown = service.set_endpoint(
             session,
             dealer_id=dealer_id,
@@ -86,9 +86,7 @@ def events(
 ) -> None:
     """The outbox and what became of each event."""
     with session_scope() as session:
-        dealer_id = (
-            dealer_service.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
-        )
+        dealer_id = dealers.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
         rows = service.list_events(
             session, dealer_id=dealer_id, status=status, after_id=after, limit=limit
         )
@@ -114,9 +112,7 @@ def replay(
 ) -> None:
     """Send events again from a fresh attempt count."""
     with session_scope() as session:
-        dealer_id = (
-            dealer_service.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
-        )
+        dealer_id = dealers.get_dealer(session, code=dealer, scope=CLI).id if dealer else None
         count = service.replay(
             session, event_ids=event_ids or [], all_dead=dead, dealer_id=dealer_id
         )
