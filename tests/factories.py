@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paddock.capacity.models import Pool, Site, SiteHours, Unit, UnitShift
+from paddock.capacity.models import Allocation, Pool, Site, SiteHours, Unit, UnitShift
 from paddock.catalog import service as catalog_service
 from paddock.catalog.models import Product, ProductDemand
 
@@ -115,3 +116,16 @@ def make_world(
 
 def later(moment: datetime, minutes: int) -> datetime:
     return moment + timedelta(minutes=minutes)
+
+
+def booking_units(session: Session, booking_id: int) -> list[tuple[int, int]]:
+    """A booking's live allocations as sorted (pool, unit) pairs; ends the read."""
+    rows = session.execute(
+        select(Allocation.pool_id, Allocation.unit_id).where(
+            Allocation.engagement_kind == "booking",
+            Allocation.engagement_id == booking_id,
+            Allocation.active.is_(True),
+        )
+    ).all()
+    session.rollback()
+    return sorted((int(p), int(u)) for p, u in rows)

@@ -8,14 +8,16 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paddock.accounts.service import Scope
 from paddock.bookings import service as bookings
-from paddock.bookings.models import BookingStatus
+from paddock.bookings.models import Booking, BookingStatus
+from paddock.capacity.models import Allocation
 from paddock.dealers import service as dealers
-from paddock.dealers.models import BookingAttribution, InvitationCode
-from tests.factories import World
+from paddock.dealers.models import BookingAttribution, DealerAllotment, InvitationCode
+from tests.factories import World, booking_units
 from tests.web.conftest import csrf_from, tomorrow
 from tests.web.test_guest_pages import STARTS, confirm, hold
 
@@ -69,21 +71,91 @@ def test_the_personal_link_books_with_attribution(web: TestClient, db: Session, 
     assert db.get(BookingAttribution, booking.id) is not None
 
 
-def test_a_code_typed_on_the_details_page(web: TestClient, db: Session, code: str) -> None:
+def _dealer_places(db: Session) -> list[tuple[int, int]]:
+    """The dealer's places taken, as (booking, unit)."""
+    db.rollback()
+    rows = db.execute(
+        select(Allocation.engagement_id, Allocation.unit_id)
+        .join(DealerAllotment, DealerAllotment.pool_id == Allocation.pool_id)
+        .where(Allocation.active.is_(True))
+    ).all()
+    return [(int(b), int(u)) for b, u in rows]
+
+
+def test_a_code_typed_on_the_details_page_keeps_the_booking(
+    web: TestClient, db: Session, code: str
+) -> None:
     link = hold(web)
+    token = link.rsplit("/", 1)[1]
+    held = bookings.get_by_token(db, token=token).booking
+    units = booking_units(db, held.id)
     done = confirm(web, link, code=" spring-2026-k47 ")
     assert done.status_code == 303  # type: ignore[attr-defined]
-    new_link = done.headers["location"]  # type: ignore[attr-defined]
-    assert new_link != link
-    page = web.get(new_link)
+    assert done.headers["location"] == link  # type: ignore[attr-defined]
+    page = web.get(link)
     assert "with the invitation of Peachtree Motors" in page.text
     db.rollback()
-    old = bookings.get_by_token(db, token=link.rsplit("/", 1)[1]).booking
-    new = bookings.get_by_token(db, token=new_link.rsplit("/", 1)[1]).booking
-    assert old.status == BookingStatus.CANCELLED and new.status == BookingStatus.CONFIRMED
-    assert new.starts_at == old.starts_at and new.guest_email == "ann@example.com"
-    assert db.get(BookingAttribution, new.id) is not None
+    booking = bookings.get_by_token(db, token=token).booking
+    assert (booking.id, booking.ref) == (held.id, held.ref)
+    assert booking.status == BookingStatus.CONFIRMED and booking.hold_expires_at is None
+    assert booking.starts_at == held.starts_at and booking.guest_email == "ann@example.com"
+    assert booking.channel == "invitation"
+    assert db.scalar(select(func.count()).select_from(Booking)) == 1  # no second booking
+    # The same units, plus one of the dealer's places, taken once.
+    places = _dealer_places(db)
+    assert [b for b, _ in places] == [booking.id]
+    assert booking_units(db, booking.id) == sorted([*units, (_place_pool(db), places[0][1])])
+    attribution = db.get(BookingAttribution, booking.id)
+    assert attribution is not None and attribution.invitation_code_id is not None
     assert db.query(InvitationCode).filter_by(code=code).one().uses == 1
+    # A form sent again changes nothing more.
+    assert confirm(web, link, code=code).headers["location"] == link  # type: ignore[attr-defined]
+    assert db.query(InvitationCode).filter_by(code=code).one().uses == 1
+    assert len(_dealer_places(db)) == 1
+
+
+def _place_pool(db: Session) -> int:
+    return int(db.scalars(select(DealerAllotment.pool_id)).one())
+
+
+def test_a_refused_code_leaves_the_hold_as_it_was(web: TestClient, db: Session, code: str) -> None:
+    link = hold(web)
+    token = link.rsplit("/", 1)[1]
+    held = bookings.get_by_token(db, token=token).booking
+    units = booking_units(db, held.id)
+    db.query(InvitationCode).filter_by(code=code).update({"uses": 2})  # used up
+    db.commit()
+    refused = confirm(web, link, code=code)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert re.search(r'id="code-error">All 2 places', refused.text)  # type: ignore[attr-defined]
+    db.rollback()
+    after = bookings.get_by_token(db, token=token).booking
+    assert (after.id, after.ref, after.status) == (held.id, held.ref, BookingStatus.HELD)
+    assert after.hold_expires_at == held.hold_expires_at and after.guest_email == held.guest_email
+    assert booking_units(db, held.id) == units
+    assert _dealer_places(db) == [] and db.get(BookingAttribution, held.id) is None
+
+
+def test_a_code_whose_dealer_has_no_place_left_leaves_the_hold(
+    web: TestClient, db: Session, code: str
+) -> None:
+    dealers.set_allotment(
+        db, dealer_code="D-ATL-001", site_code="TST", month=tomorrow(), places=0, actor="test"
+    )
+    link = hold(web)
+    token = link.rsplit("/", 1)[1]
+    held = bookings.get_by_token(db, token=token).booking
+    units = booking_units(db, held.id)
+    refused = confirm(web, link, code=code)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "Peachtree Motors has no test-drive places left" in refused.text  # type: ignore[attr-defined]
+    db.rollback()
+    after = bookings.get_by_token(db, token=token).booking
+    assert (after.ref, after.status) == (held.ref, BookingStatus.HELD)
+    assert booking_units(db, held.id) == units
+    assert db.query(InvitationCode).filter_by(code=code).one().uses == 0
+    # Without the code the guest confirms the same hold.
+    assert confirm(web, link).headers["location"] == link  # type: ignore[attr-defined]
 
 
 def test_bad_codes_are_explained(web: TestClient, db: Session, code: str) -> None:

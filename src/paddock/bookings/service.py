@@ -580,6 +580,19 @@ def _results(session: Session, bookings: Sequence[Booking]) -> list[BookingResul
 # --- Used by the guest pages and the operations console -------------------------------------
 
 
+@dataclass(frozen=True)
+class Extension:
+    """What a programme built on bookings adds to a hold as it is confirmed (a dealer's code
+    typed on the details page): `demands`, relative to the booking's start (which must still
+    be `starts_at`), are taken with it, then `on_admitted(session, booking_id)` writes what
+    belongs with the booking, all in the confirmation's transaction."""
+
+    starts_at: datetime
+    demands: Sequence[Demand]
+    on_admitted: Callable[[Session, int], None]
+    channel: str
+
+
 def confirm_with_guest(
     session: Session,
     *,
@@ -587,11 +600,14 @@ def confirm_with_guest(
     guest: Guest,
     actor: str = "guest",
     now: datetime | None = None,
+    extension: Extension | None = None,
 ) -> BookingResult:
     """Confirm a hold and record who the guest is, in one transaction: on the web a slot is
     held as soon as it is chosen, before the guest has typed their details. On a booking that
-    is already confirmed (a form sent twice) it only updates the details."""
+    is already confirmed (a form sent twice) it only updates the details; with an `extension`
+    only a hold is accepted, and it keeps its row, reference and units."""
     now = now or utcnow()
+    allowed = {BookingStatus.HELD} if extension else {BookingStatus.HELD, BookingStatus.CONFIRMED}
 
     def write() -> Booking:
         booking = _locked(session, ref)
@@ -604,11 +620,13 @@ def confirm_with_guest(
                 f"The hold on booking {booking.ref} expired; the time was released. "
                 "Please choose a time again."
             )
-        _require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "confirm")
+        _require(booking, status, allowed, "confirm")
         booking.guest_name = guest.name
         booking.guest_email = guest.email
         booking.guest_phone = guest.phone
         booking.notes = guest.notes
+        if extension is not None:
+            _extend(session, booking, extension, now)
         if status == BookingStatus.HELD:
             capacity.confirm(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
             _set_status(session, booking, BookingStatus.CONFIRMED, now, actor, hold_expires_at=None)
@@ -618,6 +636,24 @@ def confirm_with_guest(
         return booking
 
     return _with_resources(session, run_write(session, write))
+
+
+def _extend(session: Session, booking: Booking, extension: Extension, now: datetime) -> None:
+    if booking.starts_at != extension.starts_at:
+        raise Conflict(f"Booking {booking.ref} was moved meanwhile; please try again.")
+    site = session.get(Site, booking.site_id)
+    assert site is not None
+    capacity.allocate(
+        session,
+        capacity.site_clock(session, site.id, site.time_zone),
+        engagement_kind=ENGAGEMENT,
+        engagement_id=booking.id,
+        demands=extension.demands,
+        start=booking.starts_at,
+        now=now,
+    )
+    extension.on_admitted(session, booking.id)
+    booking.channel = extension.channel
 
 
 def swap_unit(

@@ -1,6 +1,7 @@
 """Invitations, as a guest meets them: what a code allows (look-up), the free start times it
 offers (within its dates and the dealer's places left per month), and booking with it (one
-transaction: the booking, the code's use counted and the booking attributed to the dealer)."""
+transaction: the booking, the code's use counted and the booking attributed to the dealer),
+or confirming a held booking with a code (one transaction too, the booking kept)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking
-from paddock.capacity.engine import Shortfall, Slot
+from paddock.capacity.engine import Demand, Shortfall, Slot
 from paddock.capacity.models import Site
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
@@ -277,39 +278,7 @@ def book_with_code(
     day = starts_at.astimezone(zone).date()
     if not invitation.drive_from <= day <= invitation.drive_to:
         raise InvitationNotValidForDate(_dates_message(invitation, day))
-    month = allotments.local_month(starts_at, zone)
-    place = allotments.ensure(
-        session, dealer_id=invitation.dealer_id, site_id=plan.site_id, month=month
-    )
-    if place.remaining <= 0:
-        raise _exhausted(invitation, place)
-    demand = allotments.place_demand(place, invitation.dealer_name, zone, starts_at)
-
-    def admitted(tx: Session, booking_id: int) -> None:
-        counted = tx.execute(
-            update(InvitationCode)
-            .where(
-                InvitationCode.id == invitation.id,
-                InvitationCode.revoked_at.is_(None),
-                or_(
-                    InvitationCode.max_uses.is_(None),
-                    InvitationCode.uses < InvitationCode.max_uses,
-                ),
-            )
-            .values(uses=InvitationCode.uses + 1)
-        )
-        if getattr(counted, "rowcount", 0) != 1:
-            raise InvitationUsedUp("This invitation has just been used up; no place is left.")
-        tx.execute(
-            insert(BookingAttribution).values(
-                booking_id=booking_id,
-                dealer_id=invitation.dealer_id,
-                invitation_code_id=invitation.id,
-                invitee_id=invitation.invitee_id,
-                created_at=now,
-            )
-        )
-
+    place, demand = _month_place(session, invitation, plan.site_id, zone, starts_at)
     try:
         return bookings.create_booking(
             session,
@@ -323,13 +292,60 @@ def book_with_code(
             actor=actor,
             now=now,
             extra_demands=[demand],
-            on_admitted=admitted,
+            on_admitted=lambda tx, booking_id: _count_use(tx, invitation, booking_id, now),
         )
     except SoldOut as exc:
-        short = {s.get("pool") for s in exc.extra.get("shortfalls", [])}
-        if place.pool_code in short:
+        if _short_of_place(exc, place):
             raise _exhausted(invitation, place) from exc
         raise
+
+
+@dataclass(frozen=True)
+class ConfirmedWithCode:
+    result: booking_service.BookingResult
+    invitation: Invitation
+
+
+def confirm_hold_with_code(
+    session: Session,
+    *,
+    ref: str,
+    code: str,
+    guest: booking_service.Guest,
+    actor: str = "guest",
+    now: datetime | None = None,
+) -> ConfirmedWithCode:
+    """A code typed while confirming a held booking (the guest's details page). In one
+    transaction the hold takes one of the dealer's places for its month, the code's use is
+    counted, the booking is attributed and confirmed with the guest's details; it keeps its
+    row, reference and units. A refused code changes nothing: the hold stays as it was."""
+    now = now or utcnow()
+    invitation = find_invitation(session, code=code)
+    check_usable(invitation, now)
+    held = booking_service.get_booking(session, ref=ref)
+    start = held.booking.starts_at
+    if attribution_of(session, booking_id=held.booking.id) is not None:
+        session.rollback()
+        raise Conflict("This booking already came with an invitation.")
+    plan = catalog.product_plan(session, code=held.product_code)
+    zone = ZoneInfo(plan.time_zone)
+    _check_fits(invitation, plan.code, start.astimezone(zone).date())
+    place, demand = _month_place(session, invitation, plan.site_id, zone, start)
+    extension = booking_service.Extension(
+        starts_at=start,
+        demands=[demand],
+        on_admitted=lambda tx, booking_id: _count_use(tx, invitation, booking_id, now),
+        channel="invitation",
+    )
+    try:
+        result = booking_service.confirm_with_guest(
+            session, ref=ref, guest=guest, actor=actor, now=now, extension=extension
+        )
+    except SoldOut as exc:
+        if _short_of_place(exc, place):
+            raise _exhausted(invitation, place) from exc
+        raise
+    return ConfirmedWithCode(result, invitation)
 
 
 def attribution_of(session: Session, *, booking_id: int) -> BookingAttribution | None:
@@ -337,6 +353,64 @@ def attribution_of(session: Session, *, booking_id: int) -> BookingAttribution |
 
 
 # Helpers ----------------------------------------------------------------------------------
+
+
+def _month_place(
+    session: Session, invitation: Invitation, site_id: int, zone: ZoneInfo, starts_at: datetime
+) -> tuple[allotments.AllotmentStatus, Demand]:
+    """The dealer's places for the month of `starts_at` (refused when none is left), and the
+    demand for one of them."""
+    month = allotments.local_month(starts_at, zone)
+    place = allotments.ensure(session, dealer_id=invitation.dealer_id, site_id=site_id, month=month)
+    if place.remaining <= 0:
+        raise _exhausted(invitation, place)
+    return place, allotments.place_demand(place, invitation.dealer_name, zone, starts_at)
+
+
+def _count_use(tx: Session, invitation: Invitation, booking_id: int, now: datetime) -> None:
+    """In the booking's transaction: the code's use is counted (never past its max, even
+    under concurrent use) and the booking attributed to the dealer and invitee."""
+    counted = tx.execute(
+        update(InvitationCode)
+        .where(
+            InvitationCode.id == invitation.id,
+            InvitationCode.revoked_at.is_(None),
+            or_(
+                InvitationCode.max_uses.is_(None),
+                InvitationCode.uses < InvitationCode.max_uses,
+            ),
+        )
+        .values(uses=InvitationCode.uses + 1)
+    )
+    if getattr(counted, "rowcount", 0) != 1:
+        raise InvitationUsedUp("This invitation has just been used up; no place is left.")
+    tx.execute(
+        insert(BookingAttribution).values(
+            booking_id=booking_id,
+            dealer_id=invitation.dealer_id,
+            invitation_code_id=invitation.id,
+            invitee_id=invitation.invitee_id,
+            created_at=now,
+        )
+    )
+
+
+def _short_of_place(exc: SoldOut, place: allotments.AllotmentStatus) -> bool:
+    return place.pool_code in {s.get("pool") for s in exc.extra.get("shortfalls", [])}
+
+
+def _check_fits(invitation: Invitation, product_code: str, day: date) -> None:
+    """Refuse, in the guest's words, a code that is not for this experience or this day."""
+    if product_code not in {p.code for p in invitation.products}:
+        names = ", ".join(p.name for p in invitation.products) or "no experience"
+        raise InvitationNotValidForProduct(
+            f"This invitation is for {names}, not for the experience you chose."
+        )
+    if not invitation.drive_from <= day <= invitation.drive_to:
+        raise InvitationNotValidForDate(
+            f"This invitation is for drives from {invitation.drive_from:%-d %B} to "
+            f"{invitation.drive_to:%-d %B %Y}; please choose a day in that range."
+        )
 
 
 def _allowed_product(invitation: Invitation, product_code: str) -> InvitationProduct:

@@ -3,7 +3,8 @@ them hold the logic:
 
 - `directory`: dealers, and their test-drive places per site and month (allotments);
 - `campaigns`: campaigns, their shared codes, and invitees with their personal codes;
-- `invitations`: what a code allows, its free start times, and booking with it;
+- `invitations`: what a code allows, its free start times, booking with it, and confirming
+  a held booking with a code typed on the details page;
 - `reports`: the bookings attributed to a dealer, its summary, and the CSV exports;
 - `codes`: the text of a code (normalised, generated, its link).
 
@@ -54,12 +55,14 @@ from paddock.dealers.directory import (
     set_allotment,
 )
 from paddock.dealers.invitations import (
+    ConfirmedWithCode,
     Invitation,
     InvitationAvailability,
     InvitationProduct,
     attribution_of,
     book_with_code,
     check_usable,
+    confirm_hold_with_code,
     find_invitation,
     get_invitation,
     invitation_availability,
@@ -84,6 +87,7 @@ __all__ = [
     "PAGE_MAX",
     "AttributedBooking",
     "CampaignStats",
+    "ConfirmedWithCode",
     "DealerSummary",
     "Invitation",
     "InvitationAvailability",
@@ -96,6 +100,7 @@ __all__ = [
     "bookings_csv",
     "campaign_stats",
     "check_usable",
+    "confirm_hold_with_code",
     "create_campaign",
     "create_code",
     "create_dealer",

@@ -1,6 +1,7 @@
 """What the guest pages need to know about dealer invitations (reads only; booking with a
-code is dealers.service.book_with_code). A code the guest typed is looked up through the
-address's guess count (dealers.guessing), as in the API."""
+code is dealers.service.book_with_code, confirming a hold with one confirm_hold_with_code).
+A code the guest typed is looked up through the address's guess count (dealers.guessing), as
+in the API."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from starlette.requests import Request
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
 from paddock.dealers import service as dealers
-from paddock.dealers.errors import InvitationNotValidForDate, InvitationNotValidForProduct
 from paddock.dealers.guessing import code_guesses
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.dealers.service import Invitation
@@ -44,22 +44,6 @@ def dealer_of(session: Session, booking_id: int) -> str | None:
         .join(BookingAttribution, BookingAttribution.dealer_id == Dealer.id)
         .where(BookingAttribution.booking_id == booking_id)
     )
-
-
-def check_fits(invitation: Invitation, product_code: str, starts_at: datetime, zone: str) -> None:
-    """Refuse, in the guest's words, a code that is not for this experience or this day."""
-    allowed = {p.code for p in invitation.products}
-    if product_code not in allowed:
-        names = ", ".join(p.name for p in invitation.products) or "no experience"
-        raise InvitationNotValidForProduct(
-            f"This invitation is for {names}, not for the experience you chose."
-        )
-    day = starts_at.astimezone(ZoneInfo(zone)).date()
-    if not invitation.drive_from <= day <= invitation.drive_to:
-        raise InvitationNotValidForDate(
-            f"This invitation is for drives from {invitation.drive_from:%-d %B} to "
-            f"{invitation.drive_to:%-d %B %Y}; please choose a day in that range."
-        )
 
 
 def day_url(code: str, product: Product, starts_at: datetime) -> str:
