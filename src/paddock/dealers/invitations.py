@@ -302,7 +302,7 @@ def book_with_code(
 
 @dataclass(frozen=True)
 class ConfirmedWithCode:
-    result: booking_service.BookingResult
+    result: bookings.BookingResult
     invitation: Invitation
 
 
@@ -311,7 +311,7 @@ def confirm_hold_with_code(
     *,
     ref: str,
     code: str,
-    guest: booking_service.Guest,
+    guest: bookings.Guest,
     actor: str = "guest",
     now: datetime | None = None,
 ) -> ConfirmedWithCode:
@@ -322,7 +322,7 @@ def confirm_hold_with_code(
     now = now or utcnow()
     invitation = find_invitation(session, code=code)
     check_usable(invitation, now)
-    held = booking_service.get_booking(session, ref=ref)
+    held = bookings.get_booking(session, ref=ref)
     start = held.booking.starts_at
     if attribution_of(session, booking_id=held.booking.id) is not None:
         session.rollback()
@@ -331,14 +331,14 @@ def confirm_hold_with_code(
     zone = ZoneInfo(plan.time_zone)
     _check_fits(invitation, plan.code, start.astimezone(zone).date())
     place, demand = _month_place(session, invitation, plan.site_id, zone, start)
-    extension = booking_service.Extension(
+    extension = bookings.Extension(
         starts_at=start,
         demands=[demand],
         on_admitted=lambda tx, booking_id: _count_use(tx, invitation, booking_id, now),
         channel="invitation",
     )
     try:
-        result = booking_service.confirm_with_guest(
+        result = bookings.confirm_with_guest(
             session, ref=ref, guest=guest, actor=actor, now=now, extension=extension
         )
     except SoldOut as exc:
