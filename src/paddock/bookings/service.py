@@ -4,21 +4,35 @@ leaves nothing half-written on failure."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Protocol, cast
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
-from paddock.audit.models import AuditEntry
-from paddock.bookings import postgres
+from paddock.bookings import lifecycle, postgres
 from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
-from paddock.bookings.drafts import Draft, audit_row, draft_booking
+from paddock.bookings.drafts import Draft, draft_booking
 from paddock.bookings.drafts import Guest as Guest
+from paddock.bookings.lifecycle import CompanionDemands as CompanionDemands
+from paddock.bookings.lifecycle import ReleaseListener as ReleaseListener
+from paddock.bookings.lifecycle import Transition as Transition
+from paddock.bookings.lifecycle import register_companion_demands as register_companion_demands
+from paddock.bookings.lifecycle import register_release_listener as register_release_listener
 from paddock.bookings.models import Booking, BookingStatus
+from paddock.bookings.results import BookingResult as BookingResult
+from paddock.bookings.results import Resource as Resource
+from paddock.bookings.results import effective_status as effective_status
+from paddock.bookings.results import get_booking as get_booking
+from paddock.bookings.results import get_by_token as get_by_token
+from paddock.bookings.results import history as history
+from paddock.bookings.results import list_bookings as list_bookings
+from paddock.bookings.results import local_day_bounds as local_day_bounds
+from paddock.bookings.results import results_of as results_of
+from paddock.bookings.results import with_resources
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Pick, is_free
@@ -31,70 +45,6 @@ from paddock.unit_of_work import run_write as run_write
 
 _INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
 _INSERT_AUDIT = audit.INSERT
-
-
-# Programmes built on bookings (dealers) hold more than the product's demands: a move must take
-# those again at the new start, and a lapsed hold must give back what it counted. They register
-# here, so bookings never imports them.
-CompanionDemands = Callable[[Session, int, datetime], Sequence[Demand]]
-ReleaseListener = Callable[[Session, Sequence[int], str], None]
-_companion_demands: dict[str, CompanionDemands] = {}
-_release_listeners: dict[str, ReleaseListener] = {}
-
-
-def register_companion_demands(name: str, provider: CompanionDemands) -> None:
-    """`provider(session, booking_id, new_start)` says what else the booking needs at a new
-    start. It runs before the move's transaction and may run transactions of its own."""
-    _companion_demands[name] = provider
-
-
-def register_release_listener(name: str, listener: ReleaseListener) -> None:
-    """`listener(session, booking_ids, reason)` runs inside the transaction that releases
-    bookings; reason is "expired" (a hold ran out)."""
-    _release_listeners[name] = listener
-
-
-def _notify_released(session: Session, booking_ids: Sequence[int], reason: str) -> None:
-    for listener in _release_listeners.values():
-        listener(session, booking_ids, reason)
-
-
-@dataclass(frozen=True)
-class Resource:
-    pool_id: int
-    unit_id: int
-    unit_label: str
-    starts_at: datetime
-    ends_at: datetime
-
-
-@dataclass
-class BookingResult:
-    booking: Booking
-    product_code: str
-    resources: list[Resource] = field(default_factory=list)
-    replayed: bool = False
-
-    @property
-    def status(self) -> str:
-        return effective_status(self.booking, utcnow())
-
-
-class Transition(Protocol):
-    def __call__(
-        self, session: Session, *, ref: str, actor: str = ..., now: datetime | None = None
-    ) -> BookingResult: ...
-
-
-def effective_status(booking: Booking, now: datetime) -> str:
-    """A hold past its expiry is expired even before the sweeper has written it."""
-    if (
-        booking.status == BookingStatus.HELD
-        and booking.hold_expires_at is not None
-        and booking.hold_expires_at <= now
-    ):
-        return BookingStatus.EXPIRED
-    return booking.status
 
 
 def create_booking(
@@ -211,23 +161,25 @@ def confirm_booking(
     now = now or utcnow()
 
     def write() -> Booking:
-        booking = _locked(session, ref)
+        booking = lifecycle.locked(session, ref)
         status = effective_status(booking, now)
         if status == BookingStatus.CONFIRMED:
             return booking
         if status == BookingStatus.EXPIRED:
-            _expire(session, booking, now)
+            lifecycle.expire(session, booking, now)
             session.commit()
             raise HoldExpired(
                 f"The hold on booking {ref} expired at {booking.hold_expires_at:%H:%M} UTC; "
                 "the slot was released. Please book again."
             )
-        _require(booking, status, {BookingStatus.HELD}, "confirm")
+        lifecycle.require(booking, status, {BookingStatus.HELD}, "confirm")
         capacity.confirm(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
-        _set_status(session, booking, BookingStatus.CONFIRMED, now, actor, hold_expires_at=None)
+        lifecycle.set_status(
+            session, booking, BookingStatus.CONFIRMED, now, actor, hold_expires_at=None
+        )
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
 
 
 def cancel_booking(
@@ -241,13 +193,13 @@ def cancel_booking(
     now = now or utcnow()
 
     def write() -> Booking:
-        booking = _locked(session, ref)
+        booking = lifecycle.locked(session, ref)
         status = effective_status(booking, now)
         if status == BookingStatus.CANCELLED:
             return booking
-        _require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "cancel")
+        lifecycle.require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "cancel")
         capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
-        _set_status(
+        lifecycle.set_status(
             session,
             booking,
             BookingStatus.CANCELLED,
@@ -258,7 +210,7 @@ def cancel_booking(
         )
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
 
 
 def check_in(
@@ -267,20 +219,22 @@ def check_in(
     now = now or utcnow()
 
     def write() -> Booking:
-        booking = _locked(session, ref)
+        booking = lifecycle.locked(session, ref)
         status = effective_status(booking, now)
         if status == BookingStatus.CHECKED_IN:
             return booking
-        _require(booking, status, {BookingStatus.CONFIRMED}, "check in")
+        lifecycle.require(booking, status, {BookingStatus.CONFIRMED}, "check in")
         if now < booking.starts_at - timedelta(hours=3) or now > booking.ends_at:
             raise InvalidTransition(
                 f"Booking {ref} can be checked in from 3 hours before its start "
                 f"({booking.starts_at:%Y-%m-%d %H:%M} UTC) until its end."
             )
-        _set_status(session, booking, BookingStatus.CHECKED_IN, now, actor, checked_in_at=now)
+        lifecycle.set_status(
+            session, booking, BookingStatus.CHECKED_IN, now, actor, checked_in_at=now
+        )
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
 
 
 def complete(
@@ -289,8 +243,10 @@ def complete(
     now = now or utcnow()
 
     def write() -> Booking:
-        booking = _locked(session, ref)
-        _require(booking, effective_status(booking, now), {BookingStatus.CHECKED_IN}, "complete")
+        booking = lifecycle.locked(session, ref)
+        lifecycle.require(
+            booking, effective_status(booking, now), {BookingStatus.CHECKED_IN}, "complete"
+        )
         held = capacity.allocations_of(session, ENGAGEMENT, [booking.id]).get(booking.id, [])
         for unit_id, _, _, starts, ends in held:
             # Completed use is what wears a car: the allocator prefers the least-used.
@@ -300,10 +256,10 @@ def complete(
                 .where(Unit.id == unit_id)
                 .values(usage_minutes=Unit.usage_minutes + minutes)
             )
-        _set_status(session, booking, BookingStatus.COMPLETED, now, actor)
+        lifecycle.set_status(session, booking, BookingStatus.COMPLETED, now, actor)
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
 
 
 def mark_no_show(
@@ -312,15 +268,17 @@ def mark_no_show(
     now = now or utcnow()
 
     def write() -> Booking:
-        booking = _locked(session, ref)
-        _require(booking, effective_status(booking, now), {BookingStatus.CONFIRMED}, "no-show")
+        booking = lifecycle.locked(session, ref)
+        lifecycle.require(
+            booking, effective_status(booking, now), {BookingStatus.CONFIRMED}, "no-show"
+        )
         if now < booking.starts_at:
             raise InvalidTransition(f"Booking {ref} has not started yet; it cannot be a no-show.")
         capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
-        _set_status(session, booking, BookingStatus.NO_SHOW, now, actor)
+        lifecycle.set_status(session, booking, BookingStatus.NO_SHOW, now, actor)
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
 
 
 def reschedule(
@@ -339,15 +297,15 @@ def reschedule(
     current = get_booking(session, ref=ref).booking
     companions = [
         demand
-        for provider in _companion_demands.values()
+        for provider in lifecycle.companion_demands.values()
         for demand in provider(session, current.id, starts_at)
     ]
     session.rollback()
 
     def write() -> Booking:
-        booking = _locked(session, ref)
+        booking = lifecycle.locked(session, ref)
         status = effective_status(booking, now)
-        _require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "move")
+        lifecycle.require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "move")
         code = session.scalar(select(Product.code).where(Product.id == booking.product_id))
         plan = catalog.product_plan(session, code=code or "")
         site = catalog.plan_clock(session, plan)
@@ -370,7 +328,7 @@ def reschedule(
         booking.starts_at = starts_at
         booking.ends_at = starts_at + plan.duration
         booking.updated_at = now
-        _audit(
+        lifecycle.audit_change(
             session,
             actor,
             booking.id,
@@ -381,7 +339,7 @@ def reschedule(
         )
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
 
 
 def expire_holds(session: Session, *, now: datetime | None = None) -> int:
@@ -402,7 +360,7 @@ def expire_holds(session: Session, *, now: datetime | None = None) -> int:
             .values(status=BookingStatus.EXPIRED, updated_at=now)
         )
         capacity.release_lapsed(session, now)
-        _notify_released(session, ids, "expired")
+        lifecycle.notify_released(session, ids, "expired")
         audit.record_many(
             session,
             (
@@ -417,66 +375,6 @@ def expire_holds(session: Session, *, now: datetime | None = None) -> int:
     return run_write(session, write)
 
 
-def get_booking(session: Session, *, ref: str) -> BookingResult:
-    booking = session.scalar(select(Booking).where(Booking.ref == ref.upper()))
-    if booking is None:
-        raise NotFound(f"No booking with reference '{ref}'.")
-    return _with_resources(session, booking)
-
-
-def get_by_token(session: Session, *, token: str) -> BookingResult:
-    booking = session.scalar(select(Booking).where(Booking.manage_token == token))
-    if booking is None:
-        raise NotFound("This booking link is not valid.")
-    return _with_resources(session, booking)
-
-
-def list_bookings(
-    session: Session,
-    *,
-    site_id: int | None = None,
-    day_from: datetime | None = None,
-    day_to: datetime | None = None,
-    status: str | None = None,
-    email: str | None = None,
-    limit: int = 50,
-    after_id: int | None = None,
-) -> list[BookingResult]:
-    query = select(Booking)
-    if site_id is not None:
-        query = query.where(Booking.site_id == site_id)
-    if day_from is not None:
-        query = query.where(Booking.starts_at >= day_from)
-    if day_to is not None:
-        query = query.where(Booking.starts_at < day_to)
-    if status:
-        query = query.where(Booking.status == status)
-    if email:
-        query = query.where(func.lower(Booking.guest_email) == email.lower())
-    if after_id is not None:
-        query = query.where(Booking.id > after_id)
-    rows = session.scalars(query.order_by(Booking.id).limit(min(limit, 500))).all()
-    return _results(session, rows)
-
-
-def history(session: Session, *, ref: str) -> Sequence[AuditEntry]:
-    booking = get_booking(session, ref=ref).booking
-    return session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.subject_kind == ENGAGEMENT, AuditEntry.subject_id == booking.id)
-        .order_by(AuditEntry.id)
-    ).all()
-
-
-def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(time_zone)
-    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return start, end
-
-
 def _replay(session: Session, key: str, fingerprint: str) -> BookingResult | None:
     booking = session.scalar(select(Booking).where(Booking.idempotency_key == key))
     session.rollback()
@@ -487,94 +385,9 @@ def _replay(session: Session, key: str, fingerprint: str) -> BookingResult | Non
             "This Idempotency-Key was already used for a different booking request; "
             "use a new key for a new booking."
         )
-    result = _with_resources(session, booking)
+    result = with_resources(session, booking)
     result.replayed = True
     return result
-
-
-def _locked(session: Session, ref: str) -> Booking:
-    query = select(Booking).where(Booking.ref == ref.upper())
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    booking = session.scalar(query)
-    if booking is None:
-        raise NotFound(f"No booking with reference '{ref}'.")
-    return booking
-
-
-def _require(booking: Booking, status: str, allowed: set[BookingStatus], verb: str) -> None:
-    if status not in allowed:
-        raise InvalidTransition(
-            f"Booking {booking.ref} is {status.replace('_', ' ')}; it cannot {verb}."
-            if verb != "no-show"
-            else f"Booking {booking.ref} is {status.replace('_', ' ')}; it cannot be a no-show."
-        )
-
-
-def _set_status(
-    session: Session,
-    booking: Booking,
-    status: BookingStatus,
-    now: datetime,
-    actor: str,
-    **changes: object,
-) -> None:
-    before = booking.status
-    booking.status = status
-    booking.updated_at = now
-    for name, value in changes.items():
-        setattr(booking, name, value)
-    _audit(
-        session,
-        actor,
-        booking.id,
-        str(status),
-        now,
-        previous=before,
-        **{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()},
-    )
-
-
-def _expire(session: Session, booking: Booking, now: datetime) -> None:
-    capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
-    _notify_released(session, [booking.id], "expired")
-    _set_status(session, booking, BookingStatus.EXPIRED, now, "system")
-
-
-def _audit(
-    session: Session, actor: str, booking_id: int, action: str, now: datetime, **data: object
-) -> None:
-    row = audit_row(actor, action, now, **data)
-    session.connection().execute(_INSERT_AUDIT, row | {"subject_id": booking_id})
-
-
-def _with_resources(session: Session, booking: Booking) -> BookingResult:
-    return _results(session, [booking])[0]
-
-
-def _results(session: Session, bookings: Sequence[Booking]) -> list[BookingResult]:
-    """Bookings with their resources and product codes, in two queries whatever their number."""
-    held = capacity.allocations_of(session, ENGAGEMENT, [b.id for b in bookings])
-    product_ids = {b.product_id for b in bookings}
-    codes = (
-        dict(
-            session.execute(
-                select(Product.id, Product.code).where(Product.id.in_(product_ids))
-            ).all()
-        )
-        if product_ids
-        else {}
-    )
-    # End the read transaction: a later read on this session must see other writers' commits.
-    session.commit()
-    return [
-        BookingResult(
-            b,
-            codes.get(b.product_id) or "?",
-            [Resource(pool, unit, label, s, e) for unit, pool, label, s, e in held.get(b.id, [])],
-        )
-        for b in bookings
-    ]
 
 
 # --- Used by the guest pages and the operations console -------------------------------------
@@ -610,17 +423,17 @@ def confirm_with_guest(
     allowed = {BookingStatus.HELD} if extension else {BookingStatus.HELD, BookingStatus.CONFIRMED}
 
     def write() -> Booking:
-        booking = _locked(session, ref)
+        booking = lifecycle.locked(session, ref)
         status = effective_status(booking, now)
         if status == BookingStatus.EXPIRED:
             if booking.status == BookingStatus.HELD:
-                _expire(session, booking, now)
+                lifecycle.expire(session, booking, now)
                 session.commit()
             raise HoldExpired(
                 f"The hold on booking {booking.ref} expired; the time was released. "
                 "Please choose a time again."
             )
-        _require(booking, status, allowed, "confirm")
+        lifecycle.require(booking, status, allowed, "confirm")
         booking.guest_name = guest.name
         booking.guest_email = guest.email
         booking.guest_phone = guest.phone
@@ -629,13 +442,15 @@ def confirm_with_guest(
             _extend(session, booking, extension, now)
         if status == BookingStatus.HELD:
             capacity.confirm(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
-            _set_status(session, booking, BookingStatus.CONFIRMED, now, actor, hold_expires_at=None)
+            lifecycle.set_status(
+                session, booking, BookingStatus.CONFIRMED, now, actor, hold_expires_at=None
+            )
         else:
             booking.updated_at = now
-            _audit(session, actor, booking.id, "guest_updated", now)
+            lifecycle.audit_change(session, actor, booking.id, "guest_updated", now)
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
 
 
 def _extend(session: Session, booking: Booking, extension: Extension, now: datetime) -> None:
@@ -674,9 +489,9 @@ def swap_unit(
         raise Invalid("Choose a different unit to swap to.")
 
     def write() -> Booking:
-        booking = _locked(session, ref)
+        booking = lifecycle.locked(session, ref)
         status = effective_status(booking, now)
-        _require(
+        lifecycle.require(
             booking,
             status,
             {BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN},
@@ -738,7 +553,7 @@ def swap_unit(
         if not capacity.insert_unless_taken(session, row):
             raise Conflict(f"{target.label} was just taken; choose another.")
         booking.updated_at = now
-        _audit(
+        lifecycle.audit_change(
             session,
             actor,
             booking.id,
@@ -749,4 +564,4 @@ def swap_unit(
         )
         return booking
 
-    return _with_resources(session, run_write(session, write))
+    return with_resources(session, run_write(session, write))
