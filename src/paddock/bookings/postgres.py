@@ -1,4 +1,4 @@
-"""A booking on PostgreSQL is one statement: booking_create() (migration 0005) takes the units
+"""A booking on PostgreSQL is one statement: booking_create() (bookings/sql/) takes the units
 of every claim, writes the booking and its audit entry, or writes nothing and says which
 demand fell short. In autocommit it costs one round trip: no BEGIN, no COMMIT.
 

@@ -4,7 +4,7 @@ candidate under the write lock.
 A claim is a demand placed in time with the units that could meet it, best first: those that
 work over the whole interval (from the cached shifts and hours), least used first, ties in a
 random order so that concurrent writers spread out. The database function capacity_take()
-(migration 0005) tries them in that order; the exclusion constraint both checks each unit and
+(capacity/sql/) tries them in that order; the exclusion constraint both checks each unit and
 arbitrates between writers. Units it found busy come back as hints, so that this process tries
 them last next time (a hint only orders candidates; it never decides).
 

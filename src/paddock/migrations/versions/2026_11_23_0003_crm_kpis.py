@@ -41,10 +41,10 @@ BEGIN
     WHERE a.booking_id = NEW.subject_id;
 END
 """
-POSTGRES_FUNCTION = f"""
+POSTGRES_FUNCTION = """
 CREATE FUNCTION webhook_outbox_from_audit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO webhook_event ({OUTBOX_COLUMNS})
+    INSERT INTO webhook_event (endpoint_id, dealer_id, booking_id, audit_entry_id, event_type, occurred_at, status, attempts, next_attempt_at, last_error, created_at)
     SELECT w.id, a.dealer_id, NEW.subject_id, NEW.id,
         CASE WHEN NEW.action IN ('held', 'confirmed') AND NEW.data->>'previous' IS NULL
             THEN 'booking.created' ELSE 'booking.' || NEW.action END,
@@ -159,7 +159,7 @@ def sqlite_rollup_triggers() -> list[str]:
 
 PG_DAY = "({row}.starts_at AT TIME ZONE 'UTC')::date"
 POSTGRES_ROLLUP = [
-    f"""
+    """
 CREATE FUNCTION kpi_booking_cell() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bid integer;
@@ -170,12 +170,12 @@ BEGIN
     dealer := coalesce((SELECT dealer_id FROM booking_attribution WHERE booking_id = bid), 0);
     kind := coalesce((SELECT kind_at_visit FROM booking_person WHERE booking_id = bid), '');
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO kpi_booking_delta ({CELL}) VALUES
-            ({PG_DAY.format(row="OLD")}, OLD.product_id, OLD.status, dealer, kind, -1);
+        INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n) VALUES
+            ((OLD.starts_at AT TIME ZONE 'UTC')::date, OLD.product_id, OLD.status, dealer, kind, -1);
     END IF;
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-    INSERT INTO kpi_booking_delta ({CELL}) VALUES
-        ({PG_DAY.format(row="NEW")}, NEW.product_id, NEW.status, dealer, kind, 1);
+    INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n) VALUES
+        ((NEW.starts_at AT TIME ZONE 'UTC')::date, NEW.product_id, NEW.status, dealer, kind, 1);
     RETURN NULL;
 END
 $$
@@ -188,7 +188,7 @@ $$
     "OR OLD.product_id IS DISTINCT FROM NEW.product_id) EXECUTE FUNCTION kpi_booking_cell()",
     "CREATE TRIGGER trg_booking_kpi_delete BEFORE DELETE ON booking FOR EACH ROW "
     "EXECUTE FUNCTION kpi_booking_cell()",
-    f"""
+    """
 CREATE FUNCTION kpi_booking_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bid integer;
@@ -201,16 +201,16 @@ BEGIN
     IF TG_TABLE_NAME = 'booking_attribution' THEN
         old_dealer := CASE WHEN TG_OP = 'INSERT' THEN 0 ELSE OLD.dealer_id END;
         new_dealer := CASE WHEN TG_OP = 'DELETE' THEN 0 ELSE NEW.dealer_id END;
-        INSERT INTO kpi_booking_delta ({CELL})
-        SELECT {PG_DAY.format(row="b")}, b.product_id, b.status, m.dealer,
+        INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n)
+        SELECT (b.starts_at AT TIME ZONE 'UTC')::date, b.product_id, b.status, m.dealer,
             coalesce((SELECT kind_at_visit FROM booking_person WHERE booking_id = b.id), ''), m.n
         FROM booking b CROSS JOIN (VALUES (old_dealer, -1), (new_dealer, 1)) AS m(dealer, n)
         WHERE b.id = bid AND old_dealer IS DISTINCT FROM new_dealer;
     ELSE
         old_kind := CASE WHEN TG_OP = 'INSERT' THEN '' ELSE OLD.kind_at_visit END;
         new_kind := CASE WHEN TG_OP = 'DELETE' THEN '' ELSE NEW.kind_at_visit END;
-        INSERT INTO kpi_booking_delta ({CELL})
-        SELECT {PG_DAY.format(row="b")}, b.product_id, b.status,
+        INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n)
+        SELECT (b.starts_at AT TIME ZONE 'UTC')::date, b.product_id, b.status,
             coalesce((SELECT dealer_id FROM booking_attribution WHERE booking_id = b.id), 0),
             m.kind, m.n
         FROM booking b CROSS JOIN (VALUES (old_kind, -1), (new_kind, 1)) AS m(kind, n)
@@ -224,7 +224,7 @@ $$
     "ON booking_attribution FOR EACH ROW EXECUTE FUNCTION kpi_booking_moved()",
     "CREATE TRIGGER trg_booking_person_kpi AFTER INSERT OR DELETE OR UPDATE OF kind_at_visit "
     "ON booking_person FOR EACH ROW EXECUTE FUNCTION kpi_booking_moved()",
-    f"""
+    """
 CREATE FUNCTION kpi_unit_split(
     p_starts timestamptz, p_ends timestamptz, p_unit integer, p_pool integer, p_sign integer
 ) RETURNS void LANGUAGE sql AS $$
@@ -234,7 +234,7 @@ CREATE FUNCTION kpi_unit_split(
         - greatest(p_starts AT TIME ZONE 'UTC', d)))::bigint
     FROM generate_series(date_trunc('day', p_starts AT TIME ZONE 'UTC'),
         (p_ends AT TIME ZONE 'UTC') - interval '1 microsecond', interval '1 day') AS d
-    WHERE (SELECT p.kind FROM pool p WHERE p.id = p_pool) NOT IN {NOT_RESOURCES}
+    WHERE (SELECT p.kind FROM pool p WHERE p.id = p_pool) NOT IN ('dealer_allotment', 'customer_vehicle')
 $$
 """,
     """

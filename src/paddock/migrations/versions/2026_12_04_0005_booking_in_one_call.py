@@ -17,14 +17,12 @@ Create Date: 2026-12-04 09:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 
 revision: str = "0005_booking_in_one_call"
 down_revision: str | Sequence[str] | None = "0003_crm_kpis"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-NOT_RESOURCES = "('dealer_allotment', 'customer_vehicle')"
 
 CAPACITY_TAKE = """
 CREATE FUNCTION capacity_take(
@@ -187,13 +185,10 @@ END
 $$
 """
 
-CELL = "day, product_id, status, dealer_id, kind, n"
-PG_DAY = "({row}.starts_at AT TIME ZONE 'UTC')::date"
-
 # The rollup's triggers, same arithmetic as 0003's with fewer statements per row: a new
 # booking has no attribution or person yet (both reference it), and an allocation within one
 # UTC day (nearly all) is one delta row, without the day series.
-KPI_BOOKING_CELL = f"""
+KPI_BOOKING_CELL = """
 CREATE OR REPLACE FUNCTION kpi_booking_cell() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bid integer;
@@ -201,24 +196,24 @@ DECLARE
     kind text;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO kpi_booking_delta ({CELL}) VALUES
-            ({PG_DAY.format(row="NEW")}, NEW.product_id, NEW.status, 0, '', 1);
+        INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n) VALUES
+            ((NEW.starts_at AT TIME ZONE 'UTC')::date, NEW.product_id, NEW.status, 0, '', 1);
         RETURN NULL;
     END IF;
     IF TG_OP = 'DELETE' THEN bid := OLD.id; ELSE bid := NEW.id; END IF;
     dealer := coalesce((SELECT dealer_id FROM booking_attribution WHERE booking_id = bid), 0);
     kind := coalesce((SELECT kind_at_visit FROM booking_person WHERE booking_id = bid), '');
-    INSERT INTO kpi_booking_delta ({CELL}) VALUES
-        ({PG_DAY.format(row="OLD")}, OLD.product_id, OLD.status, dealer, kind, -1);
+    INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n) VALUES
+        ((OLD.starts_at AT TIME ZONE 'UTC')::date, OLD.product_id, OLD.status, dealer, kind, -1);
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-    INSERT INTO kpi_booking_delta ({CELL}) VALUES
-        ({PG_DAY.format(row="NEW")}, NEW.product_id, NEW.status, dealer, kind, 1);
+    INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n) VALUES
+        ((NEW.starts_at AT TIME ZONE 'UTC')::date, NEW.product_id, NEW.status, dealer, kind, 1);
     RETURN NULL;
 END
 $$
 """
 
-KPI_UNIT_SPLIT = f"""
+KPI_UNIT_SPLIT = """
 CREATE OR REPLACE FUNCTION kpi_unit_split(
     p_starts timestamptz, p_ends timestamptz, p_unit integer, p_pool integer, p_sign integer
 ) RETURNS void LANGUAGE plpgsql AS $$
@@ -226,7 +221,7 @@ DECLARE
     first_day timestamp := date_trunc('day', p_starts AT TIME ZONE 'UTC');
     last_day timestamp := date_trunc('day', (p_ends AT TIME ZONE 'UTC') - interval '1 microsecond');
 BEGIN
-    IF EXISTS (SELECT 1 FROM pool p WHERE p.id = p_pool AND p.kind IN {NOT_RESOURCES}) THEN
+    IF EXISTS (SELECT 1 FROM pool p WHERE p.id = p_pool AND p.kind IN ('dealer_allotment', 'customer_vehicle')) THEN
         RETURN;
     END IF;
     IF first_day = last_day THEN
@@ -245,7 +240,7 @@ $$
 """
 
 # New allocations: one delta statement per INSERT statement (a booking's units go in one).
-KPI_ALLOCATIONS_INSERTED = f"""
+KPI_ALLOCATIONS_INSERTED = """
 CREATE FUNCTION kpi_allocations_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO kpi_unit_delta (day, unit_id, seconds)
@@ -253,7 +248,7 @@ BEGIN
         least(n.ends_at AT TIME ZONE 'UTC', d + interval '1 day')
         - greatest(n.starts_at AT TIME ZONE 'UTC', d)))::bigint
     FROM inserted n
-    JOIN pool p ON p.id = n.pool_id AND p.kind NOT IN {NOT_RESOURCES}
+    JOIN pool p ON p.id = n.pool_id AND p.kind NOT IN ('dealer_allotment', 'customer_vehicle')
     CROSS JOIN LATERAL generate_series(date_trunc('day', n.starts_at AT TIME ZONE 'UTC'),
         (n.ends_at AT TIME ZONE 'UTC') - interval '1 microsecond', interval '1 day') AS d
     WHERE n.active AND n.engagement_kind <> 'blocked';
@@ -306,18 +301,14 @@ def _guards() -> dict[str, list[tuple[str, str]]]:
     return by_parent
 
 
-OUTBOX_COLUMNS = (
-    "endpoint_id, dealer_id, booking_id, audit_entry_id, event_type, occurred_at, status, "
-    "attempts, next_attempt_at, last_error, created_at"
-)
 # Most audited bookings have no dealer: one index probe decides, before the join.
-WEBHOOK_OUTBOX = f"""
+WEBHOOK_OUTBOX = """
 CREATE OR REPLACE FUNCTION webhook_outbox_from_audit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM booking_attribution WHERE booking_id = NEW.subject_id) THEN
         RETURN NULL;
     END IF;
-    INSERT INTO webhook_event ({OUTBOX_COLUMNS})
+    INSERT INTO webhook_event (endpoint_id, dealer_id, booking_id, audit_entry_id, event_type, occurred_at, status, attempts, next_attempt_at, last_error, created_at)
     SELECT w.id, a.dealer_id, NEW.subject_id, NEW.id,
         CASE WHEN NEW.action IN ('held', 'confirmed') AND NEW.data->>'previous' IS NULL
             THEN 'booking.created' ELSE 'booking.' || NEW.action END,
@@ -327,6 +318,58 @@ BEGIN
     WHERE a.booking_id = NEW.subject_id;
     RETURN NULL;
 END
+$$
+"""
+
+
+# For downgrade: the trigger functions 0005 replaces, as 0003 made them.
+PREVIOUS_WEBHOOK_OUTBOX = """
+CREATE OR REPLACE FUNCTION webhook_outbox_from_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO webhook_event (endpoint_id, dealer_id, booking_id, audit_entry_id, event_type, occurred_at, status, attempts, next_attempt_at, last_error, created_at)
+    SELECT w.id, a.dealer_id, NEW.subject_id, NEW.id,
+        CASE WHEN NEW.action IN ('held', 'confirmed') AND NEW.data->>'previous' IS NULL
+            THEN 'booking.created' ELSE 'booking.' || NEW.action END,
+        NEW.at, 'pending', 0, now(), '', now()
+    FROM booking_attribution a
+    JOIN webhook_endpoint w ON w.dealer_id = a.dealer_id AND w.active
+    WHERE a.booking_id = NEW.subject_id;
+    RETURN NULL;
+END
+$$
+"""
+PREVIOUS_KPI_BOOKING_CELL = """
+CREATE OR REPLACE FUNCTION kpi_booking_cell() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bid integer;
+    dealer integer;
+    kind text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN bid := OLD.id; ELSE bid := NEW.id; END IF;
+    dealer := coalesce((SELECT dealer_id FROM booking_attribution WHERE booking_id = bid), 0);
+    kind := coalesce((SELECT kind_at_visit FROM booking_person WHERE booking_id = bid), '');
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n) VALUES
+            ((OLD.starts_at AT TIME ZONE 'UTC')::date, OLD.product_id, OLD.status, dealer, kind, -1);
+    END IF;
+    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+    INSERT INTO kpi_booking_delta (day, product_id, status, dealer_id, kind, n) VALUES
+        ((NEW.starts_at AT TIME ZONE 'UTC')::date, NEW.product_id, NEW.status, dealer, kind, 1);
+    RETURN NULL;
+END
+$$
+"""
+PREVIOUS_KPI_UNIT_SPLIT = """
+CREATE OR REPLACE FUNCTION kpi_unit_split(
+    p_starts timestamptz, p_ends timestamptz, p_unit integer, p_pool integer, p_sign integer
+) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO kpi_unit_delta (day, unit_id, seconds)
+    SELECT d::date, p_unit, p_sign * round(extract(epoch FROM
+        least(p_ends AT TIME ZONE 'UTC', d + interval '1 day')
+        - greatest(p_starts AT TIME ZONE 'UTC', d)))::bigint
+    FROM generate_series(date_trunc('day', p_starts AT TIME ZONE 'UTC'),
+        (p_ends AT TIME ZONE 'UTC') - interval '1 microsecond', interval '1 day') AS d
+    WHERE (SELECT p.kind FROM pool p WHERE p.id = p_pool) NOT IN ('dealer_allotment', 'customer_vehicle')
 $$
 """
 
@@ -406,9 +449,5 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION booking_create")
     op.execute("DROP FUNCTION capacity_take")
     op.execute("DROP FUNCTION capacity_take_each")
-    # The trigger functions as 0003 made them.
-    previous = context.script.get_revision("0003_crm_kpis")
-    assert previous is not None and previous.module is not None
-    for statement in (previous.module.POSTGRES_FUNCTION, *previous.module.POSTGRES_ROLLUP):
-        if statement.lstrip().startswith("CREATE FUNCTION"):
-            op.execute(statement.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    for statement in (PREVIOUS_WEBHOOK_OUTBOX, PREVIOUS_KPI_BOOKING_CELL, PREVIOUS_KPI_UNIT_SPLIT):
+        op.execute(statement)
