@@ -9,9 +9,8 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -194,34 +193,6 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-@contextmanager
-def write_transaction(session: Session) -> Iterator[Session]:
-    """Run a write use case in one transaction (write lock up front on SQLite)."""
-    if session.in_transaction():
-        session.rollback()
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        with _transaction(session):
-            yield session
-        return
-    # SQLite has one writer at a time. Writers queue on a lock of this process, then on a
-    # lock of the database file shared by every process, before BEGIN IMMEDIATE: the next
-    # writer starts the moment the one before is done, where SQLite's own busy handler polls
-    # with sleeps growing to 100 ms (seconds of latency under load, idle cores). Past the lock
-    # timeout SQLite's handler takes over, and its own timeout still answers "busy".
-    writers = _sqlite_writers.get(bind.engine)
-    if writers is None:
-        writers = _sqlite_writers.setdefault(bind.engine, SqliteWriters(bind.engine.url.database))
-    locked = writers.acquire(_LOCK_WAIT_SECONDS)
-    try:
-        session.connection(execution_options={"sqlite_write": True})
-        with _transaction(session):
-            yield session
-    finally:
-        if locked:
-            writers.release()
-
-
 class SqliteWriters:
     """The queue of writers to one SQLite file: a thread lock, then an flock on a file beside
     the database (`<db>-writer.lock`), which a crashed process gives up with its descriptor."""
@@ -262,17 +233,3 @@ class SqliteWriters:
         if self._fd is not None and self._depth == 0:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._threads.release()
-
-
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, SqliteWriters] = weakref.WeakKeyDictionary()
-_LOCK_WAIT_SECONDS = 5.0
-
-
-@contextmanager
-def _transaction(session: Session) -> Iterator[None]:
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise

@@ -33,7 +33,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import Executable
 
-from paddock.db import Base, run_blocking, write_transaction
+from paddock.db import Base, run_blocking
+from paddock.unit_of_work import write_transaction
 
 log = logging.getLogger(__name__)
 

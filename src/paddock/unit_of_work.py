@@ -16,13 +16,16 @@ closes the session (`paddock.http.get_session`, `paddock.web.deps`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from paddock.db import is_busy_error, is_deadlock, sqlstate, write_transaction
+from paddock.db import SqliteWriters, is_busy_error, is_deadlock, sqlstate
 from paddock.errors import Busy
 
 __all__ = ["MAX_ATTEMPTS", "LostRace", "busy", "run_write", "write_transaction"]
@@ -61,3 +64,45 @@ def run_write(session: Session, work: Callable[[], T], *, attempts: int = MAX_AT
                 raise busy() from exc
             raise
     raise busy()
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """Run a write use case in one transaction (write lock up front on SQLite)."""
+    if session.in_transaction():
+        session.rollback()
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        with _transaction(session):
+            yield session
+        return
+    # SQLite has one writer at a time. Writers queue on a lock of this process, then on a
+    # lock of the database file shared by every process, before BEGIN IMMEDIATE: the next
+    # writer starts the moment the one before is done, where SQLite's own busy handler polls
+    # with sleeps growing to 100 ms (seconds of latency under load, idle cores). Past the lock
+    # timeout SQLite's handler takes over, and its own timeout still answers "busy".
+    writers = _sqlite_writers.get(bind.engine)
+    if writers is None:
+        writers = _sqlite_writers.setdefault(bind.engine, SqliteWriters(bind.engine.url.database))
+    locked = writers.acquire(_LOCK_WAIT_SECONDS)
+    try:
+        session.connection(execution_options={"sqlite_write": True})
+        with _transaction(session):
+            yield session
+    finally:
+        if locked:
+            writers.release()
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, SqliteWriters] = weakref.WeakKeyDictionary()
+_LOCK_WAIT_SECONDS = 5.0
+
+
+@contextmanager
+def _transaction(session: Session) -> Iterator[None]:
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

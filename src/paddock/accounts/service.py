@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from paddock.accounts.errors import BadCredentials
 from paddock.accounts.models import ROLE_VALUES, ApiToken, Role, User, UserSession
 from paddock.audit import service as audit
-from paddock.db import utcnow, write_transaction
+from paddock.db import utcnow
 from paddock.errors import Conflict, Forbidden, Invalid, NotFound
+from paddock.unit_of_work import write_transaction
 
 # A web session ends after this long without use, and at the latest this long after sign-in.
 SESSION_IDLE = timedelta(hours=12)

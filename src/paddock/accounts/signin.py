@@ -29,7 +29,8 @@ from paddock import throttle
 from paddock.accounts.errors import BadCredentials, TooManyAttempts
 from paddock.accounts.models import User, UserSession
 from paddock.clients import address_key
-from paddock.db import utcnow, write_transaction
+from paddock.db import utcnow
+from paddock.unit_of_work import write_transaction
 
 # Failed sign-ins one address may make, for any e-mails, per window (seconds).
 MAX_FAILURES_PER_ADDRESS = 20

@@ -24,8 +24,8 @@ from paddock.bookings.drafts import Draft
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Pick
-from paddock.db import BUSY_STATES, DEADLOCK, write_transaction
-from paddock.unit_of_work import EXCLUSION_VIOLATION, MAX_ATTEMPTS
+from paddock.db import BUSY_STATES, DEADLOCK
+from paddock.unit_of_work import EXCLUSION_VIOLATION, MAX_ATTEMPTS, write_transaction
 
 # EXCLUSION_VIOLATION: the quick way's INSERT met a unit a concurrent writer took after the
 # probe: go carefully.

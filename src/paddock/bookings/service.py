@@ -41,7 +41,7 @@ from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound, SoldOut
-from paddock.unit_of_work import run_write as run_write
+from paddock.unit_of_work import run_write
 
 _INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
 _INSERT_AUDIT = audit.INSERT

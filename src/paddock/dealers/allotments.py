@@ -23,10 +23,11 @@ from paddock.bookings import service as bookings
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand
 from paddock.capacity.models import Allocation, Pool, Site, Unit, UnitShift, pool_membership
-from paddock.db import utcnow, write_transaction
+from paddock.db import utcnow
 from paddock.dealers.models import Dealer, DealerAllotment
 from paddock.errors import Conflict, Invalid, SoldOut
 from paddock.limits import check_day
+from paddock.unit_of_work import run_write, write_transaction
 
 POOL_KIND = "dealer_allotment"
 UNIT_KIND = "dealer_place"
@@ -243,7 +244,7 @@ def set_places(
         allotment.places = places
         allotment.updated_at = now
 
-    bookings.run_write(session, write)
+    run_write(session, write)
     capacity.invalidate_cache()
     result = status(session, dealer_id=dealer_id, site_id=site_id, month=month)
     session.rollback()

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from paddock.accounts.service import Scope
 from paddock.catalog.models import Product
-from paddock.db import utcnow, write_transaction
+from paddock.db import utcnow
 from paddock.dealers import rules
 from paddock.dealers.codes import CODE_PATTERN, new_code, normalize_code
 from paddock.dealers.directory import PAGE_MAX, get_dealer, record_audit
 from paddock.dealers.models import BookingAttribution, Campaign, Dealer, InvitationCode, Invitee
 from paddock.errors import Conflict, Invalid, NotFound
+from paddock.unit_of_work import write_transaction
 
 MAX_USES_LIMIT = 100_000
 GOOD_CODE = (

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from paddock.accounts.service import Scope, normalize_email
 from paddock.audit import service as audit
 from paddock.catalog import service as catalog
-from paddock.db import write_transaction
 from paddock.dealers import allotments
 from paddock.dealers.models import REGIONS, Dealer
 from paddock.errors import Conflict, Invalid, NotFound
+from paddock.unit_of_work import write_transaction
 
 DEALER_CODE_PATTERN = re.compile(r"^D-[A-Z]{2,4}-\d{3}$")
 PAGE_MAX = 500

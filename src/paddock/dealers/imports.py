@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from paddock import csv_files
 from paddock.accounts.service import Scope
-from paddock.db import write_transaction
 from paddock.dealers import rules
 from paddock.dealers.campaigns import invited_emails, open_campaign, write_invitees
 from paddock.errors import Invalid
+from paddock.unit_of_work import write_transaction
 
 MAX_ROWS = 10_000
 MAX_BYTES = 5_000_000

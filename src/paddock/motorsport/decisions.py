@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid, NotFound
 from paddock.motorsport import capacity_view
@@ -33,6 +32,7 @@ from paddock.motorsport.schemas import (
 from paddock.motorsport.set_decision import decide_requests, season_requests
 from paddock.motorsport.snapshots import capacity_snapshot
 from paddock.motorsport.support_requests import engine_request, evaluate_on, refuse_taken_number
+from paddock.unit_of_work import run_write
 
 
 def record_decision(

@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Invalid
 from paddock.motorsport import models as orm
@@ -25,6 +24,7 @@ from paddock.motorsport.schemas import (
     ResultRead,
     ServiceLevelRead,
 )
+from paddock.unit_of_work import run_write
 
 
 @dataclass(frozen=True)

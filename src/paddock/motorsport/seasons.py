@@ -10,7 +10,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from paddock import csv_files
-from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid
 from paddock.motorsport import models as orm
@@ -18,6 +17,7 @@ from paddock.motorsport.context import to_event
 from paddock.motorsport.engine import calendars
 from paddock.motorsport.lookups import audit, find_championship
 from paddock.motorsport.schemas import ChampionshipRead, EventRead, ImportRead, SeasonRead
+from paddock.unit_of_work import run_write
 
 
 def list_championships(session: Session) -> list[ChampionshipRead]:

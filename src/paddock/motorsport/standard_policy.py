@@ -10,7 +10,6 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Invalid, NotFound
 from paddock.motorsport import models as orm
@@ -18,6 +17,7 @@ from paddock.motorsport.context import grid_policy_row, standard_row_for
 from paddock.motorsport.engine.standard import DemandLine, PoolBasis, Scope
 from paddock.motorsport.lookups import audit, find_championship
 from paddock.motorsport.schemas import FreightIO, PolicyRead, StandardLineIO, StandardRead
+from paddock.unit_of_work import run_write
 
 
 def list_standards(session: Session) -> list[StandardRead]:

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid
 from paddock.motorsport import models as orm
@@ -24,6 +23,7 @@ from paddock.motorsport.engine.standard import RequestKind, SupportRequest
 from paddock.motorsport.lookups import audit, find_request, find_season, find_team, parse_kind
 from paddock.motorsport.reads import evaluation_read
 from paddock.motorsport.schemas import EvaluationRead, RequestRead
+from paddock.unit_of_work import run_write
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from paddock.bookings.service import run_write
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid
 from paddock.motorsport import models as orm
 from paddock.motorsport.lookups import audit, find_team
 from paddock.motorsport.results import list_results
 from paddock.motorsport.schemas import ChassisRead, EntryRead, TeamRead
+from paddock.unit_of_work import run_write
 
 TEAM_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 

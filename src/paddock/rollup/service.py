@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from paddock.db import write_transaction
+from paddock.unit_of_work import write_transaction
 
 # Only one compaction at a time on PostgreSQL (others skip their turn).
 COMPACT_LOCK = 7_300_301

@@ -36,9 +36,10 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from paddock.bookings.models import Booking
 from paddock.capacity.models import Site
 from paddock.catalog.models import Product
-from paddock.db import utcnow, write_transaction
+from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer, InvitationCode
 from paddock.errors import Invalid, NotFound
+from paddock.unit_of_work import write_transaction
 from paddock.webhooks import outbound, signing
 from paddock.webhooks.models import EventStatus, WebhookAttempt, WebhookEndpoint, WebhookEvent
 
