@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from paddock import jobs
 from paddock.accounts.models import User, UserSession
 from paddock.app import create_app
+from paddock.bookings import lifecycle
 from paddock.bookings import service as bookings
 from paddock.bookings.models import BookingStatus
 from paddock.bootstrap import register_domains
@@ -128,8 +129,8 @@ def test_register_domains_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None
     companions: dict[str, object] = {}
     listeners: dict[str, object] = {}
     monkeypatch.setattr(fleet, "_describers", describers)
-    monkeypatch.setattr(bookings, "_companion_demands", companions)
-    monkeypatch.setattr(bookings, "_release_listeners", listeners)
+    monkeypatch.setattr(lifecycle, "companion_demands", companions)
+    monkeypatch.setattr(lifecycle, "_release_listeners", listeners)
     register_domains()
     once = (dict(describers), dict(companions), dict(listeners))
     register_domains()
