@@ -25,6 +25,7 @@ from paddock.db import run_blocking
 from paddock.errors import Invalid, NotFound
 from paddock.http import SessionDep
 from paddock.limits import Day, Id
+from paddock.money import from_minor
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 
@@ -39,7 +40,7 @@ def booking_read(result: service.BookingResult, *, with_token: bool = False) -> 
         ends_at=b.ends_at,
         hold_expires_at=b.hold_expires_at,
         guest=GuestRead(name=b.guest_name, email=b.guest_email, phone=b.guest_phone),
-        price=b.price_cents / 100,
+        price=from_minor(b.price_cents, b.currency),
         currency=b.currency,
         channel=b.channel,
         created_at=b.created_at,

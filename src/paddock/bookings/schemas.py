@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from paddock.emails import EmailAddress
 from paddock.limits import Moment
+from paddock.money import Amount, Currency
 
 
 class GuestIn(BaseModel):
@@ -64,8 +65,10 @@ class BookingRead(BaseModel):
     ends_at: datetime
     hold_expires_at: datetime | None
     guest: GuestRead
-    price: float
-    currency: str
+    price: Amount = Field(
+        description='The booking\'s price in `currency`, exact: a decimal string such as "149.00"'
+    )
+    currency: Currency
     channel: str
     created_at: datetime
     checked_in_at: datetime | None

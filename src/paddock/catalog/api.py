@@ -22,6 +22,7 @@ from paddock.catalog.schemas import (
 from paddock.db import utcnow
 from paddock.http import SessionDep
 from paddock.limits import Day
+from paddock.money import from_minor
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
@@ -35,7 +36,7 @@ def product_read(product: Product, *, with_demands: bool = False) -> ProductRead
         description=product.description,
         duration_minutes=product.duration_minutes,
         slot_step_minutes=product.slot_step_minutes,
-        price=product.price_cents / 100,
+        price=from_minor(product.price_cents, product.currency),
         currency=product.currency,
         public=product.public,
         demands=[

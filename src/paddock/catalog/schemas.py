@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from paddock.money import Amount, Currency
 
 
 class SiteRead(BaseModel):
@@ -31,8 +33,10 @@ class ProductRead(BaseModel):
     description: str
     duration_minutes: int
     slot_step_minutes: int
-    price: float
-    currency: str
+    price: Amount = Field(
+        description='The product\'s price in `currency`, exact: a decimal string such as "149.00"'
+    )
+    currency: Currency
     public: bool
     demands: list[DemandRead] | None = None
 
