@@ -84,11 +84,11 @@ PERSON_COLUMNS = (
 LINK_COLUMNS = ("booking_id", "person_id", "kind_at_visit", "linked_at")
 ATTRIBUTION_COLUMNS = ("booking_id", "dealer_id", "created_at")
 SALE_COLUMNS = (
-    "id", "dealer_id", "person_id", "external_ref", "model", "sold_at", "source", "reported_by",
+    "id", "dealer_id", "person_id", "external_ref", "model", "sold_on", "source", "reported_by",
     "created_at",
 )  # fmt: skip
 CONVERSION_COLUMNS = (
-    "sale_id", "person_id", "booking_id", "dealer_id", "visit_at", "converted_at",
+    "sale_id", "person_id", "booking_id", "dealer_id", "visit_at", "converted_on",
     "days_after_visit", "created_at",
 )  # fmt: skip
 

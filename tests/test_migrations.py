@@ -1,11 +1,12 @@
-"""The booking path's migrations (0005-0007) go down and up again on SQLite and PostgreSQL,
-and a booking works after either way (their own databases: the suite's shared ones stay at
-the head)."""
+"""The migrations since 0005 go down and up again on SQLite and PostgreSQL, and a booking
+works after either way; the renamed date columns (0012) keep their rows (their own databases:
+the suite's shared ones stay at the head)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,8 @@ from paddock.bookings import service
 from paddock.db import make_engine, make_session_factory
 from paddock.migrate import current, downgrade, upgrade
 from tests.conftest import POSTGRES_ADMIN_URL
+from tests.crm.helpers import make_dealer, visit
+from tests.crm.test_sales import report, sale
 from tests.factories import MONDAY, at, make_world
 
 REVISIONS = (
@@ -27,6 +30,7 @@ REVISIONS = (
     "0009_quick_take_never_deadlocks",
     "0010_sqlite_busy_from_index",
     "0011_throttle_counters",
+    "0012_date_columns_named_on",
 )
 
 
@@ -106,5 +110,45 @@ def test_throttle_table_goes_down_and_up(empty_url: str) -> None:
     try:
         factory = make_session_factory(engine)
         assert [throttle.hit(factory, "k", 1, 60, now=1e9) for _ in range(2)] == [0, 20]
+    finally:
+        engine.dispose()
+
+
+DATE_COLUMNS = {"sale": "sold", "conversion": "converted", "vehicle": "bought"}
+
+
+def test_date_columns_renamed_on_and_back_keep_every_row(empty_url: str) -> None:
+    """Migration 0012: sold_at, converted_at and bought_at become *_on and back in place, every
+    row and day kept (a SQLite table copy would have cascaded to the conversions)."""
+    upgrade(empty_url)
+    engine = make_engine(empty_url, pool_size=1)
+    try:
+        with make_session_factory(engine)() as session:
+            make_world(session)
+            dealer = make_dealer(session)
+            visit(session, email="ann@example.com", day=MONDAY, dealer_id=dealer.id)
+            made = report(session, sale("ann@example.com", 30, dealer_code=dealer.code), None)
+            assert made.conversion is not None
+
+        def days(suffix: str) -> list[object]:
+            with engine.connect() as conn:
+                return [
+                    conn.execute(text(f"SELECT {stem}_{suffix} FROM {table}")).scalar_one()
+                    for table, stem in DATE_COLUMNS.items()
+                ]
+
+        def sale_indexes() -> set[str]:
+            return {str(i["name"]) for i in inspect(engine).get_indexes("sale")}
+
+        on = days("on")
+        assert [str(day) for day in on] == [str(MONDAY + timedelta(days=30))] * 3
+        assert "ix_sale_sold_on" in sale_indexes()
+        downgrade(empty_url, "0011_throttle_counters")
+        engine.dispose()
+        assert days("at") == on and "ix_sale_sold_at" in sale_indexes()
+        upgrade(empty_url)
+        engine.dispose()
+        assert days("on") == on and "ix_sale_sold_on" in sale_indexes()
+        assert "ix_sale_sold_at" not in sale_indexes()
     finally:
         engine.dispose()

@@ -4,12 +4,16 @@ refusal, idempotent creation, availability ranges, and the served documentation.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.bookings import service
+from paddock.bookings.models import Booking
+from paddock.catalog import service as catalog_service
 from paddock.catalog.schemas import AvailabilityRead
 from paddock.db import utcnow
 from tests.auth import sign_in, sign_out
@@ -51,6 +55,26 @@ def test_create_read_and_not_found(client: TestClient, session: Session) -> None
     problem = assert_problem(client.get("/api/v1/bookings/PNOPE123"), 404, "not-found")
     assert "PNOPE123" in problem["detail"]
     assert_problem(client.post("/api/v1/bookings/PNOPE123/cancel"), 404, "not-found")
+
+
+def test_a_price_is_an_exact_decimal_string_with_its_currency(
+    client: TestClient, session: Session
+) -> None:
+    """30 cents is "0.30" in every answer (as floats, 0.1 + 0.2 is 0.30000000000000004)."""
+    world = make_world(session)
+    world.products["drive"].price_cents = 30
+    world.products["drive"].currency = "EUR"
+    session.commit()
+    catalog_service.invalidate_cache()
+    sign_in(client, session, "operations")
+    created = client.post("/api/v1/bookings", json=body(at(MONDAY, 10))).json()
+    read = client.get(f"/api/v1/bookings/{created['ref']}").json()
+    product = client.get("/api/v1/products/drive").json()
+    for answer in (created, read, product):
+        assert (answer["price"], answer["currency"]) == ("0.30", "EUR")
+        assert Decimal(answer["price"]) == Decimal("0.1") + Decimal("0.2")
+    stored = session.scalar(select(Booking.price_cents).where(Booking.ref == created["ref"]))
+    assert stored == 30
 
 
 def test_sold_out_is_409_with_the_shortfall(client: TestClient, session: Session) -> None:

@@ -179,7 +179,7 @@ def facts(session: Session) -> list[Any]:
     rows += [
         tuple(r)
         for r in session.execute(
-            select(Conversion.booking_id, Conversion.dealer_id, Conversion.converted_at)
+            select(Conversion.booking_id, Conversion.dealer_id, Conversion.converted_on)
         )
     ]
     return rows

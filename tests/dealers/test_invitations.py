@@ -255,7 +255,9 @@ def test_http_invitation_read_book_and_replay(client: TestClient, session: Sessi
     assert shown.status_code == 200
     body = shown.json()
     assert body["dealer"]["name"] == "Hudson Motors" and body["uses_left"] == 1
-    assert [p["code"] for p in body["products"]] == ["drive"]
+    assert [(p["code"], p["price"], p["currency"]) for p in body["products"]] == [
+        ("drive", "600.00", "USD")
+    ]
     assert (
         client.get("/api/v1/invitations/NOPE-NOPE").json()["type"].endswith("invitation-not-found")
     )

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from paddock.emails import EmailAddress
 from paddock.limits import Moment
+from paddock.money import Amount, Currency, from_minor
 
 if TYPE_CHECKING:
     from paddock.bookings.service import BookingResult
@@ -68,8 +69,10 @@ class BookingRead(BaseModel):
     ends_at: datetime
     hold_expires_at: datetime | None
     guest: GuestRead
-    price: float
-    currency: str
+    price: Amount = Field(
+        description='The booking\'s price in `currency`, exact: a decimal string such as "149.00"'
+    )
+    currency: Currency
     channel: str
     created_at: datetime
     checked_in_at: datetime | None
@@ -90,7 +93,7 @@ class BookingRead(BaseModel):
             ends_at=b.ends_at,
             hold_expires_at=b.hold_expires_at,
             guest=GuestRead(name=b.guest_name, email=b.guest_email, phone=b.guest_phone),
-            price=b.price_cents / 100,
+            price=from_minor(b.price_cents, b.currency),
             currency=b.currency,
             channel=b.channel,
             created_at=b.created_at,

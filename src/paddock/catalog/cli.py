@@ -9,6 +9,7 @@ from rich.table import Table
 from paddock.catalog import service
 from paddock.cli_support import console, local, parse_day, session_scope
 from paddock.db import utcnow
+from paddock.money import from_minor
 
 sites_app = typer.Typer(help="Experience centre sites.", no_args_is_help=True)
 products_app = typer.Typer(help="Products: what guests can book.", no_args_is_help=True)
@@ -38,7 +39,7 @@ def list_products(
                 p.site.code,
                 p.name,
                 str(p.duration_minutes),
-                f"{p.price_cents / 100:,.2f} {p.currency}",
+                f"{from_minor(p.price_cents, p.currency):,} {p.currency}",
             )
         console.print(table)
 

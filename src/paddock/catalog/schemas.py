@@ -5,7 +5,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from paddock.money import Amount, Currency, from_minor
 
 if TYPE_CHECKING:
     from paddock.capacity.engine import Shortfall, Slot
@@ -38,8 +40,10 @@ class ProductRead(BaseModel):
     description: str
     duration_minutes: int
     slot_step_minutes: int
-    price: float
-    currency: str
+    price: Amount = Field(
+        description='The product\'s price in `currency`, exact: a decimal string such as "149.00"'
+    )
+    currency: Currency
     public: bool
     demands: list[DemandRead] | None = None
 
@@ -53,7 +57,7 @@ class ProductRead(BaseModel):
             description=product.description,
             duration_minutes=product.duration_minutes,
             slot_step_minutes=product.slot_step_minutes,
-            price=product.price_cents / 100,
+            price=from_minor(product.price_cents, product.currency),
             currency=product.currency,
             public=product.public,
             demands=[

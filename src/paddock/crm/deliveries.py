@@ -193,7 +193,7 @@ def _record_ownership(
     vehicle.model = model
     vehicle.year = year or vehicle.year
     vehicle.dealer_id = dealer_id or vehicle.dealer_id or (sale.dealer_id if sale else None)
-    vehicle.bought_at = vehicle.bought_at or (sale.sold_at if sale else None)
+    vehicle.bought_on = vehicle.bought_on or (sale.sold_on if sale else None)
     vehicle.unit_id = unit_id
     vehicle.delivery_booking_id = booking_id
     session.flush()

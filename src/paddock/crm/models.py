@@ -116,7 +116,7 @@ class Vehicle(Base):
     vin: Mapped[str | None] = mapped_column(String(17))
     model: Mapped[str] = mapped_column(String(120))
     year: Mapped[int | None] = mapped_column(Integer)
-    bought_at: Mapped[date | None] = mapped_column(Date)
+    bought_on: Mapped[date | None] = mapped_column(Date)
     dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealer.id", ondelete="SET NULL"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
     delivery_booking_id: Mapped[int | None] = mapped_column(
@@ -132,8 +132,8 @@ class Sale(Base):
     __tablename__ = "sale"
     __table_args__ = (
         UniqueConstraint("dealer_id", "external_ref"),
-        Index("ix_sale_person", "person_id", "sold_at"),
-        Index("ix_sale_sold_at", "sold_at"),
+        Index("ix_sale_person", "person_id", "sold_on"),
+        Index("ix_sale_sold_on", "sold_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,7 +144,7 @@ class Sale(Base):
     model: Mapped[str] = mapped_column(String(120))
     vin: Mapped[str | None] = mapped_column(String(17))
     year: Mapped[int | None] = mapped_column(Integer)
-    sold_at: Mapped[date] = mapped_column(Date)
+    sold_on: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(16))  # api | csv | system | demo
     reported_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -157,7 +157,7 @@ class Conversion(Base):
     __tablename__ = "conversion"
     __table_args__ = (
         Index("ix_conversion_booking", "booking_id"),
-        Index("ix_conversion_dealer", "dealer_id", "converted_at"),
+        Index("ix_conversion_dealer", "dealer_id", "converted_on"),
         Index("ix_conversion_visit_at", "visit_at"),
     )
 
@@ -167,7 +167,7 @@ class Conversion(Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="RESTRICT"))
     dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealer.id", ondelete="SET NULL"))
     visit_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    converted_at: Mapped[date] = mapped_column(Date)
+    converted_on: Mapped[date] = mapped_column(Date)
     days_after_visit: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

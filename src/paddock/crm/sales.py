@@ -359,7 +359,7 @@ def _record(
         model=sale.model.strip(),
         vin=vin,
         year=sale.year,
-        sold_at=sale.sold_on,
+        sold_on=sale.sold_on,
         source=source,
         reported_by=actor,
         created_at=now,
@@ -387,7 +387,7 @@ def _record(
             booking_id=booking_id,
             dealer_id=attributed_dealer,
             visit_at=visit_at,
-            converted_at=sale.sold_on,
+            converted_on=sale.sold_on,
             days_after_visit=days,
             created_at=now,
         )
@@ -417,7 +417,7 @@ def _bought_since(
     since = sold_on - timedelta(days=days_after)
     other = session.scalar(
         select(Sale.id)
-        .where(Sale.person_id == person_id, Sale.sold_at >= since, Sale.id != sale_id)
+        .where(Sale.person_id == person_id, Sale.sold_on >= since, Sale.id != sale_id)
         .limit(1)
     )
     return other is not None
@@ -441,7 +441,7 @@ def _vehicle(
         session.add(vehicle)
     vehicle.model = sale.model.strip()
     vehicle.year = sale.year or vehicle.year
-    vehicle.bought_at = sale.sold_on
+    vehicle.bought_on = sale.sold_on
     vehicle.dealer_id = seller.id
     session.flush()
     return vehicle

@@ -74,7 +74,7 @@ class VehicleRead(BaseModel):
     vin: str | None
     model: str
     year: int | None
-    bought_at: date | None
+    bought_on: date | None
     dealer: str | None
     delivery_ref: str | None
 

@@ -26,6 +26,7 @@ from paddock.dealers.schemas import (
 )
 from paddock.http import SessionDep
 from paddock.limits import Day
+from paddock.money import from_minor
 
 router = APIRouter(prefix="/api/v1")
 
@@ -53,7 +54,7 @@ def get_invitation(code: str, request: Request, session: SessionDep) -> Invitati
                 name=p.name,
                 site=p.site,
                 duration_minutes=p.duration_minutes,
-                price=p.price_cents / 100,
+                price=from_minor(p.price_cents, p.currency),
                 currency=p.currency,
             )
             for p in inv.products

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from paddock.catalog.schemas import SlotRead
 from paddock.limits import Day, Moment
+from paddock.money import Amount, Currency
 
 
 class DealerCreate(BaseModel):
@@ -154,8 +155,10 @@ class InvitationProductRead(BaseModel):
     name: str
     site: str
     duration_minutes: int
-    price: float
-    currency: str
+    price: Amount = Field(
+        description='The drive\'s price in `currency`, exact: a decimal string such as "149.00"'
+    )
+    currency: Currency
 
 
 class InvitationRead(BaseModel):

@@ -136,7 +136,7 @@ def _existing_clients(session: Session, local: random.Random, now: datetime) -> 
                     "vin": _vin(local),
                     "model": local.choice(MODELS),
                     "year": bought.year,
-                    "bought_at": bought,
+                    "bought_on": bought,
                     "dealer_id": dealer_id,
                     "created_at": created,
                 },
@@ -313,7 +313,7 @@ def _scheduled_deliveries(session: Session, local: random.Random, today: date) -
     buyers = session.execute(
         select(Person.id, Person.dealer_id)
         .join(Vehicle, Vehicle.person_id == Person.id)
-        .where(Vehicle.delivery_booking_id.is_(None), Vehicle.bought_at >= today - timedelta(30))
+        .where(Vehicle.delivery_booking_id.is_(None), Vehicle.bought_on >= today - timedelta(30))
         .order_by(Person.id)
         .limit(DELIVERIES_AHEAD * 3)
     ).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from paddock.demo.dealers import load_dealers
 from paddock.demo.motorsport import load_motorsport
 from paddock.demo.world import SITES, SiteSpec
 from paddock.errors import Conflict
+from paddock.money import to_minor
 
 FIRST_NAMES = (
     "Olivia",
@@ -181,7 +183,8 @@ def _build_site(session: Session, spec: SiteSpec, rng: random.Random) -> None:
             description=product_spec.description,
             duration_minutes=product_spec.minutes,
             slot_step_minutes=product_spec.step,
-            price_cents=product_spec.price_dollars * 100,
+            price_cents=to_minor(Decimal(product_spec.price), spec.currency),
+            currency=spec.currency,
             public=product_spec.public,
         )
         product.demands = [

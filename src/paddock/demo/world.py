@@ -41,7 +41,7 @@ class ProductSpec:
     name: str
     category: str
     minutes: int
-    price_dollars: int
+    price: int  # whole units of the site's currency
     demands: tuple[DemandSpec, ...]
     step: int = 30
     public: bool = True
@@ -60,6 +60,7 @@ class SiteSpec:
     products: tuple[ProductSpec, ...]
     description: str = ""
     coach_pool_names: dict[str, str] = field(default_factory=dict)
+    currency: str = "USD"  # ISO 4217: what the site's products are priced in
 
 
 def _session(
@@ -71,7 +72,7 @@ def _session(
         name=name,
         category="driving",
         minutes=90,
-        price_dollars=price,
+        price=price,
         description=description
         or "90 minutes, one driver with one coach in the passenger seat; classroom brief first.",
         demands=(

@@ -21,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from paddock.money import from_minor
 from paddock.web import flash as flashes
 from paddock.web.assets import asset, plotly_inline_styles
 from paddock.web.security import CSRF_COOKIE, CSRF_FIELD, csrf_token, new_csrf_cookie
@@ -48,8 +49,9 @@ NAV: list[NavItem] = [
 
 def _money(cents: int, currency: str = "USD") -> str:
     symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
-    whole, rest = divmod(int(cents), 100)
-    return f"{symbol}{whole:,}" + (f".{rest:02d}" if rest else "")
+    amount = from_minor(cents, currency)
+    whole = amount == amount.to_integral_value()
+    return symbol + (f"{amount:,.0f}" if whole else f"{amount:,}")  # $149, $149.50
 
 
 def _local(moment: datetime | None, zone: str, fmt: str = "%a %-d %b %Y, %H:%M") -> str:

@@ -19,7 +19,7 @@ def conversions_of(
     if not booking_ids:
         return {}
     rows = session.execute(
-        select(Conversion.booking_id, Conversion.converted_at).where(
+        select(Conversion.booking_id, Conversion.converted_on).where(
             Conversion.dealer_id == dealer_id, Conversion.booking_id.in_(list(booking_ids))
         )
     )
