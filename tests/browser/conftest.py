@@ -123,6 +123,10 @@ def _seed(database_url: str) -> tuple[str, date]:
             )
         now = datetime.now(UTC)
         start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        if start + timedelta(minutes=90) > start.replace(hour=23, minute=55):
+            # The 90-minute drive must end by the site's 23:55 close: after 22:00 UTC, book
+            # the next midnight, still within check-in's three hours ahead.
+            start = start.replace(hour=0) + timedelta(days=1)
         arriving = bookings.create_booking(
             session,
             product_code="drive",
