@@ -11,7 +11,7 @@ from paddock import __version__, jobs
 from paddock.accounts.access import GUARD, check_app
 from paddock.accounts.api import router as accounts_router
 from paddock.analytics.api import router as kpi_router
-from paddock.bookings import per_address
+from paddock.bookings import on_loop, per_address
 from paddock.bookings.api import manage_router
 from paddock.bookings.api import router as bookings_router
 from paddock.bootstrap import register_domains
@@ -51,12 +51,12 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
         )
         if pool is not None:
             await pool.open()
-            app.state.booking_pool = pool
+        app.state.bookings = on_loop.for_app(session_factory, pool)
         running = jobs.start(app) if sweeper else None
         yield
         if running:
             await jobs.stop(running)
-        app.state.booking_pool = None
+        app.state.bookings = on_loop.for_app(session_factory, None)
         if pool is not None:
             await pool.close()
         engine.dispose()
@@ -75,8 +75,9 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
-    # The booking endpoint's own connections (PostgreSQL), open while the app runs.
-    app.state.booking_pool = None
+    # How the booking endpoint books: in a worker thread, or while the app runs on PostgreSQL
+    # on the event loop, on connections of its own (bookings/on_loop.py).
+    app.state.bookings = on_loop.for_app(session_factory, None)
     app.state.booking_tally = per_address.booking_tally(settings)
     register_domains()
     install_problem_handlers(app)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from paddock.async_connections import AsyncConnections
 from paddock.bookings import on_loop
 from paddock.bookings.models import Booking
-from paddock.bookings.service import Guest
+from paddock.bookings.service import BookingRequest, Guest
 from paddock.capacity import service as capacity
 from paddock.catalog import service as catalog
 from paddock.db import async_pool
@@ -60,9 +60,11 @@ def burst(url: str, factory: CountingFactory, starts: list[Any]) -> list[str]:
                 await on_loop.create_booking_async(
                     pool,
                     factory,  # type: ignore[arg-type]
-                    product_code="drive",
-                    starts_at=starts_at,
-                    guest=Guest(f"Guest {n}", f"guest{n}@example.com"),
+                    BookingRequest(
+                        product_code="drive",
+                        starts_at=starts_at,
+                        guest=Guest(f"Guest {n}", f"guest{n}@example.com"),
+                    ),
                 )
             except (SoldOut, Invalid) as exc:
                 return type(exc).__name__

@@ -215,9 +215,17 @@ def test_array_arguments_and_shortfall_detail_round_trip() -> None:
         ),
         {1: "A", 3: "C", 4: "D", 5: "E", 6: "F"},
     )
-    pools, quantities, starts, ends, units, first = chosen.arguments()
-    assert (pools, quantities, units, first) == ("{7,8}", "{1,2}", "{3,1,5,6,4}", "{1,3,6}")
-    assert starts == "{" + START.isoformat() + "," + (START + second.offset).isoformat() + "}"
+    arguments = chosen.arguments()
+    assert [arguments[k] for k in ("pools", "quantities", "candidates", "first")] == [
+        "{7,8}",
+        "{1,2}",
+        "{3,1,5,6,4}",
+        "{1,3,6}",
+    ]
+    assert (
+        arguments["starts"]
+        == "{" + START.isoformat() + "," + (START + second.offset).isoformat() + "}"
+    )
     picks = chosen.picks([3, 5, 6])
     assert [(p.demand.pool_code, p.unit_id, p.unit_label) for p in picks] == [
         ("car", 3, "C"),

@@ -7,10 +7,9 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session, sessionmaker
 
 from paddock.accounts.access import BookingDesk, BookingsReader
-from paddock.bookings import guest, on_loop, per_address, service
+from paddock.bookings import guest, per_address, service
 from paddock.bookings.schemas import (
     AuditRead,
     BookingCancel,
@@ -19,7 +18,6 @@ from paddock.bookings.schemas import (
     BookingRead,
 )
 from paddock.catalog import service as catalog
-from paddock.db import run_blocking
 from paddock.errors import Invalid, NotFound
 from paddock.http import SessionDep
 from paddock.limits import Day, Id
@@ -57,33 +55,29 @@ router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 async def create_booking(request: Request) -> Response:
     """Admit a booking only if every resource it needs is free. Send an `Idempotency-Key`
     header so that a retried request never books twice."""
-    # The hottest endpoint: its body is parsed and validated by pydantic in one pass, on
-    # PostgreSQL it books on the event loop (one statement on a connection of its own pool),
-    # else its session lives in a worker thread; the answer is serialised once, here.
+    # The hottest endpoint: its body is parsed and validated by pydantic in one pass, the
+    # request built once, booked by the app's way (bookings/on_loop.py), and the answer
+    # serialised once, here.
     per_address.admit(request)  # in memory: no database round trip (throttle.LocalTally)
     body = _parse(BookingCreate, await request.body())
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and len(idempotency_key) > MAX_KEY:
         raise Invalid(f"Idempotency-Key: at most {MAX_KEY} characters.")
     state = request.app.state
-    booking = {
-        "product_code": body.product,
-        "starts_at": body.starts_at,
-        "guest": service.Guest(body.guest.name, body.guest.email, body.guest.phone, body.notes),
-        "hold": body.hold,
-        "hold_minutes": state.settings.hold_minutes,
-        "idempotency_key": idempotency_key,
-        "channel": "api",
-        "actor": f"guest:{body.guest.email}",
-        "public_only": True,
-    }
+    booking = service.BookingRequest(
+        product_code=body.product,
+        starts_at=body.starts_at,
+        guest=service.Guest(body.guest.name, body.guest.email, body.guest.phone, body.notes),
+        hold=body.hold,
+        hold_minutes=state.settings.hold_minutes,
+        idempotency_key=idempotency_key,
+        channel="api",
+        actor=f"guest:{body.guest.email}",
+        public_only=True,
+    )
     try:
-        if state.booking_pool is not None:
-            result = await on_loop.create_booking_async(
-                state.booking_pool, state.session_factory, **booking
-            )
-        else:
-            result = await run_blocking(_create, state.session_factory, booking)
+        # On the event loop (PostgreSQL) or in a worker thread (SQLite), chosen at start.
+        result = await state.bookings.create(booking)
     except NotFound as exc:
         # /bookings exists; the body names a product that does not: invalid input.
         raise Invalid(exc.detail, errors=[{"field": "product", "message": exc.detail}]) from exc
@@ -106,13 +100,6 @@ def _parse(model: type[M], raw: bytes) -> M:
         raise RequestValidationError(
             [error | {"loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
         ) from exc
-
-
-def _create(
-    session_factory: sessionmaker[Session], booking: dict[str, Any]
-) -> service.BookingResult:
-    with session_factory() as session:
-        return service.create_booking(session, **booking)
 
 
 # Staff: the centre's bookings. Operations act on them, coaches read them ----------------------

@@ -1,9 +1,10 @@
 """A booking request checked and made ready to write: the booking's row, its audit entry and
 what it demands. Writing it is the database's part (service.py, postgres.py).
 
-Drafting reads only what the caches hold a few seconds (the product, the site's hours, the
-pools' units), so the booking endpoint drafts on its event loop; without a session and with a
-cold cache it raises NotCached, and is asked again in a worker thread with one.
+Drafting is pure: it checks a `BookingRequest` against a `BookingSnapshot` (the product, the
+site's hours, the pools' units, read once and cached a few seconds per process), so the
+booking endpoint drafts on its event loop when the caches hold the snapshot
+(`cached_snapshot`), and reads it in a worker thread (`snapshot`) when they do not.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,12 @@ from paddock.bookings.models import BookingStatus
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand
-from paddock.capacity.units import static_units
+from paddock.capacity.units import (
+    StaticUnits,
+    cached_site_clock,
+    cached_static_units,
+    static_units,
+)
 from paddock.catalog import service as catalog
 from paddock.catalog.service import ProductPlan
 from paddock.errors import Invalid
@@ -40,42 +45,81 @@ class Guest:
     notes: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """A booking's arguments, built once at the edge (the endpoint, a page, the CLI, a
+    programme's use case) and passed whole down the booking path. `extra_demands` (a dealer's
+    monthly place, say) are admitted with the product's."""
+
+    product_code: str
+    starts_at: datetime
+    guest: Guest
+    hold: bool = False
+    hold_minutes: int = 10
+    idempotency_key: str | None = None
+    channel: str = "public"
+    actor: str = "guest"
+    public_only: bool = False
+    extra_demands: tuple[Demand, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BookingSnapshot:
+    """What drafting a booking reads, read once: the product's plan, its site's hours and the
+    units of the pools it demands (each cached a few seconds per process)."""
+
+    plan: ProductPlan
+    site: capacity.SiteClock
+    units: StaticUnits
+
+
+def snapshot(session: Session, request: BookingRequest) -> BookingSnapshot:
+    """The request's snapshot, from the caches or read with the session."""
+    plan = catalog.product_plan(session, code=request.product_code)
+    site = catalog.plan_clock(session, plan)
+    return BookingSnapshot(
+        plan, site, static_units(session, plan.site_id, _pool_ids(plan, request))
+    )
+
+
+def cached_snapshot(request: BookingRequest) -> BookingSnapshot | None:
+    """The request's snapshot if the caches hold it all fresh, else None (read it with
+    `snapshot`: the booking endpoint does so in a worker thread, off its event loop)."""
+    plan = catalog.cached_plan(request.product_code)
+    if plan is None:
+        return None
+    site = cached_site_clock(plan.site_id)
+    if site is None:
+        return None
+    units = cached_static_units(plan.site_id, _pool_ids(plan, request))
+    if units is None:
+        return None
+    return BookingSnapshot(plan, site, units)
+
+
+def _pool_ids(plan: ProductPlan, request: BookingRequest) -> tuple[int, ...]:
+    if not request.extra_demands:
+        return plan.pool_ids
+    return claims.pool_ids((*plan.demands, *request.extra_demands))
+
+
 @dataclass(frozen=True)
 class Draft:
     plan: ProductPlan
-    site: capacity.SiteClock
     values: dict[str, Any]  # the booking row, its id aside
     audit: dict[str, Any]  # its audit entry, the booking's id aside
-    demands: tuple[Demand, ...]
+    chosen: claims.Claims  # the demands with their candidate units, best first
     idempotency_key: str | None
     fingerprint: str
 
-    def claims(self, session: Session | None) -> claims.Claims:
-        """The demands with their candidate units (PostgreSQL takes them in one call)."""
-        return claims.claims(session, self.site, self.demands, self.values["starts_at"])
 
-
-def draft_booking(
-    session: Session | None,
-    *,
-    product_code: str,
-    starts_at: datetime,
-    guest: Guest,
-    hold: bool,
-    hold_minutes: int,
-    idempotency_key: str | None,
-    channel: str,
-    actor: str,
-    now: datetime,
-    extra_demands: Sequence[Demand] = (),
-    public_only: bool = False,
-) -> Draft:
-    """Check the request (product sold, time on the grid, not past) and make the rows."""
-    plan = catalog.product_plan(session, code=product_code)
-    if public_only and not plan.public:
+def draft(request: BookingRequest, seen: BookingSnapshot, now: datetime) -> Draft:
+    """Check the request against the snapshot (product sold, time on the grid, not past) and
+    make the rows and the claims. Pure: no database, no cache."""
+    plan, site, starts_at = seen.plan, seen.site, request.starts_at
+    if request.public_only and not plan.public:
         # Deliveries and dealer-only products are booked by staff, with what they need.
         raise Invalid(f"'{plan.code}' is not open for online booking.")
-    site = catalog.plan_clock(session, plan)
     if starts_at < now:
         raise Invalid("That start time has already passed.")
     if not capacity.is_on_grid(site, starts_at, plan.duration, plan.step):
@@ -83,18 +127,19 @@ def draft_booking(
             f"{starts_at.isoformat()} is not a start time of '{plan.code}'; "
             "ask the availability endpoint for the free slots."
         )
-    fingerprint = request_fingerprint(product_code, starts_at, guest, hold)
+    guest, hold, channel = request.guest, request.hold, request.channel
+    fingerprint = request_fingerprint(request.product_code, starts_at, guest, hold)
     values = {
         "ref": new_ref(),
         "manage_token": secrets.token_urlsafe(24),
-        "idempotency_key": idempotency_key,
+        "idempotency_key": request.idempotency_key,
         "request_fingerprint": fingerprint,
         "product_id": plan.product_id,
         "site_id": plan.site_id,
         "starts_at": starts_at,
         "ends_at": starts_at + plan.duration,
         "status": BookingStatus.HELD if hold else BookingStatus.CONFIRMED,
-        "hold_expires_at": now + timedelta(minutes=hold_minutes) if hold else None,
+        "hold_expires_at": now + timedelta(minutes=request.hold_minutes) if hold else None,
         "guest_name": guest.name,
         "guest_email": guest.email,
         "guest_phone": guest.phone,
@@ -109,30 +154,16 @@ def draft_booking(
         "cancel_reason": "",
     }
     audit = audit_row(
-        actor,
+        request.actor,
         "held" if hold else "confirmed",
         now,
         product=plan.code,
         starts_at=starts_at.isoformat(),
         channel=channel,
     )
-    return Draft(
-        plan,
-        site,
-        values,
-        audit,
-        (*plan.demands, *extra_demands),
-        idempotency_key,
-        fingerprint,
-    )
-
-
-def read_caches(session: Session, product_code: str) -> None:
-    """Read into the caches what drafting a booking of this product needs, whatever the
-    request (drafting one stops at its first fault)."""
-    plan = catalog.product_plan(session, code=product_code)
-    site = catalog.plan_clock(session, plan)
-    static_units(session, site.site_id, tuple(sorted({d.pool_id for d in plan.demands})))
+    demands = (*plan.demands, *request.extra_demands) if request.extra_demands else plan.demands
+    chosen = claims.claims(seen.units, site, demands, starts_at)
+    return Draft(plan, values, audit, chosen, request.idempotency_key, fingerprint)
 
 
 def audit_row(actor: str, action: str, now: datetime, **data: object) -> dict[str, Any]:

@@ -53,10 +53,9 @@ class Transition(Protocol):
 
 
 def locked(session: Session, ref: str) -> Booking:
-    query = select(Booking).where(Booking.ref == ref.upper())
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    booking = session.scalar(query)
+    # FOR UPDATE on PostgreSQL; SQLite, whose writer holds the write lock, compiles it to
+    # nothing.
+    booking = session.scalar(select(Booking).where(Booking.ref == ref.upper()).with_for_update())
     if booking is None:
         raise NotFound(f"No booking with reference '{ref}'.")
     return booking

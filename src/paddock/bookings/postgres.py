@@ -32,35 +32,45 @@ from paddock.unit_of_work import EXCLUSION_VIOLATION, MAX_ATTEMPTS, write_transa
 IDEMPOTENCY_CONSTRAINT = "uq_booking_idempotency_key"
 _INSERT_AUDIT = audit.INSERT
 
+# booking_create()'s parameters, by name: (parameter, its SQL type, the argument's key: a
+# column of the draft's booking row, or one of `arguments`' own).
+PARAMETERS = (
+    ("p_ref", "text", "ref"),
+    ("p_manage_token", "text", "manage_token"),
+    ("p_idempotency_key", "text", "idempotency_key"),
+    ("p_fingerprint", "text", "request_fingerprint"),
+    ("p_product_id", "int", "product_id"),
+    ("p_site_id", "int", "site_id"),
+    ("p_starts_at", "timestamptz", "starts_at"),
+    ("p_ends_at", "timestamptz", "ends_at"),
+    ("p_status", "text", "status"),
+    ("p_hold_expires_at", "timestamptz", "hold_expires_at"),
+    ("p_guest_name", "text", "guest_name"),
+    ("p_guest_email", "text", "guest_email"),
+    ("p_guest_phone", "text", "guest_phone"),
+    ("p_notes", "text", "notes"),
+    ("p_channel", "text", "channel"),
+    ("p_price_cents", "int", "price_cents"),
+    ("p_currency", "text", "currency"),
+    ("p_now", "timestamptz", "created_at"),
+    ("p_audit_actor", "text", "audit_actor"),
+    ("p_audit_action", "text", "audit_action"),
+    ("p_audit_data", "jsonb", "audit_data"),
+    ("p_pools", "int[]", "pools"),
+    ("p_quantities", "int[]", "quantities"),
+    ("p_starts", "timestamptz[]", "starts"),
+    ("p_ends", "timestamptz[]", "ends"),
+    ("p_candidates", "int[]", "candidates"),
+    ("p_first", "int[]", "first"),
+    ("p_careful", "boolean", "careful"),
+)
 BOOKING_CREATE = (
     "SELECT booking_id, taken, busy FROM booking_create("
-    "%s::text, %s::text, %s::text, %s::text, %s::int, %s::int, %s::timestamptz, "
-    "%s::timestamptz, %s::text, %s::timestamptz, %s::text, %s::text, %s::text, %s::text, "
-    "%s::text, %s::int, %s::text, %s::timestamptz, %s::text, %s::text, %s::jsonb, "
-    "%s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[], "
-    "%s::boolean)"
+    + ", ".join(f"{name} => %({key})s::{kind}" for name, kind, key in PARAMETERS)
+    + ")"
 )
 KEY_USED = "SELECT 1 FROM booking WHERE idempotency_key = %s"
-COLUMNS = (
-    "ref",
-    "manage_token",
-    "idempotency_key",
-    "request_fingerprint",
-    "product_id",
-    "site_id",
-    "starts_at",
-    "ends_at",
-    "status",
-    "hold_expires_at",
-    "guest_name",
-    "guest_email",
-    "guest_phone",
-    "notes",
-    "channel",
-    "price_cents",
-    "currency",
-    "created_at",
-)
+_NO_AUDIT = {"audit_actor": None, "audit_action": None, "audit_data": None}
 
 AdmittedHook = Callable[[Session, int], None]
 
@@ -69,25 +79,30 @@ class DuplicateKey(Exception):
     """The Idempotency-Key is a retry's: the first booking answers (see service._replay)."""
 
 
-def arguments(
-    draft: Draft, chosen: claims.Claims, *, audited: bool, careful: bool
-) -> tuple[Any, ...]:
-    values, audit = draft.values, draft.audit
-    entry = (
-        (audit["actor"], audit["action"], json.dumps(audit["data"]))
+def arguments(draft: Draft, *, audited: bool, careful: bool) -> dict[str, Any]:
+    """booking_create()'s arguments by key (see PARAMETERS): the booking row, the audit
+    entry (or none: the caller writes it after its own rows), the claims, the way."""
+    entry = draft.audit
+    audit = (
+        {
+            "audit_actor": entry["actor"],
+            "audit_action": entry["action"],
+            "audit_data": json.dumps(entry["data"]),
+        }
         if audited
-        else (None, None, None)
+        else _NO_AUDIT
     )
-    return (*(values[c] for c in COLUMNS), *entry, *chosen.arguments(), careful)
+    return {**draft.values, **audit, **draft.chosen.arguments(), "careful": careful}
 
 
 def write(
-    session: Session, draft: Draft, chosen: claims.Claims, on_admitted: AdmittedHook | None
+    session: Session, draft: Draft, on_admitted: AdmittedHook | None
 ) -> tuple[int, list[Pick]]:
     """Alone in autocommit; with a hook, in a transaction with the hook's rows and then the
     audit entry (whose triggers read them)."""
     session.rollback()  # the caches' reads are over: hold no snapshot or connection
     bind = session.get_bind()
+    chosen = draft.chosen
     careful = False
     for attempt in range(MAX_ATTEMPTS):
         try:
@@ -95,13 +110,13 @@ def write(
                 with bind.connect() as connection:
                     connection.execution_options(isolation_level="AUTOCOMMIT")
                     row = connection.exec_driver_sql(
-                        BOOKING_CREATE, arguments(draft, chosen, audited=True, careful=careful)
+                        BOOKING_CREATE, arguments(draft, audited=True, careful=careful)
                     ).one()
             else:
                 with write_transaction(session):
                     connection = session.connection()
                     row = connection.exec_driver_sql(
-                        BOOKING_CREATE, arguments(draft, chosen, audited=False, careful=careful)
+                        BOOKING_CREATE, arguments(draft, audited=False, careful=careful)
                     ).one()
                     if on_admitted is not None:
                         on_admitted(session, row.booking_id)
@@ -116,14 +131,13 @@ def write(
     raise capacity.busy()
 
 
-async def write_async(
-    pool: AsyncConnections, draft: Draft, chosen: claims.Claims
-) -> tuple[int, list[Pick]]:
+async def write_async(pool: AsyncConnections, draft: Draft) -> tuple[int, list[Pick]]:
     """The same statement on the event loop, on a connection of the endpoint's pool."""
+    chosen = draft.chosen
     careful = False
     async with pool.connection() as connection:
         for attempt in range(MAX_ATTEMPTS):
-            params = arguments(draft, chosen, audited=True, careful=careful)
+            params = arguments(draft, audited=True, careful=careful)
             try:
                 cursor = await connection.execute(BOOKING_CREATE, params, prepare=True)
                 row = await cursor.fetchone()

@@ -6,16 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
-from paddock.bookings import lifecycle, postgres
+from paddock.bookings import drafts, lifecycle
 from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
-from paddock.bookings.drafts import Draft, draft_booking
+from paddock.bookings.drafts import BookingRequest as BookingRequest
+from paddock.bookings.drafts import Draft
 from paddock.bookings.drafts import Guest as Guest
 from paddock.bookings.lifecycle import CompanionDemands as CompanionDemands
 from paddock.bookings.lifecycle import ReleaseListener as ReleaseListener
@@ -33,7 +34,7 @@ from paddock.bookings.results import list_bookings as list_bookings
 from paddock.bookings.results import local_day_bounds as local_day_bounds
 from paddock.bookings.results import results_of as results_of
 from paddock.bookings.results import with_resources
-from paddock.capacity import claims
+from paddock.bookings.store import store
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Pick, is_free
 from paddock.capacity.models import Allocation, Site, Unit, pool_membership
@@ -42,9 +43,6 @@ from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.errors import Conflict, HoldExpired, Invalid, InvalidTransition, NotFound, SoldOut
 from paddock.unit_of_work import run_write
-
-_INSERT_BOOKING = insert(cast(Table, Booking.__table__)).returning(Booking.__table__.c.id)
-_INSERT_AUDIT = audit.INSERT
 
 
 def create_booking(
@@ -63,14 +61,8 @@ def create_booking(
     on_admitted: Callable[[Session, int], None] | None = None,
     public_only: bool = False,
 ) -> BookingResult:
-    """Admit a booking only if every demand of the product can be met at that start.
-    A retried request with the same idempotency key returns the first booking.
-
-    Programmes built on bookings extend it inside the same transaction: `extra_demands` (e.g.
-    a dealer's monthly place, with a negative offset) are admitted with the product's, and
-    `on_admitted(session, booking_id)` writes what belongs with the booking (attribution)."""
-    draft = draft_booking(
-        session,
+    """`book` with the request's arguments as keywords."""
+    request = BookingRequest(
         product_code=product_code,
         starts_at=starts_at,
         guest=guest,
@@ -79,29 +71,43 @@ def create_booking(
         idempotency_key=idempotency_key,
         channel=channel,
         actor=actor,
-        now=now or utcnow(),
-        extra_demands=extra_demands,
         public_only=public_only,
+        extra_demands=tuple(extra_demands),
     )
-    chosen = draft.claims(session)  # before any write lock: the candidates, best first
+    return book(session, request, now=now, on_admitted=on_admitted)
+
+
+def book(
+    session: Session,
+    request: BookingRequest,
+    *,
+    now: datetime | None = None,
+    on_admitted: Callable[[Session, int], None] | None = None,
+) -> BookingResult:
+    """Admit a booking only if every demand of the product can be met at that start.
+    A retried request with the same idempotency key returns the first booking.
+
+    Programmes built on bookings extend it inside the same transaction: the request's
+    `extra_demands` (e.g. a dealer's monthly place, with a negative offset) are admitted with
+    the product's, and `on_admitted(session, booking_id)` writes what belongs with the
+    booking (attribution)."""
+    # Read the snapshot, draft (pure: the candidates, best first, before any write lock),
+    # write through the engine's store.
+    draft = drafts.draft(request, drafts.snapshot(session, request), now or utcnow())
+    key = request.idempotency_key
     try:
-        if session.get_bind().dialect.name == "postgresql":
-            booking_id, picks = postgres.write(session, draft, chosen, on_admitted)
-        else:
-            booking_id, picks = run_write(
-                session, lambda: _create_on_sqlite(session, draft, chosen, on_admitted)
-            )
+        booking_id, picks = store(session).write(session, draft, on_admitted)
     except IntegrityError as exc:
         # The unique key, not a lookup first, detects a retry: one round trip fewer per booking.
-        if idempotency_key and "idempotency_key" in str(exc):
-            previous = _replay(session, idempotency_key, draft.fingerprint)
+        if key and "idempotency_key" in str(exc):
+            previous = _replay(session, key, draft.fingerprint)
             if previous is not None:
                 return previous
         raise
     except SoldOut:
         # A retry of a request that took the last place finds it full: it gets its booking.
-        if idempotency_key:
-            previous = _replay(session, idempotency_key, draft.fingerprint)
+        if key:
+            previous = _replay(session, key, draft.fingerprint)
             if previous is not None:
                 return previous
         raise
@@ -125,34 +131,6 @@ def _detached_booking(booking_id: int, values: dict[str, Any]) -> Booking:
     booking: Booking = _booking_class.new_instance()
     booking.__dict__.update(values, id=booking_id)
     return booking
-
-
-def _create_on_sqlite(
-    session: Session,
-    draft: Draft,
-    chosen: claims.Claims,
-    on_admitted: postgres.AdmittedHook | None,
-) -> tuple[int, list[Pick]]:
-    """Inside the write transaction (SQLite's write lock taken at BEGIN): take the units (a
-    probe per candidate), write the booking, its allocations and its audit entry."""
-    values = draft.values
-    connection = session.connection()
-    booking_id = int(connection.execute(_INSERT_BOOKING, values).scalar_one())
-    with capacity.raw_cursor(session) as cursor:
-        picks = claims.take_on_sqlite(
-            cursor,
-            chosen,
-            engagement_kind=ENGAGEMENT,
-            engagement_id=booking_id,
-            expires_at=values["hold_expires_at"],
-            now=values["created_at"],
-        )
-    if on_admitted is not None:
-        on_admitted(session, booking_id)
-    # Audited after the hook: the audit entry's triggers (the dealers' webhook outbox) read
-    # what the hook wrote.
-    connection.execute(_INSERT_AUDIT, draft.audit | {"subject_id": booking_id})
-    return booking_id, picks
 
 
 def confirm_booking(

@@ -29,10 +29,9 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
 from paddock.capacity.engine import Demand, Pick, Shortfall
-from paddock.capacity.units import SiteClock, StaticUnits, static_units
+from paddock.capacity.units import SiteClock, StaticUnits
 from paddock.errors import SoldOut
 
 T = TypeVar("T")
@@ -64,24 +63,24 @@ class Claims:
     items: tuple[Claim, ...]
     labels: dict[int, str]
 
-    def arguments(self) -> tuple[str, ...]:
-        """capacity_take()'s pools, quantities, starts, ends, candidates and first indexes, as
-        array literals (the driver's list adaptation costs more than the rest of a booking's
-        Python work)."""
+    def arguments(self) -> dict[str, str]:
+        """capacity_take()'s pools, quantities, starts, ends, candidates and first indexes, by
+        name, as array literals (the driver's list adaptation costs more than the rest of a
+        booking's Python work)."""
         candidates: list[int] = []
         first: list[int] = []
         for claim in self.items:
             first.append(len(candidates) + 1)
             candidates.extend(claim.candidates)
         first.append(len(candidates) + 1)
-        return (
-            _array(c.demand.pool_id for c in self.items),
-            _array(c.demand.quantity for c in self.items),
-            _array(_iso(c.starts_at) for c in self.items),
-            _array(_iso(c.ends_at) for c in self.items),
-            _array(candidates),
-            _array(first),
-        )
+        return {
+            "pools": _array(c.demand.pool_id for c in self.items),
+            "quantities": _array(c.demand.quantity for c in self.items),
+            "starts": _array(_iso(c.starts_at) for c in self.items),
+            "ends": _array(_iso(c.ends_at) for c in self.items),
+            "candidates": _array(candidates),
+            "first": _array(first),
+        }
 
     def picks(self, taken: Sequence[int]) -> list[Pick]:
         """The units the database took (demand after demand) as picks."""
@@ -121,11 +120,16 @@ def _array(values: Iterable[object]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
+def pool_ids(demands: Iterable[Demand]) -> tuple[int, ...]:
+    """The pools of these demands, sorted: the key of their units in the cache."""
+    return tuple(sorted({d.pool_id for d in demands}))
+
+
 def claims(
-    session: Session | None, site: SiteClock, demands: Sequence[Demand], start: datetime
+    static: StaticUnits, site: SiteClock, demands: Sequence[Demand], start: datetime
 ) -> Claims:
-    """Each demand at this start with its candidate units, best first."""
-    static = static_units(session, site.site_id, tuple(sorted({d.pool_id for d in demands})))
+    """Each demand at this start with its candidate units, best first, from a snapshot of the
+    units of the demands' pools (`static_units`, read once and cached a few seconds)."""
     items = []
     for demand in demands:
         starts, ends = start + demand.offset, start + demand.offset + demand.duration
@@ -226,8 +230,9 @@ hints = BusyHints()
 # Inside a caller's transaction the careful way at once: a refused quick INSERT would abort
 # the transaction (bookings, which own theirs, try the quick way first: bookings/postgres.py).
 TAKE = (
-    "SELECT taken, busy FROM capacity_take(%s, %s, %s, %s, %s::int[], %s::int[], "
-    "%s::timestamptz[], %s::timestamptz[], %s::int[], %s::int[], true)"
+    "SELECT taken, busy FROM capacity_take(%(kind)s, %(id)s, %(expires_at)s, %(now)s, "
+    "%(pools)s::int[], %(quantities)s::int[], %(starts)s::timestamptz[], "
+    "%(ends)s::timestamptz[], %(candidates)s::int[], %(first)s::int[], true)"
 )
 
 
@@ -243,7 +248,14 @@ def take(
     """Inside the caller's transaction: take every claim's units for the engagement, or raise
     the database's PD001 (see sold_out_detail)."""
     taken, busy = connection.exec_driver_sql(
-        TAKE, (engagement_kind, engagement_id, expires_at, now, *chosen.arguments())
+        TAKE,
+        {
+            "kind": engagement_kind,
+            "id": engagement_id,
+            "expires_at": expires_at,
+            "now": now,
+            **chosen.arguments(),
+        },
     ).one()
     chosen.remember(taken, busy)
     return chosen.picks(taken)

@@ -7,21 +7,13 @@ entry own it); they never commit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Connection,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from paddock.capacity import claims, engine, units
@@ -29,6 +21,8 @@ from paddock.capacity.busy import read_busy
 from paddock.capacity.claims import sold_out as sold_out
 from paddock.capacity.engine import Demand, Pick, Slot, UnitTimeline
 from paddock.capacity.models import Allocation, Unit
+from paddock.capacity.takers import raw_cursor as raw_cursor
+from paddock.capacity.takers import taker
 from paddock.capacity.units import SiteClock as SiteClock
 from paddock.capacity.units import site_clock as site_clock
 from paddock.capacity.units import static_units, working_time
@@ -93,10 +87,6 @@ def load_timelines(
     return by_pool, lapsed
 
 
-def _dialect(connection: Connection) -> str:
-    return "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
-
-
 def slots(
     session: Session,
     site: SiteClock,
@@ -149,61 +139,23 @@ def allocate(
     expires_at: datetime | None = None,
 ) -> list[Pick]:
     """Inside the caller's transaction: give the engagement concrete units for every demand,
-    or raise SoldOut with the shortfalls. PostgreSQL takes them in one statement; SQLite
-    probes each candidate under its write lock (see claims.py)."""
-    chosen = claims.claims(session, site, demands, start)
-    connection = session.connection()
-    if _dialect(connection) == "sqlite":
-        with raw_cursor(session) as cursor:
-            return claims.take_on_sqlite(
-                cursor,
-                chosen,
-                engagement_kind=engagement_kind,
-                engagement_id=engagement_id,
-                expires_at=expires_at,
-                now=now,
-            )
-    try:
-        return claims.take(
-            connection,
-            chosen,
-            engagement_kind=engagement_kind,
-            engagement_id=engagement_id,
-            expires_at=expires_at,
-            now=now,
-        )
-    except DBAPIError as exc:
-        detail = claims.sold_out_detail(exc.orig)
-        if detail is None:
-            raise
-        raise sold_out(chosen.shortfalls(detail)) from exc
+    or raise SoldOut with the shortfalls (the engine's database takes them: takers.py)."""
+    static = static_units(session, site.site_id, claims.pool_ids(demands))
+    return taker(session).take(
+        session,
+        claims.claims(static, site, demands, start),
+        engagement_kind=engagement_kind,
+        engagement_id=engagement_id,
+        expires_at=expires_at,
+        now=now,
+    )
 
 
 def insert_unless_taken(session: Session, row: dict[str, Any]) -> bool:
     """Insert one active allocation unless the unit is already taken over that time; False
-    when it is. On PostgreSQL the exclusion constraint decides through ON CONFLICT DO NOTHING,
-    a speculative insertion: two plain INSERTs of the same unit can deadlock (each enters its
-    index entry, then waits for the other's transaction). SQLite's writer holds the write lock
-    and the caller has checked."""
-    if _dialect(session.connection()) == "sqlite":
-        session.execute(insert(Allocation), row)
-        return True
-    taken = postgresql_insert(Allocation).on_conflict_do_nothing().returning(Allocation.id)
-    return session.execute(taken, row).first() is not None
-
-
-@contextmanager
-def raw_cursor(session: Session) -> Iterator[Any]:
-    """A DB-API cursor on the session's connection, inside its transaction (the booking path's
-    probes: a statement each, where SQLAlchemy's per-statement work would cost more). Closed
-    on the way out: a probe left mid-result keeps a read of the database open on the
-    connection after the transaction, even when the pool has handed the connection to another
-    writer, whose BEGIN IMMEDIATE then fails at once ("database is locked")."""
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        yield cursor
-    finally:
-        cursor.close()
+    when it is (see takers.py: PostgreSQL's exclusion constraint decides; SQLite's writer
+    holds the write lock and the caller has checked)."""
+    return taker(session).insert_unless_taken(session, row)
 
 
 def release(session: Session, *, engagement_kind: str, engagement_id: int) -> int:

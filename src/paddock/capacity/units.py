@@ -90,11 +90,6 @@ class StaticUnits:
         return answer
 
 
-class NotCached(Exception):
-    """Asked without a session for something the cache does not hold (fresh): ask again with
-    one (the booking endpoint then reads it in a worker thread, off the event loop)."""
-
-
 CACHE_SECONDS = 5.0
 MEMO_SIZE = 8192  # intervals remembered per snapshot (a few seconds of bookings)
 _static_cache: dict[tuple[int, tuple[int, ...]], StaticUnits] = {}
@@ -109,13 +104,20 @@ def invalidate_cache() -> None:
         _site_cache.clear()
 
 
-def site_clock(session: Session | None, site_id: int, zone_name: str) -> SiteClock:
+def cached_site_clock(site_id: int) -> SiteClock | None:
+    """The site's hours if the cache holds them fresh, else None (read them with a session)."""
     with _cache_lock:
         cached = _site_cache.get(site_id)
     if cached and clock.monotonic() - cached[1] < CACHE_SECONDS:
         return cached[0]
-    if session is None:
-        raise NotCached(f"site {site_id}")
+    return None
+
+
+def site_clock(session: Session, site_id: int, zone_name: str) -> SiteClock:
+    """The site's hours, from the cache or read (and cached a few seconds)."""
+    cached = cached_site_clock(site_id)
+    if cached is not None:
+        return cached
     opening: Weekly = defaultdict(list)
     rows = session.execute(
         select(SiteHours.weekday, SiteHours.opens_at, SiteHours.closes_at).where(
@@ -130,15 +132,21 @@ def site_clock(session: Session | None, site_id: int, zone_name: str) -> SiteClo
     return result
 
 
-def static_units(session: Session | None, site_id: int, pool_ids: tuple[int, ...]) -> StaticUnits:
-    """The active units of these pools (sorted pool ids), their shifts and usage."""
-    key = (site_id, pool_ids)
+def cached_static_units(site_id: int, pool_ids: tuple[int, ...]) -> StaticUnits | None:
+    """The units of these pools (sorted pool ids) if the cache holds them fresh, else None."""
     with _cache_lock:
-        cached = _static_cache.get(key)
+        cached = _static_cache.get((site_id, pool_ids))
     if cached and clock.monotonic() - cached.loaded_at < CACHE_SECONDS:
         return cached
-    if session is None:
-        raise NotCached(f"units of pools {pool_ids}")
+    return None
+
+
+def static_units(session: Session, site_id: int, pool_ids: tuple[int, ...]) -> StaticUnits:
+    """The active units of these pools (sorted pool ids), their shifts and usage, from the
+    cache or read (and cached a few seconds)."""
+    cached = cached_static_units(site_id, pool_ids)
+    if cached is not None:
+        return cached
     members: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     rows = session.execute(
         select(pool_membership.c.pool_id, Unit.id, Unit.label, Unit.usage_minutes, Pool.kind)
@@ -181,7 +189,7 @@ def static_units(session: Session | None, site_id: int, pool_ids: tuple[int, ...
         frozenset(not_resources),
     )
     with _cache_lock:
-        _static_cache[key] = result
+        _static_cache[(site_id, pool_ids)] = result
     return result
 
 

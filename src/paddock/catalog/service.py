@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Slot
 from paddock.capacity.models import Site
-from paddock.capacity.units import NotCached
 from paddock.catalog.models import Product, ProductDemand
 from paddock.errors import Invalid, NotFound
 
@@ -96,6 +96,7 @@ class ProductPlan:
     currency: str
     public: bool
     demands: tuple[Demand, ...]
+    pool_ids: tuple[int, ...]  # its demands' pools, sorted (the key of their cached units)
 
 
 _PLAN_SECONDS = 5.0
@@ -103,16 +104,22 @@ _plans: dict[str, tuple[ProductPlan, float]] = {}
 _plans_lock = threading.Lock()
 
 
-def product_plan(session: Session | None, *, code: str) -> ProductPlan:
-    """The product's plan, cached a few seconds; without a session only from the cache (else
-    NotCached)."""
+def cached_plan(code: str) -> ProductPlan | None:
+    """The product's plan if the cache holds it fresh, else None (read it with a session)."""
     with _plans_lock:
         cached = _plans.get(code)
     if cached and time.monotonic() - cached[1] < _PLAN_SECONDS:
         return cached[0]
-    if session is None:
-        raise NotCached(f"product {code}")
+    return None
+
+
+def product_plan(session: Session, *, code: str) -> ProductPlan:
+    """The product's plan, from the cache or read (and cached a few seconds)."""
+    cached = cached_plan(code)
+    if cached is not None:
+        return cached
     product = get_product(session, code=code)
+    demands = tuple(demands_of(product))
     plan = ProductPlan(
         product_id=product.id,
         code=product.code,
@@ -125,7 +132,8 @@ def product_plan(session: Session | None, *, code: str) -> ProductPlan:
         price_cents=product.price_cents,
         currency=product.currency,
         public=product.public,
-        demands=tuple(demands_of(product)),
+        demands=demands,
+        pool_ids=claims.pool_ids(demands),
     )
     with _plans_lock:
         _plans[code] = (plan, time.monotonic())
@@ -138,7 +146,7 @@ def invalidate_cache() -> None:
     capacity.invalidate_cache()
 
 
-def plan_clock(session: Session | None, plan: ProductPlan) -> capacity.SiteClock:
+def plan_clock(session: Session, plan: ProductPlan) -> capacity.SiteClock:
     return capacity.site_clock(session, plan.site_id, plan.time_zone)
 
 
