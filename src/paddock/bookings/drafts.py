@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,8 @@ from paddock.errors import Invalid
 
 ENGAGEMENT = "booking"
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+# What a programme writes with a booking, in its transaction: on_admitted(session, booking_id).
+AdmittedHook = Callable[[Session, int], None]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ event loop, on a psycopg connection of its own pool (no worker thread, no ORM).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from paddock.async_connections import AsyncConnections
 from paddock.audit import service as audit
-from paddock.bookings.drafts import Draft
+from paddock.bookings.drafts import AdmittedHook, Draft
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Pick
@@ -71,8 +70,6 @@ BOOKING_CREATE = (
 )
 KEY_USED = "SELECT 1 FROM booking WHERE idempotency_key = %s"
 _NO_AUDIT = {"audit_actor": None, "audit_action": None, "audit_data": None}
-
-AdmittedHook = Callable[[Session, int], None]
 
 
 class DuplicateKey(Exception):

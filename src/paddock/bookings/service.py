@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from paddock.audit import service as audit
 from paddock.bookings import drafts, lifecycle
 from paddock.bookings.drafts import ENGAGEMENT as ENGAGEMENT
+from paddock.bookings.drafts import AdmittedHook, Draft
 from paddock.bookings.drafts import BookingRequest as BookingRequest
-from paddock.bookings.drafts import Draft
 from paddock.bookings.drafts import Guest as Guest
 from paddock.bookings.lifecycle import CompanionDemands as CompanionDemands
 from paddock.bookings.lifecycle import ReleaseListener as ReleaseListener
@@ -58,7 +58,7 @@ def create_booking(
     actor: str = "guest",
     now: datetime | None = None,
     extra_demands: Sequence[Demand] = (),
-    on_admitted: Callable[[Session, int], None] | None = None,
+    on_admitted: AdmittedHook | None = None,
     public_only: bool = False,
 ) -> BookingResult:
     """`book` with the request's arguments as keywords."""
@@ -82,7 +82,7 @@ def book(
     request: BookingRequest,
     *,
     now: datetime | None = None,
-    on_admitted: Callable[[Session, int], None] | None = None,
+    on_admitted: AdmittedHook | None = None,
 ) -> BookingResult:
     """Admit a booking only if every demand of the product can be met at that start.
     A retried request with the same idempotency key returns the first booking.

@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
 from paddock.bookings import postgres
-from paddock.bookings.drafts import ENGAGEMENT, Draft
+from paddock.bookings.drafts import ENGAGEMENT, AdmittedHook, Draft
 from paddock.bookings.models import Booking
-from paddock.bookings.postgres import AdmittedHook
 from paddock.capacity import claims
 from paddock.capacity.engine import Pick
 from paddock.capacity.takers import raw_cursor
