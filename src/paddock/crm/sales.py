@@ -28,7 +28,7 @@ from paddock.crm.people import audit, clean_name, find_by_email, link_email, nor
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, DomainError, Invalid, NotFound
-from paddock.unit_of_work import run_write
+from paddock.unit_of_work import end_read, run_write
 
 DEFAULT_WINDOW_DAYS = 90
 MAX_IMPORT_ROWS = 20_000
@@ -499,7 +499,7 @@ def _check_against_database(
                 errors.append(
                     RowError(wanted[(seller, ref)], "deal_ref", f"Deal {ref} was already reported.")
                 )
-    session.rollback()
+    end_read(session)
     return sorted(errors, key=lambda e: e.row)
 
 

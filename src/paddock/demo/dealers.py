@@ -61,7 +61,8 @@ CAMPAIGNS = (
 
 
 def load_dealers(session: Session, rng: random.Random, today: date) -> dict[str, int]:
-    """Add the dealer network on top of the loaded sites and booking history (one commit)."""
+    """Add the dealer network on top of the loaded sites and booking history, in the caller's
+    transaction."""
     local = random.Random(rng.getrandbits(64))  # our draws do not shift anyone else's
     sites = {s.code: s for s in session.scalars(select(Site))}
     history = _driving_history(session)
@@ -71,7 +72,6 @@ def load_dealers(session: Session, rng: random.Random, today: date) -> dict[str,
     pools = _allotments(session, dealers, months)
     campaigns, shared, personal = _campaigns(session, local, dealers, today)
     attributed = _attribute(session, local, dealers, sites, history, pools, shared, personal)
-    session.commit()
     return {
         "dealers": len(dealers),
         "users": users,
