@@ -34,6 +34,7 @@ from paddock.dealers.schemas import (
 )
 from paddock.http import SessionDep
 from paddock.limits import Id
+from paddock.mapping import to_schema
 
 __all__ = [
     "CSV",
@@ -98,13 +99,10 @@ def dealer_summary(code: str, session: SessionDep, scope: DealerScope) -> Dealer
     """Campaigns, invitees, attributed bookings by status, and this and next month's places."""
     summary = service.dealer_summary(session, scope=scope, dealer_code=code)
     sites = _site_codes(session)
-    return DealerSummaryRead(
+    return to_schema(
+        DealerSummaryRead,
+        summary,
         dealer=dealer_read(summary.dealer, sites),
-        campaigns=summary.campaigns,
-        invitees=summary.invitees,
-        bookings=summary.bookings,
-        drove=summary.drove,
-        bookings_by_status=summary.bookings_by_status,
         places=[allotment_read(a, summary.dealer.code, sites) for a in summary.places],
     )
 
