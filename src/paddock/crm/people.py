@@ -328,10 +328,22 @@ def people_query(
     return query.order_by(Person.id)
 
 
+def visits_query(*columns: Any) -> Select[Any]:
+    """`columns` of each visit: a booking with the person who came (`BookingPerson`), its
+    `Product`, its `Site` and, when a dealer brought it, its `BookingAttribution`."""
+    return (
+        select(*columns)
+        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
+        .join(Product, Product.id == Booking.product_id)
+        .join(Site, Site.id == Booking.site_id)
+        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
+    )
+
+
 def visits(session: Session, *, person_id: int) -> list[Visit]:
     """The person's bookings (visit history), newest first."""
     rows = session.execute(
-        select(
+        visits_query(
             Booking.id,
             Booking.ref,
             Product.code,
@@ -343,10 +355,6 @@ def visits(session: Session, *, person_id: int) -> list[Visit]:
             BookingPerson.kind_at_visit,
             Dealer.code,
         )
-        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
-        .join(Product, Product.id == Booking.product_id)
-        .join(Site, Site.id == Booking.site_id)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
         .outerjoin(Dealer, Dealer.id == BookingAttribution.dealer_id)
         .where(BookingPerson.person_id == person_id)
         .order_by(Booking.starts_at.desc(), Booking.id.desc())

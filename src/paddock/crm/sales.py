@@ -24,7 +24,14 @@ from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity.models import Site
 from paddock.catalog.models import Product
 from paddock.crm.models import BookingPerson, Conversion, Person, PersonKind, Sale, Vehicle
-from paddock.crm.people import audit, clean_name, find_by_email, link_email, normalise_email
+from paddock.crm.people import (
+    audit,
+    clean_name,
+    find_by_email,
+    link_email,
+    normalise_email,
+    visits_query,
+)
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, DomainError, Invalid, NotFound
@@ -246,17 +253,9 @@ def conversion_for(
     earliest = datetime.combine(sold_on - timedelta(days=window_days + 1), time(), tzinfo=UTC)
     latest = datetime.combine(sold_on + timedelta(days=2), time(), tzinfo=UTC)
     rows = session.execute(
-        select(
-            Booking.id,
-            Booking.starts_at,
-            BookingAttribution.dealer_id,
-            Booking.ref,
-            Site.time_zone,
+        visits_query(
+            Booking.id, Booking.starts_at, BookingAttribution.dealer_id, Booking.ref, Site.time_zone
         )
-        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
-        .join(Product, Product.id == Booking.product_id)
-        .join(Site, Site.id == Booking.site_id)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
         .where(
             BookingPerson.person_id == person_id,
             BookingPerson.kind_at_visit == PersonKind.PROSPECT,

@@ -31,6 +31,7 @@ from paddock.crm.models import (
     Sale,
     Vehicle,
 )
+from paddock.crm.people import visits_query
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import DomainError
 from paddock.unit_of_work import write_transaction
@@ -264,18 +265,14 @@ def _sales(session: Session, local: random.Random, today: date, now: datetime) -
     """About one prospect in seven who drove buys within 90 days, mostly from the dealer who
     invited them (else one near the centre)."""
     visits = session.execute(
-        select(
+        visits_query(
             Booking.starts_at,
             Booking.guest_email,
             Booking.guest_name,
             Booking.site_id,
             BookingAttribution.dealer_id,
-            Person.id,
+            BookingPerson.person_id,
         )
-        .join(Product, Product.id == Booking.product_id)
-        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
-        .join(Person, Person.id == BookingPerson.person_id)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
         .where(
             Product.category == "driving",
             Booking.status == BookingStatus.COMPLETED,
