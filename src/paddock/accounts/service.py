@@ -24,6 +24,7 @@ from paddock.accounts.models import ROLE_VALUES, ApiToken, Role, User, UserSessi
 from paddock.audit import service as audit
 from paddock.db import utcnow
 from paddock.errors import Conflict, Forbidden, Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import write_transaction
 
 # A web session ends after this long without use, and at the latest this long after sign-in.
@@ -214,9 +215,7 @@ def list_users(
         query = query.where(User.dealer_id == dealer_id)
     if role:
         query = query.where(User.role == role)
-    if after_id is not None:
-        query = query.where(User.id > after_id)
-    return session.scalars(query.order_by(User.id).limit(min(limit, 500))).all()
+    return session.scalars(keyset_page(query, User.id, after=after_id, limit=limit)).all()
 
 
 def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> User:

@@ -37,6 +37,7 @@ from paddock.crm.models import (
 from paddock.db import UTCDateTime, utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import run_write
 
 SUBJECT = "person"
@@ -44,7 +45,6 @@ LINK_CURSOR = "booking_person"
 # A booking transaction is short (lock timeout 5 s): after this, no id below the highest one
 # seen can still appear.
 SETTLE = timedelta(minutes=2)
-MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -301,8 +301,8 @@ def list_people(
 ) -> Sequence[Person]:
     """Live people by id, `limit` at a time after `after_id` (keyset pagination: the cost of a
     page does not grow with its depth). `dealer_id` confines the list to that dealer."""
-    query = people_query(dealer_id=dealer_id, kind=kind, search=search, after_id=after_id)
-    return session.scalars(query.limit(max(1, min(limit, MAX_PAGE)))).all()
+    query = people_query(dealer_id=dealer_id, kind=kind, search=search)
+    return session.scalars(keyset_page(query, Person.id, after=after_id, limit=limit)).all()
 
 
 def people_query(
@@ -310,7 +310,6 @@ def people_query(
     dealer_id: int | None = None,
     kind: str | None = None,
     search: str | None = None,
-    after_id: int | None = None,
 ) -> Select[Person]:
     query = select(Person).where(Person.merged_into_id.is_(None), Person.erased_at.is_(None))
     if dealer_id is not None:
@@ -323,9 +322,7 @@ def people_query(
         query = query.where(
             or_(Person.email.startswith(needle), func.lower(Person.name).contains(needle))
         )
-    if after_id is not None:
-        query = query.where(Person.id > after_id)
-    return query.order_by(Person.id)
+    return query
 
 
 def visits_query(*columns: Any) -> Select[Any]:

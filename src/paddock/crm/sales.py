@@ -35,6 +35,7 @@ from paddock.crm.people import (
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, DomainError, Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import end_read, run_write
 
 DEFAULT_WINDOW_DAYS = 90
@@ -292,9 +293,7 @@ def list_sales(
         query = query.where(Sale.dealer_id == dealer_id)
     if person_id is not None:
         query = query.where(Sale.person_id == person_id)
-    if after_id is not None:
-        query = query.where(Sale.id > after_id)
-    rows = session.execute(query.order_by(Sale.id).limit(max(1, min(limit, 500)))).all()
+    rows = session.execute(keyset_page(query, Sale.id, after=after_id, limit=limit)).all()
     return [
         (sale, conversion, dealer_id is None or owner in (None, dealer_id))
         for sale, conversion, owner in rows

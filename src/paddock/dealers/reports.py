@@ -21,8 +21,9 @@ from paddock.db import utcnow
 from paddock.dealers import allotments
 from paddock.dealers.campaigns import InviteeRow, get_campaign
 from paddock.dealers.codes import invitation_path
-from paddock.dealers.directory import PAGE_MAX, get_dealer
+from paddock.dealers.directory import get_dealer
 from paddock.dealers.models import BookingAttribution, Campaign, Dealer, InvitationCode, Invitee
+from paddock.keyset import keyset_page
 
 # What a dealer sees of its bookings -------------------------------------------------------
 
@@ -76,9 +77,8 @@ def list_attributed_bookings(
         query = query.where(InvitationCode.campaign_id == campaign_id)
     if status:
         query = query.where(Booking.status == status)
-    if before_id is not None:
-        query = query.where(Booking.id < before_id)
-    rows = session.execute(query.order_by(Booking.id.desc()).limit(min(limit, PAGE_MAX))).all()
+    page = keyset_page(query, Booking.id, after=before_id, limit=limit, newest_first=True)
+    rows = session.execute(page).all()
     return [
         AttributedBooking(b, pc, dc, cid, cname or "", code or "", iname or "")
         for b, pc, dc, cid, cname, code, iname in rows

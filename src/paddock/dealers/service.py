@@ -47,7 +47,6 @@ from paddock.dealers.codes import (
 )
 from paddock.dealers.directory import (
     DEALER_CODE_PATTERN,
-    PAGE_MAX,
     create_dealer,
     get_dealer,
     list_allotments,
@@ -76,6 +75,7 @@ from paddock.dealers.reports import (
     list_attributed_bookings,
     site_time_zones,
 )
+from paddock.keyset import PAGE_MAX
 
 __all__ = [
     "CODE_ALPHABET",
