@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,12 +134,12 @@ def dealer_id_for_code(session: Session, code: str) -> int:
     return int(dealer_id)
 
 
-def dealer_codes(session: Session, dealer_ids: Sequence[int]) -> dict[int, str]:
-    if not dealer_ids:
+def dealer_codes(session: Session, dealer_ids: Iterable[int | None]) -> dict[int, str]:
+    """The codes of these dealers by id (one query; no id, no query)."""
+    wanted = {d for d in dealer_ids if d is not None}
+    if not wanted:
         return {}
-    rows = session.execute(
-        select(_dealer.c.id, _dealer.c.code).where(_dealer.c.id.in_(set(dealer_ids)))
-    )
+    rows = session.execute(select(_dealer.c.id, _dealer.c.code).where(_dealer.c.id.in_(wanted)))
     return {int(i): str(c) for i, c in rows}
 
 

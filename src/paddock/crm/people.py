@@ -8,7 +8,7 @@ creating a prospect the first time an e-mail is seen."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -571,10 +571,3 @@ def vehicles_of(
         .order_by(Vehicle.id)
     ).all()
     return [(vehicle, dealer, ref) for vehicle, dealer, ref in rows]
-
-
-def dealer_codes(session: Session, dealer_ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {d for d in dealer_ids if d is not None}
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Dealer.id, Dealer.code).where(Dealer.id.in_(wanted))).all())
