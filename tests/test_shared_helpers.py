@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Integer, create_engine, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from paddock.keyset import PAGE_MAX, keyset_page
+from paddock.keyset import PAGE_MAX, every_page, keyset_page
 from paddock.mapping import to_schema
 from paddock.throttle import throttle_counter
 from paddock.unit_of_work import end_read, read_only
@@ -84,6 +84,14 @@ def test_a_keyset_page_has_one_to_page_max_rows(rows: Session) -> None:
     assert len(_ids(rows, limit=0)) == 1
     assert len(_ids(rows, limit=10_000)) == PAGE_MAX
     assert len(_ids(rows)) == PAGE_MAX + 10  # no limit: every row, in key order
+
+
+def test_every_page_reads_page_after_page_up_to_most(rows: Session) -> None:
+    def fetch(after: int | None) -> list[int]:
+        return _ids(rows, after=after, limit=PAGE_MAX)
+
+    assert every_page(fetch, lambda key: key) == list(range(1, PAGE_MAX + 11))
+    assert every_page(fetch, lambda key: key, most=PAGE_MAX) == list(range(1, PAGE_MAX + 1))
 
 
 class _Read(BaseModel):

@@ -172,15 +172,5 @@ def dealer_bookings(
 @router.get("/dealers/{code}/bookings.csv", tags=["dealers"], response_class=Response)
 def dealer_bookings_csv(code: str, session: SessionDep, scope: DealerScope) -> Response:
     """The dealer's attributed bookings as CSV (up to 50,000, newest first)."""
-    rows: list[service.AttributedBooking] = []
-    before: int | None = None
-    while len(rows) < 50_000:
-        page = service.list_attributed_bookings(
-            session, scope=scope, dealer_code=code, limit=500, before_id=before
-        )
-        rows.extend(page)
-        if len(page) < 500:
-            break
-        before = page[-1].booking.id
-    body = service.bookings_csv(rows, service.site_time_zones(session))
+    body = service.attributed_bookings_csv(session, scope=scope, dealer_code=code)
     return csv_response(body, f"{code.upper()}-bookings.csv")

@@ -210,17 +210,8 @@ async def import_invitees(
 @router.get("/campaigns/{campaign_id}/invitees.csv", tags=["campaigns"], response_class=Response)
 def invitees_csv(campaign_id: Id, session: SessionDep, scope: DealerScope) -> Response:
     """The campaign's invitees with their personal codes and links, as CSV."""
-    rows: list[service.InviteeRow] = []
-    after: int | None = None
-    while True:
-        page = service.list_invitees(
-            session, scope=scope, campaign_id=campaign_id, limit=500, after_id=after
-        )
-        rows.extend(page)
-        if len(page) < 500:
-            break
-        after = page[-1].invitee.id
-    return csv_response(service.invitees_csv(rows), f"campaign-{campaign_id}-invitees.csv")
+    body = service.campaign_invitees_csv(session, scope=scope, campaign_id=campaign_id)
+    return csv_response(body, f"campaign-{campaign_id}-invitees.csv")
 
 
 @router.get("/invitees", response_model=list[InviteeRead], tags=["campaigns"])
