@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import Executable
 
 from paddock.db import Base, run_blocking
-from paddock.unit_of_work import write_transaction
+from paddock.unit_of_work import read_only, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -349,24 +349,25 @@ def _escape(text: str) -> str:
 
 
 @contextmanager
-def _writing(db: Db) -> Iterator[Session]:
-    """A write transaction of its own: on the session given, or on a new one of the factory."""
-    session = db() if isinstance(db, sessionmaker) else db
-    try:
-        with write_transaction(session):
-            yield session
-    finally:
-        if session is not db:
-            session.close()
-
-
-@contextmanager
-def _reading(db: Db) -> Iterator[Session]:
+def _session(db: Db) -> Iterator[Session]:
+    """The session given, or a new one of the factory (closed after use)."""
     session = db() if isinstance(db, sessionmaker) else db
     try:
         yield session
     finally:
         if session is not db:
             session.close()
-        elif session.in_transaction():
-            session.rollback()
+
+
+@contextmanager
+def _writing(db: Db) -> Iterator[Session]:
+    """A write transaction of its own."""
+    with _session(db) as session, write_transaction(session):
+        yield session
+
+
+@contextmanager
+def _reading(db: Db) -> Iterator[Session]:
+    """Reads that end with the block."""
+    with _session(db) as session, read_only(session):
+        yield session

@@ -12,6 +12,9 @@ closes the session (`paddock.http.get_session`, `paddock.web.deps`).
   break a deadlock. A lock wait that runs out is "busy, retry" (`Busy`, a 503), never a 500.
 - `write_transaction(session)`: the same transaction as a `with` block, run once, for writes
   that cannot lose a race (no exclusion constraint, no chosen units).
+- `end_read(session)` / `with read_only(session):`: a use case that must hold nothing while it
+  goes on (a password check, a write in a transaction of its own, a dry run) ends its reads
+  here; nothing it did in them is kept.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from sqlalchemy.orm import Session
 from paddock.db import SqliteWriters, is_busy_error, is_deadlock, sqlstate
 from paddock.errors import Busy
 
-__all__ = ["MAX_ATTEMPTS", "LostRace", "busy", "run_write", "write_transaction"]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "LostRace",
+    "busy",
+    "end_read",
+    "read_only",
+    "run_write",
+    "write_transaction",
+]
 
 T = TypeVar("T")
 
@@ -69,8 +80,7 @@ def run_write(session: Session, work: Callable[[], T], *, attempts: int = MAX_AT
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """Run a write use case in one transaction (write lock up front on SQLite)."""
-    if session.in_transaction():
-        session.rollback()
+    end_read(session)
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         with _transaction(session):
@@ -106,3 +116,20 @@ def _transaction(session: Session) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+def end_read(session: Session) -> None:
+    """End the session's read transaction: no snapshot, lock or connection is held after it
+    (the session opens a new transaction when it next reads)."""
+    if session.in_transaction():
+        session.rollback()
+
+
+@contextmanager
+def read_only(session: Session) -> Iterator[Session]:
+    """Reads (and trial writes, as in a dry run) that end with the block: whatever it did is
+    rolled back, however it ends."""
+    try:
+        yield session
+    finally:
+        end_read(session)

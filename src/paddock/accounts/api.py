@@ -30,6 +30,7 @@ from paddock.clients import client_address, secure_cookies
 from paddock.errors import Forbidden, Invalid
 from paddock.http import SessionDep
 from paddock.limits import Id
+from paddock.mapping import to_schema
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -40,30 +41,11 @@ def _principal_read(session: SessionDep, p: service.Principal) -> PrincipalRead:
 
 
 def user_read(user: User, codes: dict[int, str]) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=user.role,
-        dealer=codes.get(user.dealer_id) if user.dealer_id else None,
-        active=user.active,
-        last_login_at=user.last_login_at,
-        created_at=user.created_at,
-    )
+    return to_schema(UserRead, user, dealer=codes.get(user.dealer_id) if user.dealer_id else None)
 
 
 def token_read(token: ApiToken, codes: dict[int, str]) -> TokenRead:
-    return TokenRead(
-        id=token.id,
-        name=token.name,
-        dealer=codes.get(token.dealer_id, "?"),
-        prefix=token.prefix,
-        created_by=token.created_by,
-        created_at=token.created_at,
-        last_used_at=token.last_used_at,
-        expires_at=token.expires_at,
-        revoked_at=token.revoked_at,
-    )
+    return to_schema(TokenRead, token, dealer=codes.get(token.dealer_id, "?"))
 
 
 @router.post(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from paddock.accounts.models import ROLE_VALUES, ApiToken, Role, User, UserSessi
 from paddock.audit import service as audit
 from paddock.db import utcnow
 from paddock.errors import Conflict, Forbidden, Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import write_transaction
 
 # A web session ends after this long without use, and at the latest this long after sign-in.
@@ -133,12 +134,12 @@ def dealer_id_for_code(session: Session, code: str) -> int:
     return int(dealer_id)
 
 
-def dealer_codes(session: Session, dealer_ids: Sequence[int]) -> dict[int, str]:
-    if not dealer_ids:
+def dealer_codes(session: Session, dealer_ids: Iterable[int | None]) -> dict[int, str]:
+    """The codes of these dealers by id (one query; no id, no query)."""
+    wanted = {d for d in dealer_ids if d is not None}
+    if not wanted:
         return {}
-    rows = session.execute(
-        select(_dealer.c.id, _dealer.c.code).where(_dealer.c.id.in_(set(dealer_ids)))
-    )
+    rows = session.execute(select(_dealer.c.id, _dealer.c.code).where(_dealer.c.id.in_(wanted)))
     return {int(i): str(c) for i, c in rows}
 
 
@@ -214,9 +215,7 @@ def list_users(
         query = query.where(User.dealer_id == dealer_id)
     if role:
         query = query.where(User.role == role)
-    if after_id is not None:
-        query = query.where(User.id > after_id)
-    return session.scalars(query.order_by(User.id).limit(min(limit, 500))).all()
+    return session.scalars(keyset_page(query, User.id, after=after_id, limit=limit)).all()
 
 
 def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> User:

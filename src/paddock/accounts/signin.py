@@ -30,7 +30,7 @@ from paddock.accounts.errors import BadCredentials, TooManyAttempts
 from paddock.accounts.models import User, UserSession
 from paddock.clients import address_key
 from paddock.db import utcnow
-from paddock.unit_of_work import write_transaction
+from paddock.unit_of_work import end_read, write_transaction
 
 # Failed sign-ins one address may make, for any e-mails, per window (seconds).
 MAX_FAILURES_PER_ADDRESS = 20
@@ -56,7 +56,7 @@ def authenticate(
     found = session.execute(
         select(User.id, User.active, User.password_hash).where(User.email == key)
     ).first()
-    session.rollback()  # nothing held while the password is checked
+    end_read(session)  # nothing held while the password is checked
     if found is None or not found.active:
         service._verify(service._dummy_hash(), password)
         _failed(session, None, ip, verdict, at)

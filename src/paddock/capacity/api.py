@@ -24,6 +24,7 @@ from paddock.capacity.schemas import (
 )
 from paddock.http import SessionDep
 from paddock.limits import Id
+from paddock.mapping import to_schema
 
 router = APIRouter(prefix="/api/v1", tags=["capacity operations"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -35,31 +36,21 @@ def block_reads(session: Session, blocks: list[Block]) -> list[BlockRead]:
     units = operations.labels(session, [b.unit_id for b in blocks if b.unit_id is not None])
     sites = operations.site_codes(session, [b.site_id for b in blocks])
     return [
-        BlockRead(
-            id=b.id,
+        to_schema(
+            BlockRead,
+            b,
             site=sites[b.site_id],
-            unit_id=b.unit_id,
             unit=units.get(b.unit_id) if b.unit_id is not None else None,
-            kind=b.kind,
-            starts_at=b.starts_at,
-            ends_at=b.ends_at,
-            reason=b.reason,
-            created_at=b.created_at,
         )
         for b in blocks
     ]
 
 
 def unit_state_read(session: Session, state: operations.UnitState) -> UnitStateRead:
-    u = state.unit
-    return UnitStateRead(
-        id=u.id,
-        label=u.label,
-        kind=u.kind,
-        active=u.active,
+    return to_schema(
+        UnitStateRead,
+        state.unit,
         state=state.state,
-        usage_minutes=u.usage_minutes,
-        attributes=u.attributes,
         pools=state.pool_codes,
         qualifications=state.qualifications,
         engagements_today=state.engagements_today,
@@ -74,26 +65,14 @@ def unit_read(session: Session, detail: operations.UnitDetail) -> UnitRead:
         **unit_state_read(session, state).model_dump(),
         site=state.site.code,
         pool_details=[
-            PoolRef(code=p.code, name=p.name, kind=p.kind)
-            for p in sorted(state.unit.pools, key=lambda p: p.code)
+            to_schema(PoolRef, p) for p in sorted(state.unit.pools, key=lambda p: p.code)
         ],
         shifts=[
-            ShiftRead(weekday=s.weekday, starts_at=s.starts_at, ends_at=s.ends_at)
+            to_schema(ShiftRead, s)
             for s in sorted(state.unit.shifts, key=lambda s: (s.weekday, s.starts_at))
         ],
         blocks=block_reads(session, detail.blocks),
-        schedule_today=[
-            EngagementRead(
-                kind=e.kind,
-                id=e.id,
-                reference=e.reference,
-                unit_id=e.unit_id,
-                unit=e.unit_label,
-                starts_at=e.starts_at,
-                ends_at=e.ends_at,
-            )
-            for e in detail.schedule
-        ],
+        schedule_today=[to_schema(EngagementRead, e, unit=e.unit_label) for e in detail.schedule],
     )
 
 
@@ -109,10 +88,9 @@ def list_pools(
     """Every resource pool of the site with its units: the state of each now, and today's
     use."""
     return [
-        PoolRead(
-            code=p.pool.code,
-            kind=p.pool.kind,
-            name=p.pool.name,
+        to_schema(
+            PoolRead,
+            p.pool,
             units_total=len(p.units),
             units_active=p.active,
             available_now=p.count("available"),

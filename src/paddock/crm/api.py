@@ -13,7 +13,7 @@ from paddock.accounts.deps import AdminUser, CurrentUser, DealerScope, StaffUser
 from paddock.accounts.models import Role
 from paddock.accounts.service import Scope
 from paddock.crm import service
-from paddock.crm.models import Person, Vehicle
+from paddock.crm.models import Conversion, Person, Sale, Vehicle
 from paddock.crm.schemas import (
     ConsentRead,
     ConsentUpdate,
@@ -36,6 +36,7 @@ from paddock.dealers import service as dealers
 from paddock.errors import Invalid
 from paddock.http import SessionDep
 from paddock.limits import Id
+from paddock.mapping import to_schema
 
 router = APIRouter(prefix="/api/v1", tags=["crm"])
 
@@ -45,12 +46,9 @@ def person_read(
 ) -> PersonRead:
     if codes is None:
         codes = service.dealer_codes(session, [person.dealer_id])
-    return PersonRead(
-        id=person.id,
-        name=person.name,
-        email=person.email,
-        phone=person.phone,
-        kind=person.kind,
+    return to_schema(
+        PersonRead,
+        person,
         dealer=codes.get(person.dealer_id) if person.dealer_id else None,
         consents={
             purpose: ConsentRead(
@@ -59,22 +57,12 @@ def person_read(
             )
             for purpose in ("marketing_email", "phone", "dealer_sharing")
         },
-        created_at=person.created_at,
-        updated_at=person.updated_at,
         erased=person.erased_at is not None,
     )
 
 
 def vehicle_read(vehicle: Vehicle, dealer: str | None, ref: str | None) -> VehicleRead:
-    return VehicleRead(
-        id=vehicle.id,
-        vin=vehicle.vin,
-        model=vehicle.model,
-        year=vehicle.year,
-        bought_on=vehicle.bought_on,
-        dealer=dealer,
-        delivery_ref=ref,
-    )
+    return to_schema(VehicleRead, vehicle, dealer=dealer, delivery_ref=ref)
 
 
 def _dealer_id(session: Session, scope: Scope, code: str | None) -> int | None:
@@ -178,17 +166,7 @@ def person_visits(person_id: Id, session: SessionDep, scope: DealerScope) -> lis
     """Visit history: the person's bookings, newest first."""
     service.get_person(session, person_id=person_id, dealer_id=scope.dealer_id)
     return [
-        VisitRead(
-            ref=v.ref,
-            product=v.product_code,
-            product_name=v.product_name,
-            category=v.category,
-            site=v.site_code,
-            starts_at=v.starts_at,
-            status=v.status,
-            kind_at_visit=v.kind_at_visit,
-            dealer=v.dealer_code,
-        )
+        to_schema(VisitRead, v, product=v.product_code, site=v.site_code, dealer=v.dealer_code)
         for v in service.visits(session, person_id=person_id)
     ]
 
@@ -242,20 +220,21 @@ def erase_person(
     return service.erase_person(session, person_id=person_id, actor=admin.actor, reason=body.reason)
 
 
-def sale_read(session: Session, result: service.SaleResult) -> SaleRead:
-    sale, conversion = result.sale, result.conversion
-    codes = service.dealer_codes(session, [sale.dealer_id])
-    return SaleRead(
-        id=sale.id,
+def sale_read(
+    sale: Sale,
+    conversion: Conversion | None,
+    person_visible: bool,
+    codes: dict[int, str],
+    visit_ref: str | None = None,
+) -> SaleRead:
+    return to_schema(
+        SaleRead,
+        sale,
         dealer=codes.get(sale.dealer_id, "?"),
-        person_id=sale.person_id if result.person_visible else None,
-        model=sale.model,
-        vin=sale.vin,
-        sold_on=sale.sold_on,
+        person_id=sale.person_id if person_visible else None,
         deal_ref=sale.external_ref,
-        source=sale.source,
         converted=conversion is not None,
-        visit_ref=result.visit_ref,
+        visit_ref=visit_ref,
         days_after_visit=conversion.days_after_visit if conversion else None,
     )
 
@@ -284,7 +263,8 @@ def report_sale(
         actor=scope.actor,
         window_days=request.app.state.settings.conversion_window_days,
     )
-    return sale_read(session, result)
+    codes = service.dealer_codes(session, [result.sale.dealer_id])
+    return sale_read(result.sale, result.conversion, result.person_visible, codes, result.visit_ref)
 
 
 @router.post(
@@ -332,21 +312,7 @@ def list_sales(
         session, dealer_id=scope.dealer_id, person_id=person_id, after_id=after_id, limit=limit
     )
     codes = service.dealer_codes(session, [s.dealer_id for s, _, _ in rows])
-    return [
-        SaleRead(
-            id=sale.id,
-            dealer=codes.get(sale.dealer_id, "?"),
-            person_id=sale.person_id if visible else None,
-            model=sale.model,
-            vin=sale.vin,
-            sold_on=sale.sold_on,
-            deal_ref=sale.external_ref,
-            source=sale.source,
-            converted=conversion is not None,
-            days_after_visit=conversion.days_after_visit if conversion else None,
-        )
-        for sale, conversion, visible in rows
-    ]
+    return [sale_read(sale, conversion, visible, codes) for sale, conversion, visible in rows]
 
 
 @router.post("/deliveries", response_model=DeliveryRead, status_code=201)

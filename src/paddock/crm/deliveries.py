@@ -71,7 +71,6 @@ def schedule_delivery(
     if dealer_id is not None and session.get(Dealer, dealer_id) is None:
         raise NotFound(f"No dealer #{dealer_id}.")
     guest = Guest(person.name, person.email, person.phone)
-    session.rollback()
 
     unit_id, pool_id, fresh = run_write(
         session, lambda: _customer_car(session, plan.site_id, clean, model.strip(), year)

@@ -8,7 +8,7 @@ creating a prospect the first time an e-mail is seen."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from paddock.crm.models import (
 from paddock.db import UTCDateTime, utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import run_write
 
 SUBJECT = "person"
@@ -44,7 +45,6 @@ LINK_CURSOR = "booking_person"
 # A booking transaction is short (lock timeout 5 s): after this, no id below the highest one
 # seen can still appear.
 SETTLE = timedelta(minutes=2)
-MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -301,8 +301,8 @@ def list_people(
 ) -> Sequence[Person]:
     """Live people by id, `limit` at a time after `after_id` (keyset pagination: the cost of a
     page does not grow with its depth). `dealer_id` confines the list to that dealer."""
-    query = people_query(dealer_id=dealer_id, kind=kind, search=search, after_id=after_id)
-    return session.scalars(query.limit(max(1, min(limit, MAX_PAGE)))).all()
+    query = people_query(dealer_id=dealer_id, kind=kind, search=search)
+    return session.scalars(keyset_page(query, Person.id, after=after_id, limit=limit)).all()
 
 
 def people_query(
@@ -310,7 +310,6 @@ def people_query(
     dealer_id: int | None = None,
     kind: str | None = None,
     search: str | None = None,
-    after_id: int | None = None,
 ) -> Select[Person]:
     query = select(Person).where(Person.merged_into_id.is_(None), Person.erased_at.is_(None))
     if dealer_id is not None:
@@ -323,15 +322,25 @@ def people_query(
         query = query.where(
             or_(Person.email.startswith(needle), func.lower(Person.name).contains(needle))
         )
-    if after_id is not None:
-        query = query.where(Person.id > after_id)
-    return query.order_by(Person.id)
+    return query
+
+
+def visits_query(*columns: Any) -> Select[Any]:
+    """`columns` of each visit: a booking with the person who came (`BookingPerson`), its
+    `Product`, its `Site` and, when a dealer brought it, its `BookingAttribution`."""
+    return (
+        select(*columns)
+        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
+        .join(Product, Product.id == Booking.product_id)
+        .join(Site, Site.id == Booking.site_id)
+        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
+    )
 
 
 def visits(session: Session, *, person_id: int) -> list[Visit]:
     """The person's bookings (visit history), newest first."""
     rows = session.execute(
-        select(
+        visits_query(
             Booking.id,
             Booking.ref,
             Product.code,
@@ -343,10 +352,6 @@ def visits(session: Session, *, person_id: int) -> list[Visit]:
             BookingPerson.kind_at_visit,
             Dealer.code,
         )
-        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
-        .join(Product, Product.id == Booking.product_id)
-        .join(Site, Site.id == Booking.site_id)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
         .outerjoin(Dealer, Dealer.id == BookingAttribution.dealer_id)
         .where(BookingPerson.person_id == person_id)
         .order_by(Booking.starts_at.desc(), Booking.id.desc())
@@ -566,10 +571,3 @@ def vehicles_of(
         .order_by(Vehicle.id)
     ).all()
     return [(vehicle, dealer, ref) for vehicle, dealer, ref in rows]
-
-
-def dealer_codes(session: Session, dealer_ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {d for d in dealer_ids if d is not None}
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Dealer.id, Dealer.code).where(Dealer.id.in_(wanted))).all())

@@ -27,7 +27,14 @@ from paddock.crm.models import (
     Sale,
     Vehicle,
 )
-from paddock.crm.people import SUBJECT, audit, get_person, link_email, require_live
+from paddock.crm.people import (
+    SUBJECT,
+    audit,
+    get_person,
+    link_email,
+    require_live,
+    visits_query,
+)
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer, Invitee
 from paddock.unit_of_work import run_write
@@ -209,11 +216,7 @@ def _scrub_invitees(session: Session, aliases: list[str]) -> int:
 
 def _document(session: Session, person: Person, now: datetime) -> dict[str, Any]:
     bookings = session.execute(
-        select(Booking, Product.code, Site.code, Dealer.code, BookingPerson.kind_at_visit)
-        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
-        .join(Product, Product.id == Booking.product_id)
-        .join(Site, Site.id == Booking.site_id)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
+        visits_query(Booking, Product.code, Site.code, Dealer.code, BookingPerson.kind_at_visit)
         .outerjoin(Dealer, Dealer.id == BookingAttribution.dealer_id)
         .where(BookingPerson.person_id == person.id)
         .order_by(Booking.starts_at)

@@ -24,11 +24,19 @@ from paddock.bookings.models import Booking, BookingStatus
 from paddock.capacity.models import Site
 from paddock.catalog.models import Product
 from paddock.crm.models import BookingPerson, Conversion, Person, PersonKind, Sale, Vehicle
-from paddock.crm.people import audit, clean_name, find_by_email, link_email, normalise_email
+from paddock.crm.people import (
+    audit,
+    clean_name,
+    find_by_email,
+    link_email,
+    normalise_email,
+    visits_query,
+)
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import Conflict, DomainError, Invalid, NotFound
-from paddock.unit_of_work import run_write
+from paddock.keyset import keyset_page
+from paddock.unit_of_work import end_read, run_write
 
 DEFAULT_WINDOW_DAYS = 90
 MAX_IMPORT_ROWS = 20_000
@@ -246,17 +254,9 @@ def conversion_for(
     earliest = datetime.combine(sold_on - timedelta(days=window_days + 1), time(), tzinfo=UTC)
     latest = datetime.combine(sold_on + timedelta(days=2), time(), tzinfo=UTC)
     rows = session.execute(
-        select(
-            Booking.id,
-            Booking.starts_at,
-            BookingAttribution.dealer_id,
-            Booking.ref,
-            Site.time_zone,
+        visits_query(
+            Booking.id, Booking.starts_at, BookingAttribution.dealer_id, Booking.ref, Site.time_zone
         )
-        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
-        .join(Product, Product.id == Booking.product_id)
-        .join(Site, Site.id == Booking.site_id)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
         .where(
             BookingPerson.person_id == person_id,
             BookingPerson.kind_at_visit == PersonKind.PROSPECT,
@@ -293,9 +293,7 @@ def list_sales(
         query = query.where(Sale.dealer_id == dealer_id)
     if person_id is not None:
         query = query.where(Sale.person_id == person_id)
-    if after_id is not None:
-        query = query.where(Sale.id > after_id)
-    rows = session.execute(query.order_by(Sale.id).limit(max(1, min(limit, 500)))).all()
+    rows = session.execute(keyset_page(query, Sale.id, after=after_id, limit=limit)).all()
     return [
         (sale, conversion, dealer_id is None or owner in (None, dealer_id))
         for sale, conversion, owner in rows
@@ -499,7 +497,7 @@ def _check_against_database(
                 errors.append(
                     RowError(wanted[(seller, ref)], "deal_ref", f"Deal {ref} was already reported.")
                 )
-    session.rollback()
+    end_read(session)
     return sorted(errors, key=lambda e: e.row)
 
 

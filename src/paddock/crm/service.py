@@ -9,13 +9,13 @@ transaction; the modules behind them hold the logic:
 
 from __future__ import annotations
 
+from paddock.accounts.service import dealer_codes
 from paddock.crm.deliveries import DeliveryResult, schedule_delivery
 from paddock.crm.merge import MergeResult, merge_people
 from paddock.crm.people import (
     LinkReport,
     Visit,
     create_person,
-    dealer_codes,
     find_by_email,
     get_person,
     link_bookings,

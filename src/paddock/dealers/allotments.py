@@ -27,7 +27,7 @@ from paddock.db import utcnow
 from paddock.dealers.models import Dealer, DealerAllotment
 from paddock.errors import Conflict, Invalid, SoldOut
 from paddock.limits import check_day
-from paddock.unit_of_work import run_write, write_transaction
+from paddock.unit_of_work import read_only, run_write, write_transaction
 
 POOL_KIND = "dealer_allotment"
 UNIT_KIND = "dealer_place"
@@ -158,20 +158,17 @@ def statuses(
 def ensure(session: Session, *, dealer_id: int, site_id: int, month: date) -> AllotmentStatus:
     """The month's allotment, made from the dealer's default places the first time a code is
     used in that month. Its own transaction: a concurrent first use finds the other's."""
-    found = status(session, dealer_id=dealer_id, site_id=site_id, month=month)
+    with read_only(session):
+        found = status(session, dealer_id=dealer_id, site_id=site_id, month=month)
     if found is not None:
-        session.rollback()
         return found
     try:
         with write_transaction(session):
             dealer, site = _load(session, dealer_id, site_id)
             _create(session, dealer, site, month, dealer.monthly_allotment)
     except IntegrityError:
-        session.rollback()  # made by a concurrent writer meanwhile
-    result = status(session, dealer_id=dealer_id, site_id=site_id, month=month)
-    session.rollback()
-    assert result is not None
-    return result
+        pass  # made by a concurrent writer meanwhile (the transaction is rolled back)
+    return _status_now(session, dealer_id, site_id, month)
 
 
 def set_places(
@@ -246,8 +243,13 @@ def set_places(
 
     run_write(session, write)
     capacity.invalidate_cache()
-    result = status(session, dealer_id=dealer_id, site_id=site_id, month=month)
-    session.rollback()
+    return _status_now(session, dealer_id, site_id, month)
+
+
+def _status_now(session: Session, dealer_id: int, site_id: int, month: date) -> AllotmentStatus:
+    """The month's allotment as just written, read in a transaction that ends here."""
+    with read_only(session):
+        result = status(session, dealer_id=dealer_id, site_id=site_id, month=month)
     assert result is not None
     return result
 

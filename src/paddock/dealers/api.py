@@ -34,6 +34,7 @@ from paddock.dealers.schemas import (
 )
 from paddock.http import SessionDep
 from paddock.limits import Id
+from paddock.mapping import to_schema
 
 __all__ = [
     "CSV",
@@ -98,13 +99,10 @@ def dealer_summary(code: str, session: SessionDep, scope: DealerScope) -> Dealer
     """Campaigns, invitees, attributed bookings by status, and this and next month's places."""
     summary = service.dealer_summary(session, scope=scope, dealer_code=code)
     sites = _site_codes(session)
-    return DealerSummaryRead(
+    return to_schema(
+        DealerSummaryRead,
+        summary,
         dealer=dealer_read(summary.dealer, sites),
-        campaigns=summary.campaigns,
-        invitees=summary.invitees,
-        bookings=summary.bookings,
-        drove=summary.drove,
-        bookings_by_status=summary.bookings_by_status,
         places=[allotment_read(a, summary.dealer.code, sites) for a in summary.places],
     )
 
@@ -174,15 +172,5 @@ def dealer_bookings(
 @router.get("/dealers/{code}/bookings.csv", tags=["dealers"], response_class=Response)
 def dealer_bookings_csv(code: str, session: SessionDep, scope: DealerScope) -> Response:
     """The dealer's attributed bookings as CSV (up to 50,000, newest first)."""
-    rows: list[service.AttributedBooking] = []
-    before: int | None = None
-    while len(rows) < 50_000:
-        page = service.list_attributed_bookings(
-            session, scope=scope, dealer_code=code, limit=500, before_id=before
-        )
-        rows.extend(page)
-        if len(page) < 500:
-            break
-        before = page[-1].booking.id
-    body = service.bookings_csv(rows, service.site_time_zones(session))
+    body = service.attributed_bookings_csv(session, scope=scope, dealer_code=code)
     return csv_response(body, f"{code.upper()}-bookings.csv")

@@ -18,9 +18,10 @@ from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.dealers import rules
 from paddock.dealers.codes import CODE_PATTERN, new_code, normalize_code
-from paddock.dealers.directory import PAGE_MAX, get_dealer, record_audit
+from paddock.dealers.directory import get_dealer, record_audit
 from paddock.dealers.models import BookingAttribution, Campaign, Dealer, InvitationCode, Invitee
 from paddock.errors import Conflict, Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import write_transaction
 
 MAX_USES_LIMIT = 100_000
@@ -110,9 +111,7 @@ def list_campaigns(
         )
     if not include_archived:
         query = query.where(Campaign.archived_at.is_(None))
-    if after_id is not None:
-        query = query.where(Campaign.id > after_id)
-    return session.scalars(query.order_by(Campaign.id).limit(min(limit, PAGE_MAX))).all()
+    return session.scalars(keyset_page(query, Campaign.id, after=after_id, limit=limit)).all()
 
 
 def campaign_stats(session: Session, campaign_ids: Sequence[int]) -> dict[int, CampaignStats]:
@@ -236,9 +235,8 @@ def list_codes(
     query = select(InvitationCode).where(InvitationCode.campaign_id == campaign_id)
     if kind:
         query = query.where(InvitationCode.kind == kind)
-    if after_id is not None:
-        query = query.where(InvitationCode.id > after_id)
-    return session.scalars(query.order_by(InvitationCode.id).limit(min(limit, PAGE_MAX))).all()
+    page = keyset_page(query, InvitationCode.id, after=after_id, limit=limit)
+    return session.scalars(page).all()
 
 
 def revoke_code(
@@ -399,9 +397,7 @@ def list_invitees(
     if search:
         like = f"%{search.strip().lower()}%"
         query = query.where(or_(func.lower(Invitee.name).like(like), Invitee.email_key.like(like)))
-    if after_id is not None:
-        query = query.where(Invitee.id > after_id)
-    rows = session.execute(query.order_by(Invitee.id).limit(min(limit, PAGE_MAX))).all()
+    rows = session.execute(keyset_page(query, Invitee.id, after=after_id, limit=limit)).all()
     ids = [inv.id for inv, _ in rows]
     counts: dict[int, int] = {}
     if ids:

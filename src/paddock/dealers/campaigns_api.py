@@ -4,13 +4,12 @@ archive, issue and revoke codes, invite one person or import a CSV, and the invi
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from paddock.accounts import service as accounts
 from paddock.accounts.deps import DealerScope
 from paddock.accounts.service import Scope
 from paddock.dealers import imports, service
-from paddock.dealers.models import Dealer
 from paddock.dealers.reads import campaign_read, code_read, csv_response, invitee_read
 from paddock.dealers.schemas import (
     CampaignCreate,
@@ -48,12 +47,7 @@ def list_campaigns(
         after_id=after_id,
     )
     stats = service.campaign_stats(session, [c.id for c in rows])
-    codes = {
-        int(i): str(c)
-        for i, c in session.execute(
-            select(Dealer.id, Dealer.code).where(Dealer.id.in_({c.dealer_id for c in rows}))
-        )
-    }
+    codes = accounts.dealer_codes(session, [c.dealer_id for c in rows])
     return [campaign_read(c, codes.get(c.dealer_id, "?"), stats[c.id]) for c in rows]
 
 
@@ -216,17 +210,8 @@ async def import_invitees(
 @router.get("/campaigns/{campaign_id}/invitees.csv", tags=["campaigns"], response_class=Response)
 def invitees_csv(campaign_id: Id, session: SessionDep, scope: DealerScope) -> Response:
     """The campaign's invitees with their personal codes and links, as CSV."""
-    rows: list[service.InviteeRow] = []
-    after: int | None = None
-    while True:
-        page = service.list_invitees(
-            session, scope=scope, campaign_id=campaign_id, limit=500, after_id=after
-        )
-        rows.extend(page)
-        if len(page) < 500:
-            break
-        after = page[-1].invitee.id
-    return csv_response(service.invitees_csv(rows), f"campaign-{campaign_id}-invitees.csv")
+    body = service.campaign_invitees_csv(session, scope=scope, campaign_id=campaign_id)
+    return csv_response(body, f"campaign-{campaign_id}-invitees.csv")
 
 
 @router.get("/invitees", response_model=list[InviteeRead], tags=["campaigns"])
@@ -247,11 +232,8 @@ def search_invitees(
 # Helpers ----------------------------------------------------------------------------------
 
 
-def _dealer_code(session: Session, dealer_id: int) -> str:
-    return session.scalar(select(Dealer.code).where(Dealer.id == dealer_id)) or "?"
-
-
 def _campaign(session: Session, scope: Scope, campaign_id: int) -> CampaignRead:
     campaign = service.get_campaign(session, scope=scope, campaign_id=campaign_id)
     stats = service.campaign_stats(session, [campaign.id])[campaign.id]
-    return campaign_read(campaign, _dealer_code(session, campaign.dealer_id), stats)
+    code = accounts.dealer_codes(session, [campaign.dealer_id]).get(campaign.dealer_id, "?")
+    return campaign_read(campaign, code, stats)

@@ -19,10 +19,10 @@ from paddock.catalog import service as catalog
 from paddock.dealers import allotments
 from paddock.dealers.models import REGIONS, Dealer
 from paddock.errors import Conflict, Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import write_transaction
 
 DEALER_CODE_PATTERN = re.compile(r"^D-[A-Z]{2,4}-\d{3}$")
-PAGE_MAX = 500
 
 # Dealers ----------------------------------------------------------------------------------
 
@@ -101,9 +101,7 @@ def list_dealers(
                 func.lower(Dealer.code).like(like),
             )
         )
-    if after_id is not None:
-        query = query.where(Dealer.id > after_id)
-    return session.scalars(query.order_by(Dealer.id).limit(min(limit, PAGE_MAX))).all()
+    return session.scalars(keyset_page(query, Dealer.id, after=after_id, limit=limit)).all()
 
 
 # Allotments -------------------------------------------------------------------------------

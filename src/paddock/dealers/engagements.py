@@ -16,6 +16,7 @@ from paddock.capacity.engine import Demand
 from paddock.capacity.models import Site
 from paddock.dealers import allotments
 from paddock.dealers.models import BookingAttribution, Dealer, InvitationCode
+from paddock.unit_of_work import end_read
 
 NAME = "dealers"
 
@@ -29,7 +30,7 @@ def place_at(session: Session, booking_id: int, new_start: datetime) -> Sequence
         .join(Site, Site.id == Booking.site_id)
         .where(BookingAttribution.booking_id == booking_id)
     ).first()
-    session.rollback()
+    end_read(session)
     if row is None:
         return ()
     dealer_id, dealer_name, site_id, time_zone = row

@@ -21,7 +21,7 @@ from paddock.accounts.service import Scope
 from paddock.dealers import rules
 from paddock.dealers.campaigns import invited_emails, open_campaign, write_invitees
 from paddock.errors import Invalid
-from paddock.unit_of_work import write_transaction
+from paddock.unit_of_work import read_only, write_transaction
 
 MAX_ROWS = 10_000
 MAX_BYTES = 5_000_000
@@ -131,7 +131,7 @@ def import_invitees(
     accept_partial: bool = False,
 ) -> ImportReport:
     """Check (and with `commit`, write) invitees from CSV text; see the module's behaviour."""
-    with write_transaction(session) if commit else _read_only(session):
+    with write_transaction(session) if commit else read_only(session):
         campaign = open_campaign(session, scope, campaign_id)
         products = {p.code for p in campaign.products}
         parsed, warnings = _parse(text)
@@ -183,19 +183,6 @@ def import_invitees(
                 result.code = done.code
         report.committed = True
     return report
-
-
-class _read_only:
-    """A dry run reads in a transaction that is always rolled back."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def __enter__(self) -> Session:
-        return self.session
-
-    def __exit__(self, *_: object) -> None:
-        self.session.rollback()
 
 
 def _parse(text: str) -> tuple[list[tuple[int, dict[str, str], list[str]]], list[str]]:

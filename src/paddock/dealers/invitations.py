@@ -31,6 +31,7 @@ from paddock.dealers.errors import (
 )
 from paddock.dealers.models import BookingAttribution, Campaign, Dealer, InvitationCode, Invitee
 from paddock.errors import Conflict, SoldOut
+from paddock.unit_of_work import end_read, read_only
 
 # Invitations: what a code allows, and booking with it -------------------------------------
 
@@ -161,7 +162,7 @@ def check_usable(invitation: Invitation, now: datetime) -> None:
 def get_invitation(session: Session, *, code: str, now: datetime | None = None) -> Invitation:
     """What the guest page shows for a code; refuses a code that can no longer be used."""
     invitation = find_invitation(session, code=code)
-    session.rollback()
+    end_read(session)
     check_usable(invitation, now or utcnow())
     return invitation
 
@@ -218,7 +219,7 @@ def invitation_availability(
     default = session.scalar(
         select(Dealer.monthly_allotment).where(Dealer.id == invitation.dealer_id)
     )
-    session.rollback()
+    end_read(session)
     left = {m: known[m].remaining if m in known else int(default or 0) for m in months}
     slots: list[Slot] = []
     for slot in result.slots:
@@ -325,7 +326,7 @@ def confirm_hold_with_code(
     held = bookings.get_booking(session, ref=ref)
     start = held.booking.starts_at
     if attribution_of(session, booking_id=held.booking.id) is not None:
-        session.rollback()
+        end_read(session)
         raise Conflict("This booking already came with an invitation.")
     plan = catalog.product_plan(session, code=held.product_code)
     zone = ZoneInfo(plan.time_zone)
@@ -443,23 +444,21 @@ def _exhausted(invitation: Invitation, place: allotments.AllotmentStatus) -> All
 def _replay(session: Session, key: str, code: str) -> bookings.BookingResult | None:
     """A retried request (same Idempotency-Key) gets the first booking back, even though the
     code may be used up by that very booking."""
-    row = session.execute(
-        select(Booking.ref, InvitationCode.code)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
-        .outerjoin(InvitationCode, InvitationCode.id == BookingAttribution.invitation_code_id)
-        .where(Booking.idempotency_key == key)
-    ).first()
-    if row is None:
-        session.rollback()
-        return None
-    ref, used_code = row
-    if used_code != code:
-        session.rollback()
-        raise Conflict(
-            "This Idempotency-Key was already used for a different booking request; "
-            "use a new key for a new booking."
-        )
-    result = bookings.get_booking(session, ref=ref)
-    session.rollback()
+    with read_only(session):
+        row = session.execute(
+            select(Booking.ref, InvitationCode.code)
+            .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
+            .outerjoin(InvitationCode, InvitationCode.id == BookingAttribution.invitation_code_id)
+            .where(Booking.idempotency_key == key)
+        ).first()
+        if row is None:
+            return None
+        ref, used_code = row
+        if used_code != code:
+            raise Conflict(
+                "This Idempotency-Key was already used for a different booking request; "
+                "use a new key for a new booking."
+            )
+        result = bookings.get_booking(session, ref=ref)
     result.replayed = True
     return result

@@ -26,6 +26,7 @@ from paddock.dealers.schemas import (
 )
 from paddock.http import SessionDep
 from paddock.limits import Day
+from paddock.mapping import to_schema
 from paddock.money import from_minor
 
 router = APIRouter(prefix="/api/v1")
@@ -41,29 +42,17 @@ def get_invitation(code: str, request: Request, session: SessionDep) -> Invitati
     many unknown codes from one address."""
     with code_guesses(request):
         inv = service.get_invitation(session, code=code)
-    return InvitationRead(
-        code=inv.code,
-        kind=inv.kind,
+    return to_schema(
+        InvitationRead,
+        inv,
         dealer=InvitationDealer(
             code=inv.dealer_code, name=inv.dealer_name, city=inv.dealer_city, state=inv.dealer_state
         ),
         campaign=inv.campaign_name,
         products=[
-            InvitationProductRead(
-                code=p.code,
-                name=p.name,
-                site=p.site,
-                duration_minutes=p.duration_minutes,
-                price=from_minor(p.price_cents, p.currency),
-                currency=p.currency,
-            )
+            to_schema(InvitationProductRead, p, price=from_minor(p.price_cents, p.currency))
             for p in inv.products
         ],
-        drive_from=inv.drive_from,
-        drive_to=inv.drive_to,
-        expires_at=inv.expires_at,
-        uses_left=inv.uses_left,
-        invitee_name=inv.invitee_name,
     )
 
 
@@ -92,12 +81,11 @@ def invitation_availability(
             now=utcnow(),
         )
     zone = ZoneInfo(result.time_zone)
-    return InvitationAvailabilityRead(
+    return to_schema(
+        InvitationAvailabilityRead,
+        result,
         code=result.invitation.code,
         product=result.product.code,
-        time_zone=result.time_zone,
-        date_from=result.date_from,
-        date_to=result.date_to,
         places_left={f"{m:%Y-%m}": n for m, n in result.places_left.items()},
         slots=[SlotRead.model_validate(s) for s in slot_answers(result.slots, zone)],
     )

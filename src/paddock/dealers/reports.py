@@ -19,10 +19,11 @@ from paddock.capacity.models import Site
 from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.dealers import allotments
-from paddock.dealers.campaigns import InviteeRow, get_campaign
+from paddock.dealers.campaigns import InviteeRow, get_campaign, list_invitees
 from paddock.dealers.codes import invitation_path
-from paddock.dealers.directory import PAGE_MAX, get_dealer
+from paddock.dealers.directory import get_dealer
 from paddock.dealers.models import BookingAttribution, Campaign, Dealer, InvitationCode, Invitee
+from paddock.keyset import PAGE_MAX, every_page, keyset_page
 
 # What a dealer sees of its bookings -------------------------------------------------------
 
@@ -76,9 +77,8 @@ def list_attributed_bookings(
         query = query.where(InvitationCode.campaign_id == campaign_id)
     if status:
         query = query.where(Booking.status == status)
-    if before_id is not None:
-        query = query.where(Booking.id < before_id)
-    rows = session.execute(query.order_by(Booking.id.desc()).limit(min(limit, PAGE_MAX))).all()
+    page = keyset_page(query, Booking.id, after=before_id, limit=limit, newest_first=True)
+    rows = session.execute(page).all()
     return [
         AttributedBooking(b, pc, dc, cid, cname or "", code or "", iname or "")
         for b, pc, dc, cid, cname, code, iname in rows
@@ -127,6 +127,44 @@ def dealer_summary(
         session, dealer_ids=[dealer.id], month_from=month, month_to=allotments.next_month(month)
     )
     return DealerSummary(dealer, int(campaigns or 0), int(invitees or 0), by_status, places)
+
+
+def attributed_bookings_csv(
+    session: Session,
+    *,
+    scope: Scope,
+    dealer_code: str | None = None,
+    campaign_id: int | None = None,
+    status: str | None = None,
+    most: int = 50_000,
+) -> str:
+    """The bookings that came through a dealer's invitations as CSV, newest first (at most
+    `most` of them)."""
+    rows = every_page(
+        lambda before: list_attributed_bookings(
+            session,
+            scope=scope,
+            dealer_code=dealer_code,
+            campaign_id=campaign_id,
+            status=status,
+            limit=PAGE_MAX,
+            before_id=before,
+        ),
+        lambda row: row.booking.id,
+        most=most,
+    )
+    return bookings_csv(rows, site_time_zones(session))
+
+
+def campaign_invitees_csv(session: Session, *, scope: Scope, campaign_id: int) -> str:
+    """A campaign's invitees with their personal codes and links, as CSV."""
+    rows = every_page(
+        lambda after: list_invitees(
+            session, scope=scope, campaign_id=campaign_id, limit=PAGE_MAX, after_id=after
+        ),
+        lambda row: row.invitee.id,
+    )
+    return invitees_csv(rows)
 
 
 def bookings_csv(rows: Sequence[AttributedBooking], time_zones: dict[int, str]) -> str:

@@ -47,7 +47,6 @@ from paddock.dealers.codes import (
 )
 from paddock.dealers.directory import (
     DEALER_CODE_PATTERN,
-    PAGE_MAX,
     create_dealer,
     get_dealer,
     list_allotments,
@@ -70,12 +69,15 @@ from paddock.dealers.invitations import (
 from paddock.dealers.reports import (
     AttributedBooking,
     DealerSummary,
+    attributed_bookings_csv,
     bookings_csv,
+    campaign_invitees_csv,
     dealer_summary,
     invitees_csv,
     list_attributed_bookings,
     site_time_zones,
 )
+from paddock.keyset import PAGE_MAX
 
 __all__ = [
     "CODE_ALPHABET",
@@ -95,9 +97,11 @@ __all__ = [
     "InviteeRow",
     "add_invitee",
     "archive_campaign",
+    "attributed_bookings_csv",
     "attribution_of",
     "book_with_code",
     "bookings_csv",
+    "campaign_invitees_csv",
     "campaign_stats",
     "check_usable",
     "confirm_hold_with_code",

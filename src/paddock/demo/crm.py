@@ -31,8 +31,10 @@ from paddock.crm.models import (
     Sale,
     Vehicle,
 )
+from paddock.crm.people import visits_query
 from paddock.dealers.models import BookingAttribution, Dealer
 from paddock.errors import DomainError
+from paddock.unit_of_work import write_transaction
 
 CLIENT_SHARE = 0.25
 RETURNING_SHARE = 0.10
@@ -54,10 +56,13 @@ DELIVERIES_AHEAD = 4
 def load_crm(session: Session, rng: random.Random, today: date) -> dict[str, int]:
     local = random.Random(rng.getrandbits(64))  # our draws do not shift anyone else's
     now = datetime.now(UTC)
-    _returning_guests(session, local)
-    clients = _existing_clients(session, local, now)
+    with write_transaction(session):
+        _returning_guests(session, local)
+    with write_transaction(session):
+        clients = _existing_clients(session, local, now)
     linked = crm.link_bookings(session, now=now)
-    consents = _consents(session, local, now)
+    with write_transaction(session):
+        consents = _consents(session, local, now)
     deliveries = _history_deliveries(session, local, today, now)
     _sales(session, local, today, now)
     scheduled = _scheduled_deliveries(session, local, today)
@@ -92,7 +97,6 @@ def _returning_guests(session: Session, local: random.Random) -> None:
             seen.append((name, email, phone))
     if changes:
         session.execute(update(Booking), changes)
-    session.commit()
 
 
 def _existing_clients(session: Session, local: random.Random, now: datetime) -> int:
@@ -148,7 +152,6 @@ def _existing_clients(session: Session, local: random.Random, now: datetime) -> 
         insert(Person).returning(Person.id, sort_by_parameter_order=True), people
     ).all()
     session.execute(insert(Vehicle), [{**car, "person_id": ids[index]} for index, car in cars])
-    session.commit()
     return len(ids)
 
 
@@ -176,7 +179,6 @@ def _consents(session: Session, local: random.Random, now: datetime) -> int:
     if flags:
         session.execute(update(Person), flags)
         session.execute(insert(PersonConsent), history)
-    session.commit()
     return len(history)
 
 
@@ -218,60 +220,59 @@ def _history_deliveries(session: Session, local: random.Random, today: date, now
             now=now,
         )
         # The sale committed: now the car as a unit, allocated to its delivery.
-        pool = Pool(
-            site_id=site.id,
-            code=f"customer-car-{vin.lower()}",
-            kind=CUSTOMER_VEHICLE,
-            name=f"{model} {vin}",
-        )
-        unit = Unit(
-            site_id=site.id,
-            label=f"Customer car {vin}",
-            kind=CUSTOMER_VEHICLE,
-            attributes={"vin": vin, "model": model, "year": booking.starts_at.year},
-        )
-        unit.pools = [pool]
-        session.add_all([pool, unit])
-        session.flush()
-        session.execute(
-            insert(Allocation),
-            {
-                "engagement_kind": "booking",
-                "engagement_id": booking.id,
-                "unit_id": unit.id,
-                "pool_id": pool.id,
-                "starts_at": booking.starts_at,
-                "ends_at": booking.ends_at,
-                "active": booking.status not in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW),
-                "expires_at": None,
-            },
-        )
-        session.execute(
-            update(Vehicle)
-            .where(Vehicle.id == result.sale.vehicle_id)
-            .values(unit_id=unit.id, delivery_booking_id=booking.id)
-        )
-        session.commit()
+        with write_transaction(session):
+            pool = Pool(
+                site_id=site.id,
+                code=f"customer-car-{vin.lower()}",
+                kind=CUSTOMER_VEHICLE,
+                name=f"{model} {vin}",
+            )
+            unit = Unit(
+                site_id=site.id,
+                label=f"Customer car {vin}",
+                kind=CUSTOMER_VEHICLE,
+                attributes={"vin": vin, "model": model, "year": booking.starts_at.year},
+            )
+            unit.pools = [pool]
+            session.add_all([pool, unit])
+            session.flush()
+            session.execute(
+                insert(Allocation),
+                {
+                    "engagement_kind": "booking",
+                    "engagement_id": booking.id,
+                    "unit_id": unit.id,
+                    "pool_id": pool.id,
+                    "starts_at": booking.starts_at,
+                    "ends_at": booking.ends_at,
+                    "active": booking.status not in _ENDED,
+                    "expires_at": None,
+                },
+            )
+            session.execute(
+                update(Vehicle)
+                .where(Vehicle.id == result.sale.vehicle_id)
+                .values(unit_id=unit.id, delivery_booking_id=booking.id)
+            )
         count += 1
     return count
+
+
+_ENDED = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
 
 
 def _sales(session: Session, local: random.Random, today: date, now: datetime) -> None:
     """About one prospect in seven who drove buys within 90 days, mostly from the dealer who
     invited them (else one near the centre)."""
     visits = session.execute(
-        select(
+        visits_query(
             Booking.starts_at,
             Booking.guest_email,
             Booking.guest_name,
             Booking.site_id,
             BookingAttribution.dealer_id,
-            Person.id,
+            BookingPerson.person_id,
         )
-        .join(Product, Product.id == Booking.product_id)
-        .join(BookingPerson, BookingPerson.booking_id == Booking.id)
-        .join(Person, Person.id == BookingPerson.person_id)
-        .outerjoin(BookingAttribution, BookingAttribution.booking_id == Booking.id)
         .where(
             Product.category == "driving",
             Booking.status == BookingStatus.COMPLETED,

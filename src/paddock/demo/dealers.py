@@ -61,7 +61,8 @@ CAMPAIGNS = (
 
 
 def load_dealers(session: Session, rng: random.Random, today: date) -> dict[str, int]:
-    """Add the dealer network on top of the loaded sites and booking history (one commit)."""
+    """Add the dealer network on top of the loaded sites and booking history, in the caller's
+    transaction."""
     local = random.Random(rng.getrandbits(64))  # our draws do not shift anyone else's
     sites = {s.code: s for s in session.scalars(select(Site))}
     history = _driving_history(session)
@@ -71,7 +72,6 @@ def load_dealers(session: Session, rng: random.Random, today: date) -> dict[str,
     pools = _allotments(session, dealers, months)
     campaigns, shared, personal = _campaigns(session, local, dealers, today)
     attributed = _attribute(session, local, dealers, sites, history, pools, shared, personal)
-    session.commit()
     return {
         "dealers": len(dealers),
         "users": users,
@@ -220,20 +220,15 @@ def _campaigns(
     for cid, dealer, row in zip(campaign_ids, owners, campaign_rows, strict=True):
         word = row["name"].split()[0].upper()
         code_rows.append(
-            {
-                "code": _shared_code(word, dealer.code),
-                "dealer_id": dealer.id,
-                "campaign_id": cid,
-                "kind": "shared",
-                "invitee_id": None,
-                "max_uses": local.choice((None, 20, 40, 60)),
-                "uses": 0,
-                "expires_at": None,
-                "drive_from": None,
-                "drive_to": None,
-                "created_at": row["created_at"],
-                "revoked_at": None,
-            }
+            _code_row(
+                code=_shared_code(word, dealer.code),
+                dealer_id=dealer.id,
+                campaign_id=cid,
+                kind="shared",
+                invitee_id=None,
+                max_uses=local.choice((None, 20, 40, 60)),
+                created_at=row["created_at"],
+            )
         )
         for _ in range(local.randint(4, 12)):
             name = f"{local.choice(FIRST)} {local.choice(LAST)}"
@@ -263,20 +258,15 @@ def _campaigns(
         insert(Invitee).returning(Invitee.id, sort_by_parameter_order=True), invitee_rows
     ).all()
     personal_rows = [
-        {
-            "code": _demo_code(local),
-            "dealer_id": row["dealer_id"],
-            "campaign_id": row["campaign_id"],
-            "kind": "personal",
-            "invitee_id": iid,
-            "max_uses": 1,
-            "uses": 0,
-            "expires_at": None,
-            "drive_from": None,
-            "drive_to": None,
-            "created_at": row["created_at"],
-            "revoked_at": None,
-        }
+        _code_row(
+            code=_demo_code(local),
+            dealer_id=row["dealer_id"],
+            campaign_id=row["campaign_id"],
+            kind="personal",
+            invitee_id=iid,
+            max_uses=1,
+            created_at=row["created_at"],
+        )
         for row, iid in zip(invitee_rows, invitee_ids, strict=True)
     ]
     personal_ids = session.scalars(
@@ -381,6 +371,18 @@ def _attribute(
         session.execute(update(Booking), guests)
     session.execute(update(InvitationCode), [{"id": c, "uses": n} for c, n in uses.items()])
     return len(attributions)
+
+
+def _code_row(**values: Any) -> dict[str, Any]:
+    """An invitation code row as the demo inserts it: unused, no expiry, the campaign's dates."""
+    return {
+        "uses": 0,
+        "expires_at": None,
+        "drive_from": None,
+        "drive_to": None,
+        "revoked_at": None,
+        **values,
+    }
 
 
 def _shared_code(word: str, dealer_code: str) -> str:

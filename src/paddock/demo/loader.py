@@ -32,6 +32,7 @@ from paddock.demo.motorsport import load_motorsport
 from paddock.demo.world import SITES, SiteSpec
 from paddock.errors import Conflict
 from paddock.money import to_minor
+from paddock.unit_of_work import write_transaction
 
 FIRST_NAMES = (
     "Olivia",
@@ -104,18 +105,21 @@ def load(
     rng = random.Random(seed)
     today = today or datetime.now(UTC).date()
     counts: dict[str, int] = {"bookings": 0}
-    for spec in SITES:
-        _build_site(session, spec, rng)
-    session.commit()
+    with write_transaction(session):
+        for spec in SITES:
+            _build_site(session, spec, rng)
     catalog.invalidate_cache()
-    for spec in SITES:
-        site = session.scalar(select(Site).where(Site.code == spec.code))
-        assert site is not None
-        counts["bookings"] += _history(session, site, rng, today, days_back, days_ahead, progress)
-    counts.update(load_dealers(session, rng, today))
-    counts.update(load_crm(session, rng, today))
-    counts.update(load_motorsport(session))
-    session.commit()
+    with write_transaction(session):  # the bookings, and the dealer network over them
+        for spec in SITES:
+            site = session.scalar(select(Site).where(Site.code == spec.code))
+            assert site is not None
+            counts["bookings"] += _history(
+                session, site, rng, today, days_back, days_ahead, progress
+            )
+        counts.update(load_dealers(session, rng, today))
+    counts.update(load_crm(session, rng, today))  # a transaction a step, around the CRM's
+    with write_transaction(session):
+        counts.update(load_motorsport(session))
     counts["units"] = session.scalar(select(func.count()).select_from(Unit)) or 0
     counts["products"] = session.scalar(select(func.count()).select_from(Product)) or 0
     counts["sites"] = len(SITES)

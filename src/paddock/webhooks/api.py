@@ -12,6 +12,7 @@ from paddock.accounts.deps import DealerScope
 from paddock.dealers import service as dealers
 from paddock.http import SessionDep
 from paddock.limits import Id
+from paddock.mapping import to_schema
 from paddock.webhooks import service
 from paddock.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
@@ -62,39 +63,22 @@ class EventRead(BaseModel):
 
 
 def endpoint_read(endpoint: WebhookEndpoint, secret: str | None = None) -> EndpointRead:
-    return EndpointRead(
-        url=endpoint.url, active=endpoint.active, secret=secret, updated_at=endpoint.updated_at
-    )
+    return to_schema(EndpointRead, endpoint, secret=secret)
 
 
 def event_read(
     event: WebhookEvent, log: list[WebhookAttempt] | None = None, *, full: bool = False
 ) -> EventRead:
-    return EventRead(
-        id=event.id,
+    return to_schema(
+        EventRead,
+        event,
         type=event.event_type,
-        booking_id=event.booking_id,
-        occurred_at=event.occurred_at,
-        status=event.status,
-        attempts=event.attempts,
         next_attempt_at=event.next_attempt_at if event.status == "pending" else None,
-        last_status_code=event.last_status_code,
         last_error=shown_error(event.last_status_code, event.last_error),
-        delivered_at=event.delivered_at,
         payload=event.payload if full else None,
-        log=[
-            AttemptRead(
-                attempt=a.attempt,
-                attempted_at=a.attempted_at,
-                status_code=a.status_code,
-                error=shown_error(a.status_code, a.error),
-                duration_ms=a.duration_ms,
-                next_attempt_at=a.next_attempt_at,
-            )
-            for a in log
-        ]
-        if log is not None
-        else None,
+        log=None
+        if log is None
+        else [to_schema(AttemptRead, a, error=shown_error(a.status_code, a.error)) for a in log],
     )
 
 

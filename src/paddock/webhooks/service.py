@@ -39,6 +39,7 @@ from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer, InvitationCode
 from paddock.errors import Invalid, NotFound
+from paddock.keyset import keyset_page
 from paddock.unit_of_work import write_transaction
 from paddock.webhooks import outbound, signing
 from paddock.webhooks.models import EventStatus, WebhookAttempt, WebhookEndpoint, WebhookEvent
@@ -173,9 +174,8 @@ def list_events(
         if status not in set(EventStatus):
             raise Invalid(f"Unknown status '{status}'; use pending, delivered or dead.")
         query = query.where(WebhookEvent.status == status)
-    if after_id is not None:
-        query = query.where(WebhookEvent.id > after_id)
-    return session.scalars(query.order_by(WebhookEvent.id).limit(max(1, min(limit, 500)))).all()
+    page = keyset_page(query, WebhookEvent.id, after=after_id, limit=limit)
+    return session.scalars(page).all()
 
 
 def attempts_of(
