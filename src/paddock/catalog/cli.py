@@ -17,11 +17,23 @@ products_app = typer.Typer(help="Products: what guests can book.", no_args_is_he
 
 @sites_app.command("list")
 def list_sites() -> None:
-    """List the sites with their time zones."""
+    """List the sites (experience centres and the motorsport support site) with their time
+    zones, opening days and year-one targets."""
     with session_scope() as session:
-        table = Table("code", "name", "city", "time zone")
-        for site in service.list_sites(session):
-            table.add_row(site.code, site.name, site.city, site.time_zone)
+        table = Table("code", "kind", "name", "city", "time zone", "opens", "target")
+        for site in service.list_sites(session, kind=None):
+            target = f"{site.drivers_target:,}" if site.drivers_target is not None else ""
+            if site.dealer_share_target_bp is not None:
+                target += f" · {site.dealer_share_target_bp / 100:g} % dealers"
+            table.add_row(
+                site.code,
+                site.kind,
+                site.name,
+                site.city,
+                site.time_zone,
+                f"{site.opens_on:%Y-%m-%d}" if site.opens_on else "",
+                target,
+            )
         console.print(table)
 
 
