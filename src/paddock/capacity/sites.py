@@ -4,11 +4,12 @@ shifts works). Closures are blocks (`capacity.blocks.close_site`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
@@ -29,6 +30,11 @@ class YearOne:
     opens_on: date | None
     drivers_target: int | None
     dealer_share_percent: Decimal | None  # 15 means 15 %
+
+
+def all_sites(session: Session) -> Sequence[Site]:
+    """Every site, experience centres and the motorsport support site."""
+    return session.scalars(select(Site).order_by(Site.id)).all()
 
 
 def parse_percent(text: str) -> Decimal | None:

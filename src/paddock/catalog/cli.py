@@ -11,30 +11,7 @@ from paddock.cli_support import console, local, parse_day, session_scope
 from paddock.db import utcnow
 from paddock.money import from_minor
 
-sites_app = typer.Typer(help="Experience centre sites.", no_args_is_help=True)
 products_app = typer.Typer(help="Products: what guests can book.", no_args_is_help=True)
-
-
-@sites_app.command("list")
-def list_sites() -> None:
-    """List the sites (experience centres and the motorsport support site) with their time
-    zones, opening days and year-one targets."""
-    with session_scope() as session:
-        table = Table("code", "kind", "name", "city", "time zone", "opens", "target")
-        for site in service.list_sites(session, kind=None):
-            target = f"{site.drivers_target:,}" if site.drivers_target is not None else ""
-            if site.dealer_share_target_bp is not None:
-                target += f" · {site.dealer_share_target_bp / 100:g} % dealers"
-            table.add_row(
-                site.code,
-                site.kind,
-                site.name,
-                site.city,
-                site.time_zone,
-                f"{site.opens_on:%Y-%m-%d}" if site.opens_on else "",
-                target,
-            )
-        console.print(table)
 
 
 @products_app.command("list")
