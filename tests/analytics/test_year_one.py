@@ -4,7 +4,7 @@ motorsport site is no experience centre. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -128,3 +128,23 @@ def test_drivers_are_people_and_visits_are_apart(session: Session) -> None:
     assert [m.month for m in months][:2] == [date(2031, 5, 1), date(2031, 6, 1)]
     assert months[-1].month == date(2032, 4, 1) and len(months) == 12
     assert sum(m.drivers for m in months) == 3
+
+
+def test_the_demo_world_sets_each_sites_year_one(session: Session) -> None:
+    from paddock.demo.loader import load
+
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("loaded on PostgreSQL by tests/test_migrations_on_data.py")
+    today = date.today()
+    load(session, today=today, days_back=2, days_ahead=2)
+    sites = {s.code: s for s in catalog.list_sites(session, kind=None)}
+    assert {code: s.kind for code, s in sites.items()} == {
+        "ATL": SiteKind.EXPERIENCE,
+        "LA": SiteKind.EXPERIENCE,
+        "MSP": SiteKind.MOTORSPORT,
+    }
+    assert sites["ATL"].opens_on == sites["LA"].opens_on == today - timedelta(days=2)
+    assert (sites["ATL"].drivers_target, sites["LA"].drivers_target) == (12_000, 8_000)
+    scope = kpi.scope_for(session)
+    assert (scope.drivers_target, scope.dealer_share_target) == (20_000, 0.15)
+    assert kpi.period_of(scope, None, at(today, 12)).number == 1  # year one, from the opening
