@@ -82,6 +82,9 @@ def _param_key(template: str, name: str) -> str:
             ("/invite/", "invitation"),
             ("/api/v1/motorsport/requests/", "request"),
             ("/motorsport/requests/", "request"),
+            ("/admin/sites/", "site"),
+            ("/admin/products/", "product"),
+            ("/admin/dealers/", "dealer"),
         ):
             if template.startswith(prefix):
                 return key
@@ -123,6 +126,22 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/kpi"): {Role.ADMIN, Role.OPERATIONS, Role.MOTORSPORT},
     ("POST", "/ops/bookings/{ref}/check-in"): {Role.ADMIN, Role.OPERATIONS},
     ("GET", "/ops"): {Role.ADMIN, Role.OPERATIONS, Role.COACH},
+    # The admin pages: centre admins only.
+    ("GET", "/admin"): {Role.ADMIN},
+    ("GET", "/admin/users"): {Role.ADMIN},
+    ("POST", "/admin/users"): {Role.ADMIN},
+    ("POST", "/admin/users/{user_id}/reset"): {Role.ADMIN},
+    ("POST", "/admin/users/{user_id}/deactivate"): {Role.ADMIN},
+    ("POST", "/admin/users/{user_id}/activate"): {Role.ADMIN},
+    ("GET", "/admin/dealers"): {Role.ADMIN},
+    ("POST", "/admin/dealers"): {Role.ADMIN},
+    ("GET", "/admin/dealers/{code}"): {Role.ADMIN},
+    ("POST", "/admin/dealers/{code}/places"): {Role.ADMIN},
+    ("GET", "/admin/products"): {Role.ADMIN},
+    ("POST", "/admin/products/{code}/price"): {Role.ADMIN},
+    ("GET", "/admin/sites"): {Role.ADMIN},
+    ("POST", "/admin/sites/{code}/year-one"): {Role.ADMIN},
+    ("POST", "/admin/sites/{code}/hours"): {Role.ADMIN},
 }
 
 

@@ -76,10 +76,11 @@ def test_ipv6_clients_count_by_their_64() -> None:
 
 @pytest.mark.parametrize(("proxies", "headers"), [("", False), ("10.0.0.0/8", True)])
 def test_serve_trusts_only_the_configured_proxies(
-    monkeypatch: pytest.MonkeyPatch, proxies: str, headers: bool
+    monkeypatch: pytest.MonkeyPatch, proxies: str, headers: bool, sqlite_url: str
 ) -> None:
     called: dict[str, Any] = {}
     monkeypatch.setenv("PADDOCK_TRUSTED_PROXIES", proxies)
+    monkeypatch.setenv("PADDOCK_DATABASE_URL", sqlite_url)  # serve checks the schema first
     get_settings.cache_clear()
     monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: called.update(kwargs))
     monkeypatch.setattr(assets.registry, "warm", lambda: None)

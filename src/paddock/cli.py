@@ -9,13 +9,26 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
+# Typer carries its own copy of Click; its usage errors are raised from there.
+from typer._click import exceptions as usage
+from typer._click.core import Context as UsageContext
+
+from paddock import __version__
 from paddock.accounts.cli import tokens_app, users_app
 from paddock.analytics.cli import kpi
 from paddock.bookings.cli import book, bookings_app
 from paddock.bootstrap import register_domains
-from paddock.capacity.cli import fleet_app, site_app
-from paddock.catalog.cli import availability, products_app, sites_app
-from paddock.cli_support import console, errors, session_scope
+from paddock.capacity.cli import fleet_app, sites_app
+from paddock.catalog.cli import availability, products_app
+from paddock.cli_support import (
+    UPGRADE,
+    console,
+    fail,
+    migrated_engine,
+    missing_sqlite_file,
+    report_error,
+    session_scope,
+)
 from paddock.crm.cli import crm_app
 from paddock.dealers.cli import campaigns_app, dealers_app, invitations_app
 from paddock.errors import DomainError
@@ -37,7 +50,8 @@ app.add_typer(sites_app, name="sites")
 app.add_typer(products_app, name="products")
 app.add_typer(bookings_app, name="bookings")
 app.add_typer(fleet_app, name="fleet")
-app.add_typer(site_app, name="site")
+# The one sites group; `site` is the name it had for pools and closures, kept for scripts.
+app.add_typer(sites_app, name="site", hidden=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(motorsport_app, name="motorsport")
@@ -51,6 +65,21 @@ app.command("kpi")(kpi)
 app.command("availability")(availability)
 app.command("book")(book)
 register_domains()
+
+
+def _show_version(shown: bool) -> None:
+    if shown:
+        console.print(f"paddock {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Paddock: customer programmes admitted only when the capacity exists."""
 
 
 @db_app.command("upgrade")
@@ -67,6 +96,7 @@ def db_downgrade(revision: str) -> None:
     """Migrate the database down to a revision ('base' empties it)."""
     from paddock.migrate import downgrade
 
+    _refuse_missing_file()
     downgrade(get_settings().database_url, revision)
     console.print(f"database downgraded to {revision}")
 
@@ -76,7 +106,14 @@ def db_current() -> None:
     """Show the schema revision(s) the database is at."""
     from paddock.migrate import current
 
+    _refuse_missing_file()
     console.print(", ".join(current(get_settings().database_url)) or "empty database")
+
+
+def _refuse_missing_file() -> None:
+    missing = missing_sqlite_file(get_settings().database_url)
+    if missing is not None:
+        raise fail(f"no database at {missing}: {UPGRADE}")
 
 
 @demo_app.command("load")
@@ -128,6 +165,7 @@ def serve(
 
     # Python runs one request's code at a time per process: one process per core uses the
     # machine, and a database wait in one worker leaves the core to the others.
+    migrated_engine().dispose()  # a missing or empty database: one line, no file made
     workers = workers or os.cpu_count() or 1
     # Fewer malloc arenas: each request thread would otherwise grow its own, and the resident
     # memory of a worker with them (read by the worker processes this starts).
@@ -162,8 +200,21 @@ def serve(
 
 
 def main() -> None:
+    """The `paddock` command. Every error is one line on standard error, `error: …`, and a
+    non-zero exit: bad usage (2), a refused or failed command (1)."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except usage.NoArgsIsHelpError as exc:
+        if exc.ctx is not None:
+            print_help(exc.ctx)
+        raise SystemExit(0) from None
+    except usage.UsageError as exc:
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        raise SystemExit(_die(exc.format_message() + where, 2)) from None
+    except usage.ClickException as exc:
+        raise SystemExit(_die(exc.format_message(), exc.exit_code)) from None
+    except typer.Abort:
+        raise SystemExit(_die("aborted", 1)) from None
     except DomainError as exc:
         raise SystemExit(_die(exc.detail)) from None
     except ValidationError as exc:
@@ -171,11 +222,18 @@ def main() -> None:
         raise SystemExit(_die(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")) from None
     except OperationalError as exc:
         raise SystemExit(_die(f"database error: {exc.orig}")) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
-def _die(message: str) -> int:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    return 1
+def print_help(ctx: UsageContext) -> None:
+    text = ctx.get_help()  # Typer's rich help prints itself and gives ""
+    if text:
+        console.print(text, highlight=False)
+
+
+def _die(message: str, code: int = 1) -> int:
+    report_error(message)
+    return code
 
 
 if __name__ == "__main__":

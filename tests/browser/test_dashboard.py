@@ -19,7 +19,7 @@ def test_the_dashboard_draws_its_charts(page: Page, shot: Shot) -> None:
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Will we reach 20,000 drivers")
     for name in (
-        "Drivers per month, cumulative drivers",
+        "Circuit visits per month, cumulative visits",
         "Share of test drives from dealers",
         "Conversion funnel of dealer invitations",
         "Heat map of utilisation per resource pool and hour of day",

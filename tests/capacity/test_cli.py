@@ -55,7 +55,7 @@ def test_fleet_list_and_show(paddock: Paddock, session: Session) -> None:
     assert "qualified: coach" in coaches.output
     shown = paddock("fleet", "show", "WP0AA2A71JL100001")
     assert shown.exit_code == 0 and "Car 1" in shown.output and "pools: car" in shown.output
-    pools = paddock("site", "pools", "TST")
+    pools = paddock("sites", "pools", "TST")
     assert pools.exit_code == 0 and "car" in pools.output and "2/2" in pools.output
 
 
@@ -81,7 +81,7 @@ def test_block_unblock_and_list(paddock: Paddock, session: Session) -> None:
     listed = paddock("fleet", "blocks", "--site", "TST")
     assert f"#{ident} maintenance: Car 1" in listed.output and "1 block(s)" in listed.output
     # Only a unit's block is removed with unblock; a closure is reopened.
-    assert paddock("site", "reopen", str(ident)).exit_code == 1
+    assert paddock("sites", "reopen", str(ident)).exit_code == 1
     assert paddock("fleet", "unblock", str(ident)).exit_code == 0
     assert "0 block(s)" in paddock("fleet", "blocks", "--site", "TST").output
     gone = paddock("fleet", "unblock", str(ident))
@@ -91,7 +91,7 @@ def test_block_unblock_and_list(paddock: Paddock, session: Session) -> None:
 def test_site_close_and_reopen(paddock: Paddock, session: Session) -> None:
     make_world(session)
     closed = paddock(
-        "site",
+        "sites",
         "close",
         "TST",
         "--from",
@@ -109,7 +109,7 @@ def test_site_close_and_reopen(paddock: Paddock, session: Session) -> None:
     availability = paddock("availability", "drive", "--from", str(MONDAY), "--days", "1")
     assert "6 of 18 start times have room" in availability.output  # 08:00 to 10:30 end by noon
     assert paddock("fleet", "unblock", str(ident)).exit_code == 1
-    assert paddock("site", "reopen", str(ident)).exit_code == 0
+    assert paddock("sites", "reopen", str(ident)).exit_code == 0
     assert (
         "18 of 18" in paddock("availability", "drive", "--from", str(MONDAY), "--days", "1").output
     )

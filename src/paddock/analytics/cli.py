@@ -15,20 +15,27 @@ from paddock.settings import get_settings
 
 def kpi(
     site: str = typer.Option(None, help="Site code (default: all sites)"),
-    year: int = typer.Option(None, help="Calendar year (default: this year)"),
+    year: int = typer.Option(
+        None,
+        help="The year of operation beginning in this calendar year (from each site's "
+        "opening day; calendar years where none is set). Default: the current one",
+    ),
     as_of: str = typer.Option(None, help="Compute as at the end of this day (YYYY-MM-DD)"),
     csv: bool = typer.Option(False, "--csv", help="CSV instead of tables"),
     output: Path = typer.Option(None, "--output", "-o", help="Write the CSV to this file"),
     dealers: int = typer.Option(10, help="Rows of the dealer leaderboard"),
 ) -> None:
-    """Drivers on the circuit vs the 20,000 target (with the forecast to year end), the share
-    of test drives from dealers vs 15 %, conversion, no-shows, utilisation per pool over the
-    last 28 days and the dealer leaderboard.
+    """Drivers on the circuit vs each site's year-one target (all sites: their sum; 20,000
+    where none is set), with the forecast to year end, the share of test drives from dealers vs
+    the site's target (15 % by default), conversion, no-shows, utilisation per pool over the
+    last 28 days and the dealer leaderboard. Year one runs from the site's opening day.
 
-    Drivers = circuit bookings (a product using a circuit module) checked in or completed;
-    forecast = drivers + per remaining day max(run rate of the last 28 days, booked pipeline x
-    show rate of the last 90 days); dealer share = test drives driven that were booked with a
-    dealer's invitation; conversion = prospects who drove and bought within the window."""
+    Drivers = people who drove a circuit product (one using a circuit module), checked in or
+    completed; visits = those bookings; forecast = drivers + the visits to come (per remaining
+    day max(run rate of the last 28 days, booked pipeline x show rate of the last 90 days)) at
+    the year's people per visit; a target with no data yet has no verdict; dealer share = test
+    drives driven that were booked with a dealer's invitation; conversion = prospects who
+    drove and bought within the window."""
     now = None
     if as_of:
         now = datetime.combine(date.fromisoformat(as_of), time(23, 59, 59), tzinfo=UTC)
@@ -55,12 +62,15 @@ def kpi(
 def _tables(r: service.KpiReport) -> None:
     d, s, c, n = r.drivers, r.dealer_share, r.conversion, r.no_show
     scope = r.site or "all sites"
-    head = Table("KPI", "value", "target", "", title=f"Paddock KPIs {d.year}, {scope}")
+    year = str(d.year)
+    if r.year_of_operation:
+        year = f"year {r.year_of_operation} from {r.period_start:%Y-%m-%d}"
+    head = Table("KPI", "value", "target", "", title=f"Paddock KPIs {year}, {scope}")
     head.add_row(
         "Drivers on the circuit (YTD)",
         f"{d.drivers:,}",
         f"{d.target:,}",
-        f"{d.share_of_target:.1%} of target",
+        f"{d.share_of_target:.1%} of target; {d.visits:,} visits",
     )
     head.add_row(
         "Forecast to year end",
@@ -119,5 +129,7 @@ def _tables(r: service.KpiReport) -> None:
     console.print(board)
 
 
-def _flag(ok: bool) -> str:
+def _flag(ok: bool | None) -> str:
+    if ok is None:
+        return "[dim]no data yet[/]"
     return "[green]on track[/]" if ok else "[red]behind[/]"

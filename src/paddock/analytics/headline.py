@@ -1,6 +1,7 @@
-"""The headline KPIs against the year-one targets, from the counted bookings (`facts`):
-drivers on the circuit with the forecast to the year's end, the share of test drives from
-dealers, no-shows and the prospects' conversion (definitions: `analytics.service`)."""
+"""The headline KPIs against the scope's year-one targets, from the counted bookings (`facts`):
+drivers on the circuit (people, their visits apart) with the forecast to the year's end, the
+share of test drives from dealers, no-shows and the prospects' conversion (definitions:
+`analytics.service`). A target with no data yet has no verdict (`on_track` is None)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from paddock.analytics import sql
 from paddock.analytics.facts import facts, starting_within
 from paddock.analytics.scope import (
-    DEALER_SHARE_TARGET,
     DONE,
-    DRIVERS_TARGET,
     PIPELINE,
     RUN_RATE_DAYS,
     SHOW_RATE_DAYS,
@@ -28,22 +39,23 @@ from paddock.analytics.scope import (
     whole_days,
 )
 from paddock.bookings.models import Booking, BookingStatus
-from paddock.crm.models import Conversion, PersonKind
+from paddock.crm.models import BookingPerson, Conversion, PersonKind
 from paddock.rollup.models import NO_DEALER, KpiBookingDay, KpiBookingDelta
 
 
 @dataclass
 class DriversKpi:
     year: int
-    drivers: int
+    drivers: int  # people who drove on the circuit
+    visits: int  # their circuit bookings driven (one person may come back)
     target: int
     share_of_target: float
-    run_rate_per_day: float
+    run_rate_per_day: float  # visits
     pipeline_booked: int
     show_rate: float
-    forecast: int
+    forecast: int  # people
     forecast_share_of_target: float
-    on_track: bool
+    on_track: bool | None  # None: no driver yet, no verdict
 
 
 @dataclass
@@ -52,7 +64,7 @@ class DealerShareKpi:
     from_dealers: int
     share: float
     target: float
-    on_track: bool
+    on_track: bool | None  # None: no test drive yet, no verdict
 
 
 @dataclass
@@ -91,9 +103,8 @@ def drivers_and_share(
     )
     if scope.site_id is not None:
         query = query.where(year.c.product_id.in_(scope.product_ids))
-    drivers, tests, dealers, no_shows, finished = (
-        int(v or 0) for v in session.execute(query).one()
-    )
+    visits, tests, dealers, no_shows, finished = (int(v or 0) for v in session.execute(query).one())
+    drivers = _people(session, scope, start, until) if visits else 0
     run_rate, show_rate = 0.0, 1.0
     booked, excess = 0, 0.0
     if now < end:
@@ -124,27 +135,31 @@ def drivers_and_share(
         show_rate = shown / (shown + missed) if shown + missed else 1.0
         booked, excess = _pipeline(session, scope, max(now, start), end, run_rate, show_rate)
     remaining_days = max((end - max(now, start)).total_seconds(), 0) / 86400
-    forecast = round(drivers + run_rate * remaining_days + excess) if now < end else drivers
+    # Visits still to come, each a new person at the year's rate so far of people per visit.
+    ahead = run_rate * remaining_days + excess if now < end else 0.0
+    forecast = round(drivers + ahead * (drivers / visits if visits else 1.0))
     share = dealers / tests if tests else 0.0
+    target, share_target = scope.drivers_target, scope.dealer_share_target
     return (
         DriversKpi(
             year=start.year,
             drivers=drivers,
-            target=DRIVERS_TARGET,
-            share_of_target=drivers / DRIVERS_TARGET,
+            visits=visits,
+            target=target,
+            share_of_target=drivers / target if target else 0.0,
             run_rate_per_day=round(run_rate, 2),
             pipeline_booked=booked,
             show_rate=round(show_rate, 4),
             forecast=forecast,
-            forecast_share_of_target=forecast / DRIVERS_TARGET,
-            on_track=forecast >= DRIVERS_TARGET,
+            forecast_share_of_target=forecast / target if target else 0.0,
+            on_track=forecast >= target if visits else None,
         ),
         DealerShareKpi(
             test_drives=tests,
             from_dealers=dealers,
             share=round(share, 4),
-            target=DEALER_SHARE_TARGET,
-            on_track=share >= DEALER_SHARE_TARGET,
+            target=share_target,
+            on_track=share >= share_target if tests else None,
         ),
         NoShowKpi(
             no_shows=no_shows,
@@ -152,6 +167,30 @@ def drivers_and_share(
             rate=round(no_shows / finished, 4) if finished else 0.0,
         ),
     )
+
+
+def _people(session: Session, scope: KpiScope, start: datetime, until: datetime) -> int:
+    """The people among the circuit visits driven in [start, until): a booking's linked person,
+    or, not linked yet, its guest's e-mail. Read from the bookings (a person is not a sum of
+    the rollup's cells): one index range of the period's starts."""
+    b, bp = Booking, BookingPerson
+    who = func.coalesce(
+        cast(bp.person_id, String),
+        func.nullif(func.lower(b.guest_email), ""),
+        literal("booking ") + cast(b.id, String),
+    )
+    query = (
+        select(func.count(func.distinct(who)))
+        .select_from(b)
+        .outerjoin(bp, bp.booking_id == b.id)
+        .where(
+            b.starts_at >= sql.instant(start),
+            b.starts_at < sql.instant(until),
+            b.status.in_(DONE),
+            b.product_id.in_(scope.circuit_ids),
+        )
+    )
+    return int(session.scalar(query) or 0)
 
 
 def _pipeline(

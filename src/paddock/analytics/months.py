@@ -3,7 +3,9 @@ drivers on the circuit, test drives and those from dealers, no-shows and circuit
 confirmed (the booked pipeline), from the per-day rollup plus the partial days at the year's
 edges; optionally for one dealer. Months are months of the rollup's UTC days (a booking late on
 a month's last evening west of UTC counts in the next month); the year's edges follow the
-site's zone, so the months add up to the headline figures exactly."""
+site's zone, so the months add up to the headline figures exactly. A year of operation from an
+opening day in mid-month has twelve months from that month; the days of its last, partial
+month count in the twelfth."""
 
 from __future__ import annotations
 
@@ -60,15 +62,17 @@ def monthly(
     dealer_id: int | None = None,
     now: datetime | None = None,
 ) -> list[MonthFigures]:
-    """The twelve months of a year (the sites' local year, like the KPIs)."""
+    """The twelve months of a year (the year of operation or the calendar year, in the site's
+    zone, like the KPIs)."""
     scope = scope_for(session, site_code=site_code)
     period = period_of(scope, year, now or utcnow())
-    year = period.year
     days = _booking_days(session, scope, period.start, period.end, dealer_id)
     circuit, driving = set(scope.circuit_ids), set(scope.driving_ids)
-    months = {date(year, m, 1): MonthFigures(date(year, m, 1)) for m in range(1, 13)}
+    first = period.start.date().replace(day=1)
+    firsts = [next_months(first, k) for k in range(12)]
+    months = {m: MonthFigures(m) for m in firsts}
     for day, product_id, status, dealer, n in session.execute(days):
-        month = _month_of(_as_date(day), year)
+        month = _month_of(_as_date(day), firsts[0], firsts[-1])
         figures = months[month]
         count = int(n or 0)
         if status in DONE:
@@ -155,11 +159,12 @@ def _as_date(value: object) -> date:
     return date.fromisoformat(str(value)[:10])  # SQLite's date() gives text
 
 
-def _month_of(day: date, year: int) -> date:
+def next_months(month: date, k: int) -> date:
+    index = month.year * 12 + month.month - 1 + k
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_of(day: date, first: date, last: date) -> date:
     """The month of a UTC day, kept inside the year (its first hours may be the last local
     evening of the year before, its last the first of the next)."""
-    if day.year < year:
-        return date(year, 1, 1)
-    if day.year > year:
-        return date(year, 12, 1)
-    return day.replace(day=1)
+    return min(max(day.replace(day=1), first), last)

@@ -23,6 +23,7 @@ class KpiReport:
     site: str | None
     period_start: datetime
     period_end: datetime
+    year_of_operation: int | None  # 1: year one, from the opening day (None: a calendar year)
     drivers: headline.DriversKpi
     dealer_share: headline.DealerShareKpi
     conversion: headline.ConversionKpi
@@ -55,6 +56,7 @@ def report(
         site=site_code,
         period_start=start,
         period_end=end,
+        year_of_operation=period.number,
         drivers=drivers,
         dealer_share=share,
         conversion=headline.conversion(session, scope, start, until, window_days),
@@ -83,6 +85,7 @@ def to_csv(result: KpiReport) -> str:
     writer.writerows(
         [
             ("drivers_ytd", scope, d.drivers, d.target, f"year {d.year}"),
+            ("visits_ytd", scope, d.visits, "", "circuit visits driven"),
             ("drivers_forecast", scope, d.forecast, d.target, f"run rate {d.run_rate_per_day}/day"),
             ("pipeline_booked", scope, d.pipeline_booked, "", f"show rate {d.show_rate}"),
             ("dealer_share", scope, s.share, s.target, f"{s.from_dealers}/{s.test_drives}"),

@@ -1,6 +1,7 @@
 """What every KPI query shares: the targets and the statuses that count, which products count
-as what (`KpiScope`), the period (a calendar year in the sites' zone, seen at a moment), the
-UTC days of the rollup and the aggregate over its cells."""
+as what (`KpiScope`, with the site's own targets and opening day), the period (a year of
+operation from the opening day, or a calendar year where none is set, in the site's zone,
+seen at a moment), the UTC days of the rollup and the aggregate over its cells."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from paddock.bookings.models import BookingStatus
 from paddock.capacity import engine
-from paddock.capacity.models import Pool, Site
+from paddock.capacity.models import Pool, Site, SiteKind
 from paddock.catalog.models import Product, ProductDemand
 from paddock.errors import Invalid, NotFound
 
 # BRIEF (plan of 2012, press): "20,000 people drive on the circuit in the first year" and
-# "15% of those test drives come directly from the dealer network's clients".
+# "15% of those test drives come directly from the dealer network's clients". The defaults
+# where no site sets its own (`Site.drivers_target`, `Site.dealer_share_target_bp`).
 DRIVERS_TARGET = 20_000
 DEALER_SHARE_TARGET = 0.15
+BASIS_POINTS = 10_000
 RUN_RATE_DAYS = 28
 SHOW_RATE_DAYS = 90
 UTILISATION_DAYS = 28
@@ -42,16 +45,30 @@ class KpiScope:
     product_ids: tuple[int, ...]
     circuit_ids: tuple[int, ...]
     driving_ids: tuple[int, ...]
+    # The site's year-one targets (all sites: the sum of theirs, the share weighted by them)
+    # and its opening day (all sites: the first to open; None: calendar years).
+    drivers_target: int = DRIVERS_TARGET
+    dealer_share_target: float = DEALER_SHARE_TARGET
+    opens_on: date | None = None
 
 
 @dataclass(frozen=True)
 class Period:
-    """A calendar year in the sites' zone, seen at `now`."""
+    """A year of operation from the opening day (its anniversary in `year`), or the calendar
+    `year` where no opening day is set, in the site's zone, seen at `now`."""
 
     year: int
     start: datetime
     end: datetime
     now: datetime
+    number: int | None = None  # 1: year one (None: a calendar year)
+
+    @property
+    def label(self) -> str:
+        if self.number is None:
+            return str(self.year)
+        opened = self.start.date()
+        return f"Year {self.number} (from {opened:%-d %b %Y})"
 
     @property
     def until(self) -> datetime:
@@ -69,14 +86,20 @@ class Period:
 
 
 def scope_for(session: Session, *, site_code: str | None = None) -> KpiScope:
-    """Which products count as what, for one site or all (a few small queries)."""
+    """Which products count as what, for one experience centre or all (a few small queries),
+    with the targets and the opening day."""
+    centres = session.scalars(
+        select(Site).where(Site.kind == SiteKind.EXPERIENCE).order_by(Site.id)
+    ).all()
     site = None
     if site_code:
         site = session.scalar(select(Site).where(Site.code == site_code))
         if site is None:
             raise NotFound(f"No site with code '{site_code}'.")
+        if site.kind != SiteKind.EXPERIENCE:
+            raise Invalid(f"Site '{site_code}' is not an experience centre: it has no KPIs.")
     else:
-        site = session.scalar(select(Site).order_by(Site.id).limit(1))
+        site = centres[0] if centres else None
     zone = ZoneInfo(site.time_zone) if site is not None else ZoneInfo("UTC")
     site_id = site.id if site is not None and site_code else None
     products = select(Product.id, Product.category)
@@ -91,6 +114,9 @@ def scope_for(session: Session, *, site_code: str | None = None) -> KpiScope:
     )
     circuit = set(session.scalars(circuit_query).all())
     ids = tuple(sorted(r[0] for r in rows))
+    drivers_target, share_target, opens_on = _targets(
+        [site] if site_id is not None and site is not None else centres
+    )
     return KpiScope(
         site_id=site_id,
         site_code=site_code,
@@ -98,6 +124,29 @@ def scope_for(session: Session, *, site_code: str | None = None) -> KpiScope:
         product_ids=ids,
         circuit_ids=tuple(i for i in ids if i in circuit),
         driving_ids=tuple(sorted(i for i, category in rows if category == "driving")),
+        drivers_target=drivers_target,
+        dealer_share_target=share_target,
+        opens_on=opens_on,
+    )
+
+
+def _targets(sites: Sequence[Site]) -> tuple[int, float, date | None]:
+    """The sites' targets together: drivers summed, the dealer share weighted by them; the
+    brief's where none is set. The first opening day."""
+    drivers = [s.drivers_target for s in sites if s.drivers_target is not None]
+    shares = [
+        (s.drivers_target or DRIVERS_TARGET, s.dealer_share_target_bp)
+        for s in sites
+        if s.dealer_share_target_bp is not None
+    ]
+    weight = sum(t for t, _ in shares)
+    opening = [s.opens_on for s in sites if s.opens_on is not None]
+    return (
+        sum(drivers) if drivers else DRIVERS_TARGET,
+        round(sum(t * bp for t, bp in shares) / weight / BASIS_POINTS, 4)
+        if weight
+        else DEALER_SHARE_TARGET,
+        min(opening) if opening else None,
     )
 
 
@@ -108,10 +157,29 @@ def year_bounds(year: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
     )
 
 
+def anniversary(opened: date, year: int) -> date:
+    try:
+        return opened.replace(year=year)
+    except ValueError:  # 29 February
+        return date(year, 2, 28)
+
+
 def period_of(scope: KpiScope, year: int | None, now: datetime) -> Period:
-    """The year asked for (default: now's year in the scope's zone)."""
-    year = year or now.astimezone(scope.zone).year
-    return Period(year, *year_bounds(year, scope.zone), now)
+    """The year of operation that begins in `year` (default: the one now is in; year one
+    before the opening), or the calendar year where the scope sets no opening day."""
+    opened = scope.opens_on
+    today = now.astimezone(scope.zone).date()
+    if opened is None:
+        year = year or today.year
+        return Period(year, *year_bounds(year, scope.zone), now)
+    if year is None:
+        year = today.year if today >= anniversary(opened, today.year) else today.year - 1
+        year = max(year, opened.year)
+    if year < opened.year:
+        raise Invalid(f"The first year of operation begins on {opened:%-d %B %Y}.")
+    start = datetime.combine(anniversary(opened, year), time(), tzinfo=scope.zone)
+    end = datetime.combine(anniversary(opened, year + 1), time(), tzinfo=scope.zone)
+    return Period(year, start, end, now, number=year - opened.year + 1)
 
 
 def check_utilisation_days(day_from: date, day_to: date) -> None:

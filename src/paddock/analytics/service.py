@@ -14,15 +14,20 @@ the logic, one use case each (a new KPI goes in the module of its use case, or a
 - `months`: the year month by month; `report`: the whole report, as a dict or CSV.
 
 Definitions (also in `paddock kpi --help`):
-- **Drivers on the circuit**: bookings of a circuit product (one with a demand on a circuit
-  module pool: test drives, comparisons, deliveries' first miles) checked in or completed, by
-  start time. One booking is one driver at the wheel (sessions are 1:1).
-- **Forecast to year end**: drivers so far + for each remaining day the larger of the run rate
-  (circuit drivers per day over the 28 whole UTC days before today) and that day's booked
-  pipeline (confirmed or checked-in circuit bookings) times the show rate of the 90 days before
-  today.
+- **Drivers on the circuit**: the people (a booking's linked person, else its guest's e-mail)
+  who drove a circuit product (one with a demand on a circuit module pool: test drives,
+  comparisons, deliveries' first miles), checked in or completed, by start time. Their
+  **visits** (those bookings; one person may come back) are shown apart; the months count
+  visits. Target: the site's own (`Site.drivers_target`; all sites: the sum; 20,000 if unset).
+- **Forecast to year end**: drivers so far + the visits to come at the year's people per visit:
+  for each remaining day the larger of the run rate (circuit visits per day over the 28 whole
+  UTC days before today) and that day's booked pipeline (confirmed or checked-in circuit
+  bookings) times the show rate of the 90 days before today.
 - **Share from dealers**: of the test drives driven (driving products, checked in or
-  completed), those booked through a dealer's invitation (a booking attribution). Target 15 %.
+  completed), those booked through a dealer's invitation (a booking attribution). Target: the
+  site's own (`Site.dealer_share_target_bp`; all sites: weighted by the drivers targets; 15 %
+  if unset).
+- A target with no data yet (no driver, no test drive) has no verdict: `on_track` is None.
 - **Conversion rate**: of the test drives prospects drove in the period (a driving visit linked
   to a person while a prospect), those a sale converted (a sale converts the buyer's last
   prospect visit within the window; see `crm.sales`).
@@ -31,8 +36,11 @@ Definitions (also in `paddock kpi --help`):
   the site's hours, less blocks) over whole UTC days (default the last 28).
 - **Dealer leaderboard**: per dealer, attributed bookings (not cancelled), drivers, no-shows and
   conversions.
-Periods are calendar years in the site's time zone (all sites: the first site's, the
-headquarters'); the rollup's days are UTC days (the pipeline's buckets too).
+Periods are years of operation from the site's opening day (`Site.opens_on`; all sites: the
+first to open), `year` naming the calendar year the period begins in; calendar years where no
+opening day is set; in the site's time zone (all sites: the first experience centre's, the
+headquarters'). The motorsport support site is no experience centre and counts in none. The
+rollup's days are UTC days (the pipeline's buckets too).
 """
 
 from __future__ import annotations

@@ -81,14 +81,20 @@ def list_bookings(
         site_row = catalog.get_site(session, code=site)
         when = parse_day(day) if day else date.today()
         start, end = service.local_day_bounds(when, site_row.time_zone)
-        table = Table("ref", "start", "status", "guest", title=f"{site_row.name}, {when}")
+        table = Table(
+            "ref", "start", "product", "status", "guest", title=f"{site_row.name}, {when}"
+        )
         rows = service.list_bookings(
             session, site_id=site_row.id, day_from=start, day_to=end, status=status, limit=500
         )
         for r in sorted(rows, key=lambda r: r.booking.starts_at):
             b = r.booking
             table.add_row(
-                b.ref, local(b.starts_at, site_row.time_zone)[-5:], r.status, b.guest_name
+                b.ref,
+                local(b.starts_at, site_row.time_zone)[-5:],
+                b.product.code,
+                r.status,
+                b.guest_name,
             )
         console.print(table)
 

@@ -1,4 +1,5 @@
-"""`paddock fleet …` and `paddock site …`: the state of units and pools, blocks, closures."""
+"""`paddock fleet …` and `paddock sites …`: the state of units and pools, blocks, closures;
+the sites, their year one and their closures."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from datetime import date, datetime
 import typer
 from rich.table import Table
 
-from paddock.capacity import operations
+from paddock.capacity import operations, sites
 from paddock.capacity.models import Block
-from paddock.cli_support import console, fail, local, parse_instant, session_scope
+from paddock.cli_support import console, fail, local, parse_day, parse_instant, session_scope
 
 fleet_app = typer.Typer(
     help="Units: cars, coaches, rigs; maintenance blocks.", no_args_is_help=True
 )
-site_app = typer.Typer(help="A site's pools, closures and reopening.", no_args_is_help=True)
+sites_app = typer.Typer(
+    help="Sites: the list, a site's pools, year one, closures and reopening.",
+    no_args_is_help=True,
+)
 
 STATE_STYLE = {
     "available": "green",
@@ -155,7 +159,7 @@ def fleet_unblock(block_id: int = typer.Argument(..., help="The block's number")
     with session_scope() as session:
         block = operations.get_block(session, block_id=block_id)
         if block.unit_id is None:
-            raise fail(f"Block {block_id} closes a whole site; use 'paddock site reopen'.")
+            raise fail(f"Block {block_id} closes a whole site; use 'paddock sites reopen'.")
         operations.remove_block(session, block_id=block_id, actor="cli")
         console.print(f"block {block_id} removed")
 
@@ -205,7 +209,49 @@ def fleet_reactivate(
         console.print(f"{found.label} is back in service")
 
 
-@site_app.command("pools")
+@sites_app.command("list")
+def list_sites() -> None:
+    """Every site (experience centres and the motorsport support site) with its time zone,
+    opening day and year-one targets."""
+    with session_scope() as session:
+        table = Table("code", "kind", "name", "city", "time zone", "opens", "year-one target")
+        for site in sites.all_sites(session):
+            target = f"{site.drivers_target:,} drivers" if site.drivers_target is not None else ""
+            if site.dealer_share_target_bp is not None:
+                target += f", {site.dealer_share_target_bp / 100:g} % via dealers"
+            table.add_row(
+                site.code,
+                site.kind,
+                site.name,
+                site.city,
+                site.time_zone,
+                f"{site.opens_on:%Y-%m-%d}" if site.opens_on else "",
+                target.lstrip(", "),
+            )
+        console.print(table)
+
+
+@sites_app.command("year-one")
+def year_one(
+    site: str = typer.Argument(..., help="Site code, e.g. ATL"),
+    opens: str = typer.Option(None, help="Opening day YYYY-MM-DD: year one starts on it"),
+    drivers: int = typer.Option(None, min=1, help="Drivers (people) to reach in year one"),
+    dealer_share: str = typer.Option(None, help="Percent of test drives via dealers, e.g. 15"),
+) -> None:
+    """Set a site's opening day and its own year-one targets (an option left out is unset:
+    calendar years, the 20,000 drivers and 15 % of the brief)."""
+    settings = sites.YearOne(
+        opens_on=parse_day(opens) if opens else None,
+        drivers_target=drivers,
+        dealer_share_percent=sites.parse_percent(dealer_share or ""),
+    )
+    with session_scope() as session:
+        saved = sites.set_year_one(session, site_code=site, settings=settings, actor="cli")
+        opened = f"opens {saved.opens_on:%Y-%m-%d}" if saved.opens_on else "no opening day"
+        console.print(f"{saved.code}: {opened}, year-one targets saved")
+
+
+@sites_app.command("pools")
 def site_pools(
     site: str = typer.Argument("ATL", help="Site code"),
     show_all: bool = typer.Option(False, "--all", help="Also dealer places, customers' cars"),
@@ -227,7 +273,7 @@ def site_pools(
         console.print(table)
 
 
-@site_app.command("close")
+@sites_app.command("close")
 def site_close(
     site: str = typer.Argument(..., help="Site code, e.g. ATL"),
     date_from: str = typer.Option(..., "--from", help="Local day or date-time it starts"),
@@ -251,7 +297,7 @@ def site_close(
         console.print(f"{site_row.code} closed: " + block_line(block, zone, None))
 
 
-@site_app.command("reopen")
+@sites_app.command("reopen")
 def site_reopen(block_id: int = typer.Argument(..., help="The closure's number")) -> None:
     """Remove a site's closure: its units can be booked again."""
     with session_scope() as session:

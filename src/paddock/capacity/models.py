@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -25,6 +26,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from paddock.db import Base, JSONDocument, UTCDateTime, utcnow
 
 
+class SiteKind:
+    """An experience centre (guests book products) or the customer racing support site."""
+
+    EXPERIENCE = "experience"
+    MOTORSPORT = "motorsport"
+    ALL = (EXPERIENCE, MOTORSPORT)
+
+
 class Site(Base):
     __tablename__ = "site"
 
@@ -34,6 +43,15 @@ class Site(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     city: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(
+        String(16), default=SiteKind.EXPERIENCE, server_default=SiteKind.EXPERIENCE
+    )
+    # Year one runs from the opening day (null: calendar years); the site's own year-one
+    # targets (null: the brief's, `analytics.scope`).
+    opens_on: Mapped[date | None] = mapped_column(Date)
+    drivers_target: Mapped[int | None] = mapped_column(Integer)
+    # Basis points of the test drives from dealers (1500: 15 %): whole numbers, no float.
+    dealer_share_target_bp: Mapped[int | None] = mapped_column(Integer)
 
     hours: Mapped[list[SiteHours]] = relationship(
         back_populates="site", cascade="all, delete-orphan", order_by="SiteHours.weekday"

@@ -11,18 +11,7 @@ from paddock.cli_support import console, local, parse_day, session_scope
 from paddock.db import utcnow
 from paddock.money import from_minor
 
-sites_app = typer.Typer(help="Experience centre sites.", no_args_is_help=True)
 products_app = typer.Typer(help="Products: what guests can book.", no_args_is_help=True)
-
-
-@sites_app.command("list")
-def list_sites() -> None:
-    """List the sites with their time zones."""
-    with session_scope() as session:
-        table = Table("code", "name", "city", "time zone")
-        for site in service.list_sites(session):
-            table.add_row(site.code, site.name, site.city, site.time_zone)
-        console.print(table)
 
 
 @products_app.command("list")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Slot
-from paddock.capacity.models import Site
+from paddock.capacity.models import Site, SiteKind
 from paddock.catalog.models import Product, ProductDemand
 from paddock.errors import Invalid, NotFound
 
@@ -30,8 +30,13 @@ class Availability:
     slots: list[Slot]
 
 
-def list_sites(session: Session) -> Sequence[Site]:
-    return session.scalars(select(Site).order_by(Site.id)).all()
+def list_sites(session: Session, *, kind: str | None = SiteKind.EXPERIENCE) -> Sequence[Site]:
+    """The experience centres (what every site picker offers), or the sites of another kind
+    (None: all)."""
+    query = select(Site).order_by(Site.id)
+    if kind is not None:
+        query = query.where(Site.kind == kind)
+    return session.scalars(query).all()
 
 
 def get_site(session: Session, *, code: str) -> Site:

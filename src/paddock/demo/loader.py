@@ -107,7 +107,7 @@ def load(
     counts: dict[str, int] = {"bookings": 0}
     with write_transaction(session):
         for spec in SITES:
-            _build_site(session, spec, rng)
+            _build_site(session, spec, rng, opens_on=today - timedelta(days=days_back))
     catalog.invalidate_cache()
     with write_transaction(session):  # the bookings, and the dealer network over them
         for spec in SITES:
@@ -130,13 +130,16 @@ def _t(text: str) -> time:
     return time.fromisoformat(text)
 
 
-def _build_site(session: Session, spec: SiteSpec, rng: random.Random) -> None:
+def _build_site(session: Session, spec: SiteSpec, rng: random.Random, *, opens_on: date) -> None:
     site = Site(
         code=spec.code,
         name=spec.name,
         city=spec.city,
         time_zone=spec.time_zone,
         description=spec.description,
+        opens_on=opens_on,
+        drivers_target=spec.drivers_target,
+        dealer_share_target_bp=spec.dealer_share_target_bp,
     )
     site.hours = [
         SiteHours(weekday=d, opens_at=_t(o), closes_at=_t(c)) for d, (o, c) in spec.hours.items()

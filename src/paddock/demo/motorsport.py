@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paddock.capacity.models import Block, Pool, Site, SiteHours, Unit, UnitShift
+from paddock.capacity.models import Block, Pool, Site, SiteHours, SiteKind, Unit, UnitShift
 from paddock.motorsport import models as motorsport_models
 from paddock.motorsport.engine import calendars
 from paddock.motorsport.engine.standard import DEFAULT_STANDARD, demo_resource_pools, kind_label
@@ -258,6 +258,7 @@ def _support_site(session: Session) -> None:
     clock, with their leave and other commitments as blocks."""
     site = Site(
         code=SITE_CODE,
+        kind=SiteKind.MOTORSPORT,
         name="Porsche Motorsport customer racing",
         city="Weissach",
         time_zone=ZONE,

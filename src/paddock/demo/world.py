@@ -61,6 +61,10 @@ class SiteSpec:
     description: str = ""
     coach_pool_names: dict[str, str] = field(default_factory=dict)
     currency: str = "USD"  # ISO 4217: what the site's products are priced in
+    # Year one's targets: the site's share of the network's 20,000 drivers, and of test drives
+    # from dealers in basis points. (The demo's sites open on the first day of its history.)
+    drivers_target: int | None = None
+    dealer_share_target_bp: int | None = None
 
 
 def _session(
@@ -136,6 +140,8 @@ ATLANTA = SiteSpec(
     name="Porsche Experience Center Atlanta",
     city="Atlanta, Georgia",
     time_zone="America/New_York",
+    drivers_target=12_000,
+    dealer_share_target_bp=1500,
     description="One Porsche Drive: 1.6-mile circuit and driving school, simulators, museum, "
     "Restaurant 356, auditorium, Classic restoration workshop, delivery area.",
     hours=WEEK,
@@ -246,6 +252,8 @@ LOS_ANGELES = SiteSpec(
     name="Porsche Experience Center Los Angeles",
     city="Carson, California",
     time_zone="America/Los_Angeles",
+    drivers_target=8_000,
+    dealer_share_target_bp=1500,
     description="53 acres, 4.1 miles of track in eight modules (opened November 2016).",
     hours=WEEK,
     pools=(

@@ -9,6 +9,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from paddock.web import assets
+from paddock.web.admin.dealers import router as admin_dealers_router
+from paddock.web.admin.products import router as admin_products_router
+from paddock.web.admin.sites import router as admin_sites_router
+from paddock.web.admin.users import router as admin_users_router
 from paddock.web.auth.pages import router as auth_router
 from paddock.web.dashboard.pages import router as dashboard_router
 from paddock.web.dealer.campaigns import router as dealer_campaigns_router
@@ -28,6 +32,10 @@ PAGE_ROUTERS = (
     dealer_campaigns_router,
     dealer_router,
     motorsport_router,
+    admin_users_router,
+    admin_dealers_router,
+    admin_products_router,
+    admin_sites_router,
     guest_router,
 )
 

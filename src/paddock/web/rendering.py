@@ -44,6 +44,7 @@ NAV: list[NavItem] = [
     NavItem("Dashboard", "/dashboard", frozenset({"admin", "operations"})),
     NavItem("Dealer portal", "/dealer", frozenset({"admin", "dealer"})),
     NavItem("Motorsport", "/motorsport", frozenset({"admin", "motorsport"})),
+    NavItem("Admin", "/admin", frozenset({"admin"})),
 ]
 
 

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from paddock.accounts.service import Scope
-from paddock.cli_support import console, session_scope
-from paddock.db import make_engine, make_session_factory
+from paddock.cli_support import console, migrated_engine, session_scope
+from paddock.db import make_session_factory
 from paddock.dealers import service as dealers
 from paddock.settings import get_settings
 from paddock.webhooks import service
@@ -58,7 +58,7 @@ def dispatch(
             )
         console.print(_summary(report))
         return
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = migrated_engine()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print(f"dispatching every {interval:g} s; Ctrl-C to stop")

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from paddock.analytics.series import Funnel, HourlyUtilisation, MonthFigures, cumulative
-from paddock.analytics.service import DEALER_SHARE_TARGET, DriversKpi
+from paddock.analytics.service import DriversKpi
 from paddock.dealers.allotments import AllotmentStatus
 from paddock.web.charts import figure_json
 
@@ -66,8 +66,8 @@ def month_label(month: date) -> str:
 
 
 def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetime) -> str:
-    """Drivers per month (bars) and booked ahead, the cumulative total, its forecast to the
-    year's end and the 20,000 target (right axis)."""
+    """Circuit visits per month (bars) and booked ahead, the cumulative total, the forecast of
+    drivers (people) to the year's end and the site's target (right axis)."""
     labels = [month_label(m.month) for m in months]
     done = [m.drivers for m in months]
     running = cumulative(done)
@@ -77,11 +77,11 @@ def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetim
     data: list[dict[str, Any]] = [
         {
             "type": "bar",
-            "name": "Drivers per month",
+            "name": "Visits per month",
             "x": labels,
             "y": done,
             "marker": {"color": BLUE},
-            "hovertemplate": "%{x}: %{y:,} drivers<extra></extra>",
+            "hovertemplate": "%{x}: %{y:,} visits<extra></extra>",
         },
         {
             "type": "bar",
@@ -94,7 +94,7 @@ def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetim
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": "Drivers so far",
+            "name": "Visits so far",
             "x": actual_x,
             "y": actual_y,
             "yaxis": "y2",
@@ -141,8 +141,8 @@ def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetim
     return _figure(data, layout)
 
 
-def rates_figure(months: Sequence[MonthFigures]) -> str:
-    """Dealer share of test drives and no-show rate per month, with the 15 % target."""
+def rates_figure(months: Sequence[MonthFigures], target: float) -> str:
+    """Dealer share of test drives and no-show rate per month, with the site's target."""
     labels = [month_label(m.month) for m in months]
     share = [round(m.dealer_share * 100, 1) if m.dealer_share is not None else None for m in months]
     no_show = [
@@ -171,9 +171,9 @@ def rates_figure(months: Sequence[MonthFigures]) -> str:
         {
             "type": "scatter",
             "mode": "lines",
-            "name": f"Dealer target {DEALER_SHARE_TARGET:.0%}",
+            "name": f"Dealer target {target:.0%}",
             "x": [labels[0], labels[-1]],
-            "y": [DEALER_SHARE_TARGET * 100] * 2,
+            "y": [target * 100] * 2,
             "line": {"color": ACCENT, "width": 2, "dash": "dash"},
             "hoverinfo": "skip",
         },

@@ -1,5 +1,6 @@
-"""The management dashboard: will the centre reach 20,000 drivers and 15 % via dealers?
-Drivers against the target with the forecast, the dealer share, conversion, no-shows, the
+"""The management dashboard: will the centre reach its year-one targets (drivers and the share
+via dealers, set per site; year one from the site's opening day)? Drivers against the target
+with the forecast, the dealer share, conversion, no-shows, the
 utilisation heat map by pool and hour, the invitation funnel and the dealer leaderboard, for
 one site or all. Read-only: admins and operations staff."""
 
@@ -27,7 +28,7 @@ from paddock.web.rendering import render
 router = page_router(prefix="/dashboard")
 ManagerPage = Annotated[Principal, page_roles(Role.ADMIN, Role.OPERATIONS)]
 LEADERBOARD_ROWS = 10
-FIRST_YEAR = 2015  # the Atlanta centre opened in May 2015 (press)
+FIRST_YEAR = 2015  # where no site sets its opening day: Atlanta opened in May 2015 (press)
 
 
 def _period(
@@ -35,9 +36,14 @@ def _period(
 ) -> tuple[analytics.KpiScope, analytics.Period]:
     scope = analytics.scope_for(session, site_code=site_code)
     this_year = now.astimezone(scope.zone).year
-    if not FIRST_YEAR <= (year or this_year) <= this_year + 1:
-        raise Invalid(f"Choose a year from {FIRST_YEAR} to {this_year + 1}.")
+    first = _first_year(scope)
+    if not first <= (year or this_year) <= this_year + 1:
+        raise Invalid(f"Choose a year from {first} to {this_year + 1}.")
     return scope, analytics.period_of(scope, year, now)
+
+
+def _first_year(scope: analytics.KpiScope) -> int:
+    return scope.opens_on.year if scope.opens_on else FIRST_YEAR
 
 
 @router.get("")
@@ -77,7 +83,8 @@ def dashboard(
             "sites": sites,
             "site_code": site_code or "",
             "period": period,
-            "years": list(range(now.year + 1, max(FIRST_YEAR, now.year - 4) - 1, -1)),
+            "years": list(range(now.year + 1, max(_first_year(scope), now.year - 4) - 1, -1)),
+            "scope": scope,
             "now": now,
             "drivers": drivers,
             "share": share,
@@ -93,12 +100,12 @@ def dashboard(
             "several_sites": several,
             "dealer_links": can(user, Role.ADMIN),
             "drivers_chart": figures.drivers_figure(months, drivers, now),
-            "rates_chart": figures.rates_figure(months),
+            "rates_chart": figures.rates_figure(months, scope.dealer_share_target),
             "heatmap_chart": figures.heatmap_figure(
                 hourly, several_sites=several, scale_max=scale_max
             ),
             "scale_max": scale_max,
             "funnel_chart": figures.funnel_figure(funnel),
-            "share_target": analytics.DEALER_SHARE_TARGET,
+            "share_target": scope.dealer_share_target,
         },
     )

@@ -70,7 +70,7 @@ def overview(
     converted = queries.conversions_of(
         session, dealer_id=dealer_id, booking_ids=[r.booking.id for r in recent]
     )
-    network_target = round(analytics.DEALER_SHARE_TARGET * analytics.DRIVERS_TARGET)
+    network_target = round(network.dealer_share_target * network.drivers_target)
     dealer_count = queries.active_dealers(session)
     mine = sum(m.from_dealers for m in months)
     context = {
