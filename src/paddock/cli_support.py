@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from paddock.db import make_engine, make_session_factory
 from paddock.settings import get_settings
@@ -58,3 +60,17 @@ def parse_instant(text: str, time_zone: str) -> datetime:
 
 def local(moment: datetime, time_zone: str) -> str:
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def until_stopped(work: Callable[[sessionmaker[Session], threading.Event], None]) -> None:
+    """Run a long-lived worker (`--loop`) on its own engine until Ctrl-C or SIGTERM sets
+    `stop`."""
+    engine = make_engine(get_settings().database_url, pool_size=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        work(make_session_factory(engine), stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        engine.dispose()

@@ -10,10 +10,12 @@ from fastapi import FastAPI
 
 from paddock.web import assets
 from paddock.web.auth.pages import router as auth_router
+from paddock.web.auth.password_pages import router as password_router
 from paddock.web.dashboard.pages import router as dashboard_router
 from paddock.web.dealer.campaigns import router as dealer_campaigns_router
 from paddock.web.dealer.pages import router as dealer_router
 from paddock.web.errors import install_error_pages
+from paddock.web.guest.find_pages import router as find_router
 from paddock.web.guest.pages import router as guest_router
 from paddock.web.motorsport.pages import router as motorsport_router
 from paddock.web.ops.fleet import router as fleet_router
@@ -29,6 +31,8 @@ PAGE_ROUTERS = (
     dealer_router,
     motorsport_router,
     guest_router,
+    password_router,
+    find_router,
 )
 
 
