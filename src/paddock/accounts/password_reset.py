@@ -65,7 +65,7 @@ def request_reset(
             f"Too many password requests from your address; try again in {wait} seconds.",
             retry_after=wait,
         )
-    if throttle.hit(session, f"reset-email:{key}", *PER_EMAIL, now=at):
+    if throttle.hit(session, f"reset-email:{throttle.hidden(key)}", *PER_EMAIL, now=at):
         return
     with write_transaction(session):
         user = session.scalar(select(User).where(User.email == key, User.active.is_(True)))

@@ -101,7 +101,7 @@ def dev_server(
     PADDOCK_SMTP_SECURITY=none PADDOCK_SMTP_ALLOW_PRIVATE=1."""
     from paddock.mail.devserver import DevServer
 
-    server = DevServer(host, port, folder).start()
+    server = DevServer(host, port, folder, echo=True).start()
     console.print(f"SMTP on {host}:{server.port}; messages in {folder}/; Ctrl-C to stop")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

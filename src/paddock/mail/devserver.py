@@ -24,6 +24,7 @@ class Inbox:
     folder: Path | None = None
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: str = ""
+    echo: bool = False  # print a line per message (the demo's console)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def keep(self, raw: bytes) -> None:
@@ -34,6 +35,8 @@ class Inbox:
             if self.folder is not None:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 (self.folder / f"{len(self.messages):05d}.eml").write_bytes(raw)
+            if self.echo:
+                print(f"mail to {message['To']}: {message['Subject']}", flush=True)
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
@@ -55,8 +58,10 @@ class _Handler:
 class DevServer:
     """`with DevServer() as server:` listens on 127.0.0.1 at a free port (or the one given)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, folder: Path | None = None):
-        self.inbox = Inbox(folder)
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, folder: Path | None = None, echo: bool = False
+    ):
+        self.inbox = Inbox(folder, echo=echo)
         port = port or _free_port()
         self._controller = Controller(_Handler(self.inbox), hostname=host, port=port)
         self.host = host

@@ -36,7 +36,7 @@ def request_booking_links(
             retry_after=wait,
         )
     recipient = email.strip()
-    if throttle.hit(session, f"find-email:{recipient.lower()}", *PER_EMAIL, now=at):
+    if throttle.hit(session, f"find-email:{throttle.hidden(recipient)}", *PER_EMAIL, now=at):
         return
     with write_transaction(session):
         messages.enqueue(
