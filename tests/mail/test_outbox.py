@@ -6,11 +6,12 @@ back-off while the server refuses, gives up (dead), and sends again on replay.""
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from paddock import outbox
 from paddock.bookings import service as bookings
@@ -160,3 +161,28 @@ def test_the_outbox_lists_and_replays_only_what_it_has(session: Session) -> None
     assert [m.kind for m in queued.list_messages(session, status="pending")] == [MailKind.CONFIRMED]
     with pytest.raises(Exception, match="No mail message #99"):
         outbox.replay(session, MailMessage, ids=[99], now=utcnow())
+
+
+def test_racing_senders_send_each_message_once(
+    session: Session, session_factory: sessionmaker[Session], server: DevServer
+) -> None:
+    make_world(session, cars=6, coaches=6)
+    for n in range(6):
+        book(session, email=f"guest{n}@example.com")
+    settings = mail_settings(server)
+    now = at(MONDAY, 10) - timedelta(days=7)
+    reports: list[sender.SendReport] = []
+
+    def run() -> None:
+        with session_factory() as own:
+            reports.append(sender.send_due(own, settings, now=now))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.delivered for r in reports) == 6
+    assert sorted(str(m["To"]) for m in server.inbox.messages) == [
+        f"guest{n}@example.com" for n in range(6)
+    ]
