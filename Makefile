@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+MAIL_PORT ?= 8025
 export PADDOCK_DATABASE_URL ?= sqlite:///$(CURDIR)/var/paddock.db
 
 .PHONY: install demo serve migrate test test-postgres test-browser lint bench fuzz clean
@@ -24,9 +25,16 @@ migrate: install
 	@mkdir -p var
 	$(BIN)/paddock db upgrade
 
+# The demo sends its mail to a local SMTP server (`paddock mail dev-server`), which keeps each
+# message in var/mail/ and prints who it was for.
 demo: migrate
 	$(BIN)/paddock demo load --if-empty
 	@echo "Paddock demo: open http://$(HOST):$(PORT)/ (API docs at http://$(HOST):$(PORT)/docs)"
+	@echo "Mail goes to a local SMTP server on 127.0.0.1:$(MAIL_PORT); messages in var/mail/"
+	@$(BIN)/paddock mail dev-server --port $(MAIL_PORT) & mail=$$!; \
+	trap 'kill $$mail 2>/dev/null' EXIT INT TERM; \
+	PADDOCK_MAIL_ENABLED=1 PADDOCK_SMTP_HOST=127.0.0.1 PADDOCK_SMTP_PORT=$(MAIL_PORT) \
+	PADDOCK_SMTP_SECURITY=none PADDOCK_SMTP_ALLOW_PRIVATE=1 PADDOCK_PUBLIC_URL=http://$(HOST):$(PORT) \
 	$(BIN)/paddock serve --host $(HOST) --port $(PORT)
 
 serve: migrate

@@ -32,6 +32,7 @@ from paddock.cli_support import (
 from paddock.crm.cli import crm_app
 from paddock.dealers.cli import campaigns_app, dealers_app, invitations_app
 from paddock.errors import DomainError
+from paddock.mail.cli import mail_app
 from paddock.motorsport.cli import motorsport_app
 from paddock.rollup.cli import rollup_app
 from paddock.settings import get_settings
@@ -60,6 +61,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(invitations_app, name="invitations")
 app.add_typer(crm_app, name="crm")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(mail_app, name="mail")
 app.add_typer(rollup_app, name="rollup")
 app.command("kpi")(kpi)
 app.command("availability")(availability)

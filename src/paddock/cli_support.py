@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ from rich.text import Text
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from paddock.db import make_engine, make_session_factory
 from paddock.settings import get_settings
@@ -148,3 +150,17 @@ def parse_instant(text: str, time_zone: str) -> datetime:
 
 def local(moment: datetime, time_zone: str) -> str:
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def until_stopped(work: Callable[[sessionmaker[Session], threading.Event], None]) -> None:
+    """Run a long-lived worker (`--loop`) on its own engine until Ctrl-C or SIGTERM sets
+    `stop`."""
+    engine = migrated_engine()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        work(make_session_factory(engine), stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        engine.dispose()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from paddock.accounts import service as accounts
 from paddock.bookings import service as bookings
 from paddock.crm import people
+from paddock.mail import reminders, sender
 from paddock.rollup import service as rollup
 from paddock.webhooks import outbound
 from paddock.webhooks import service as webhooks
@@ -35,6 +36,7 @@ class Context:
 
     session_factory: sessionmaker[Session]
     webhook_client: httpx.Client
+    mail: sender.MailSettings | None = None  # set when PADDOCK_MAIL_ENABLED
 
 
 Step = Callable[[Session, Context], object]
@@ -66,6 +68,17 @@ def fold_kpis(session: Session, context: Context) -> None:
     rollup.compact(session)
 
 
+def send_mail(session: Session, context: Context) -> None:
+    """The mail outbox is emptied (over one SMTP connection per pass)."""
+    if context.mail is not None:
+        sender.send_due(session, context.mail)
+
+
+def queue_reminders(session: Session, context: Context) -> None:
+    """Tomorrow's bookings get their reminder (once each, whatever the passes)."""
+    reminders.enqueue_reminders(session)
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -81,6 +94,11 @@ class Job:
 HOLD_SWEEPER = Job("hold sweeper", 30.0, (expire_holds, purge_sessions))
 CRM_PASS = Job("CRM background pass", 10.0, (link_people, deliver_webhooks, fold_kpis))
 JOBS = (HOLD_SWEEPER, CRM_PASS)
+# With PADDOCK_MAIL_ENABLED only (otherwise `paddock mail send` does it).
+MAIL_JOBS = (
+    Job("mail sender", 5.0, (send_mail,)),
+    Job("mail reminders", 300.0, (queue_reminders,)),
+)
 # Bookings per address are counted in memory and merged with the other workers' this often
 # (`throttle.LocalTally.run`, which skips a turn with nothing to merge).
 TALLY_FLUSH_SECONDS = 1.0
@@ -108,8 +126,12 @@ def start(app: FastAPI) -> Running:
     context = Context(
         session_factory=state.session_factory,
         webhook_client=outbound.client(allow_private=state.settings.webhook_allow_private),
+        mail=sender.MailSettings.from_settings(state.settings)
+        if state.settings.mail_enabled
+        else None,
     )
-    tasks = [asyncio.create_task(repeat(job, context)) for job in JOBS]
+    jobs = JOBS + (MAIL_JOBS if context.mail is not None else ())
+    tasks = [asyncio.create_task(repeat(job, context)) for job in jobs]
     tasks.append(
         asyncio.create_task(state.booking_tally.run(state.session_factory, TALLY_FLUSH_SECONDS))
     )

@@ -8,6 +8,7 @@ from paddock.catalog import models as catalog_models  # noqa: F401
 from paddock.crm import models as crm_models  # noqa: F401
 from paddock.db import Base
 from paddock.dealers import models as dealer_models  # noqa: F401
+from paddock.mail import models as mail_models  # noqa: F401
 from paddock.motorsport import models as motorsport_models  # noqa: F401
 from paddock.rollup import models as rollup_models  # noqa: F401
 from paddock.throttle import throttle_counter  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-in-production"
@@ -50,6 +50,23 @@ class Settings(BaseSettings):
     # The longest a motorsport set decision (CP-SAT) may run in a server request, in seconds;
     # a longer limit asked for in a request is cut to this.
     solver_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Where the site is reached from outside: the links in e-mails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    # E-mail (paddock/mail): the background sender runs in the server when mail_enabled;
+    # `paddock mail send` sends either way. The SMTP server: host, port, security ("starttls",
+    # "tls" for implicit TLS, "none" for a local server), user and password (from the
+    # environment: PADDOCK_SMTP_PASSWORD), the sender's address. Private, loopback and
+    # link-local SMTP servers are refused unless smtp_allow_private (the local demo server).
+    mail_enabled: bool = False
+    mail_from: str = "Paddock <bookings@paddock.example>"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: str = Field(default="starttls", pattern="^(starttls|tls|none)$")
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout: float = Field(default=10.0, gt=0, le=300)
+    smtp_allow_private: bool = False
+    mail_max_attempts: int = Field(default=10, ge=1, le=100)
 
     @field_validator("database_url")
     @classmethod

@@ -20,6 +20,7 @@ much: it counts in process and merges with the same table in batches (see there)
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import threading
@@ -72,6 +73,12 @@ def clock() -> float:
     """Now, in seconds since the epoch: the windows are aligned on it. One function, so that a
     test can hold the clock still (a run that crossed a window's end would split its count)."""
     return time.time()
+
+
+def hidden(text: str) -> str:
+    """An e-mail (or other personal data) in a bucket's key: not kept in clear in a table
+    nobody erases from."""
+    return hashlib.sha256(text.strip().lower().encode()).hexdigest()[:32]
 
 
 def window_start(now: float, window: int) -> int:

@@ -70,6 +70,14 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/login"): "sign-in",
     ("POST", "/login"): "sign-in",
     ("POST", "/logout"): "sign-out",
+    # "Forgot password" and its link (the same answer for any e-mail; throttled).
+    ("GET", "/password/forgot"): "password reset by e-mail",
+    ("POST", "/password/forgot"): "password reset by e-mail",
+    ("GET", "/password/reset/{token}"): "password reset link (its token is the key)",
+    ("POST", "/password/reset/{token}"): "password reset link (its token is the key)",
+    # "Find my booking": links to one's bookings by e-mail (the same answer for any; throttled).
+    ("GET", "/find"): "find my booking",
+    ("POST", "/find"): "find my booking",
     ("GET", "/static/{path}"): "stylesheets, scripts, images",
     ("GET", "/favicon.ico"): "the site's icon",
 }

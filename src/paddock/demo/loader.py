@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from paddock.audit.models import AuditEntry
@@ -31,6 +31,7 @@ from paddock.demo.dealers import load_dealers
 from paddock.demo.motorsport import load_motorsport
 from paddock.demo.world import SITES, SiteSpec
 from paddock.errors import Conflict
+from paddock.mail.models import MailMessage
 from paddock.money import to_minor
 from paddock.unit_of_work import write_transaction
 
@@ -120,6 +121,8 @@ def load(
     counts.update(load_crm(session, rng, today))  # a transaction a step, around the CRM's
     with write_transaction(session):
         counts.update(load_motorsport(session))
+        # The made-up history is not announced: no mail for what the demo wrote.
+        session.execute(delete(MailMessage))
     counts["units"] = session.scalar(select(func.count()).select_from(Unit)) or 0
     counts["products"] = session.scalar(select(func.count()).select_from(Product)) or 0
     counts["sites"] = len(SITES)

@@ -14,10 +14,12 @@ from paddock.web.admin.products import router as admin_products_router
 from paddock.web.admin.sites import router as admin_sites_router
 from paddock.web.admin.users import router as admin_users_router
 from paddock.web.auth.pages import router as auth_router
+from paddock.web.auth.password_pages import router as password_router
 from paddock.web.dashboard.pages import router as dashboard_router
 from paddock.web.dealer.campaigns import router as dealer_campaigns_router
 from paddock.web.dealer.pages import router as dealer_router
 from paddock.web.errors import install_error_pages
+from paddock.web.guest.find_pages import router as find_router
 from paddock.web.guest.pages import router as guest_router
 from paddock.web.motorsport.pages import router as motorsport_router
 from paddock.web.ops.fleet import router as fleet_router
@@ -37,6 +39,8 @@ PAGE_ROUTERS = (
     admin_products_router,
     admin_sites_router,
     guest_router,
+    password_router,
+    find_router,
 )
 
 

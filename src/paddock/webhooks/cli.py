@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-
 import typer
 from rich.table import Table
 
 from paddock.accounts.service import Scope
-from paddock.cli_support import console, migrated_engine, session_scope
-from paddock.db import make_session_factory
+from paddock.cli_support import console, session_scope, until_stopped
 from paddock.dealers import service as dealers
 from paddock.settings import get_settings
 from paddock.webhooks import service
@@ -58,23 +54,17 @@ def dispatch(
             )
         console.print(_summary(report))
         return
-    engine = migrated_engine()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print(f"dispatching every {interval:g} s; Ctrl-C to stop")
-    try:
-        service.dispatch_forever(
-            make_session_factory(engine),
+    until_stopped(
+        lambda factory, stop: service.dispatch_forever(
+            factory,
             interval=interval,
             stop=stop,
             policy=policy,
             on_report=lambda r: console.print(_summary(r)),
             allow_private=settings.webhook_allow_private,
         )
-    except KeyboardInterrupt:
-        stop.set()
-    finally:
-        engine.dispose()
+    )
 
 
 @webhooks_app.command("events")

@@ -40,6 +40,7 @@ class WebhookEvent(Base):
     the same body; `locked_until` is a dispatcher's lease while it is sending."""
 
     __tablename__ = "webhook_event"
+    noun = "webhook event"  # in messages
     __table_args__ = (
         Index("ix_webhook_event_due", "status", "next_attempt_at"),
         Index("ix_webhook_event_booking", "endpoint_id", "booking_id", "id"),

@@ -119,16 +119,17 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
     return clean
 
 
-def vet(host: str, port: int) -> list[str]:
+def vet(host: str, port: int, *, rule: str = PUBLIC_ONLY) -> list[str]:
     """The host's addresses, each checked; AddressRefused if any is not allowed (a name with
-    one private address among public ones is refused: the resolver may hand out either)."""
+    one private address among public ones is refused: the resolver may hand out either).
+    `rule` ends the refusal's text (mail's SMTP server is checked here too)."""
     literal = _literal(host)
     if literal is not None:
         addresses = [literal]
     else:
         name = host.lower().rstrip(".")
         if name in LOCAL_NAMES or name.endswith(".localhost"):
-            raise AddressRefused(f"'{host}' names this machine (localhost); {PUBLIC_ONLY}")
+            raise AddressRefused(f"'{host}' names this machine (localhost); {rule}")
         try:
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolve(host, port)]
         except (OSError, UnicodeError, ValueError) as exc:
@@ -139,7 +140,7 @@ def vet(host: str, port: int) -> list[str]:
         why = refusal(address)
         if why is not None:
             shown = f"'{host}' is {why}" if literal else f"'{host}' resolves to {why}"
-            raise AddressRefused(f"{shown}; {PUBLIC_ONLY}")
+            raise AddressRefused(f"{shown}; {rule}")
     return [str(a) for a in addresses]
 
 

@@ -33,6 +33,7 @@ import httpx
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from paddock import outbox
 from paddock.bookings.models import Booking
 from paddock.capacity.models import Site
 from paddock.catalog.models import Product
@@ -40,6 +41,7 @@ from paddock.db import utcnow
 from paddock.dealers.models import BookingAttribution, Dealer, InvitationCode
 from paddock.errors import Invalid, NotFound
 from paddock.keyset import keyset_page
+from paddock.outbox import RetryPolicy as RetryPolicy
 from paddock.unit_of_work import write_transaction
 from paddock.webhooks import outbound, signing
 from paddock.webhooks.models import EventStatus, WebhookAttempt, WebhookEndpoint, WebhookEvent
@@ -59,24 +61,8 @@ EVENT_TYPES = (
 )
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 10
-    base_seconds: float = 30.0
-    max_seconds: float = 6 * 3600.0
-
-    def delay(self, attempts: int, rng: random.Random) -> timedelta:
-        """Exponential back-off with 'equal jitter': between half and all of base * 2^(n-1)."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
-        return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
-
-
-@dataclass
-class DispatchReport:
-    claimed: int = 0
-    delivered: int = 0
-    failed: int = 0
-    dead: int = 0
+class DispatchReport(outbox.PassReport):
+    """A pass of the webhook dispatcher."""
 
 
 @dataclass(frozen=True)
@@ -201,30 +187,10 @@ def replay(
     now: datetime | None = None,
 ) -> int:
     """Send dead (or delivered) events again from a fresh attempt count; returns how many."""
-    now = now or utcnow()
-    if not event_ids and not all_dead:
-        raise Invalid("Name the events to replay, or replay all dead ones.")
-    with write_transaction(session):
-        query = update(WebhookEvent).values(
-            status=EventStatus.PENDING, attempts=0, next_attempt_at=now, locked_until=None
-        )
-        if event_ids:
-            query = query.where(WebhookEvent.id.in_(list(event_ids)))
-            found = session.scalars(
-                select(WebhookEvent.id).where(
-                    WebhookEvent.id.in_(list(event_ids)),
-                    *([WebhookEvent.dealer_id == dealer_id] if dealer_id is not None else []),
-                )
-            ).all()
-            missing = sorted(set(event_ids) - set(found))
-            if missing:
-                raise NotFound(f"No webhook event #{missing[0]}.")
-        else:
-            query = query.where(WebhookEvent.status == EventStatus.DEAD)
-        if dealer_id is not None:
-            query = query.where(WebhookEvent.dealer_id == dealer_id)
-        result = session.execute(query)
-        return int(getattr(result, "rowcount", 0) or 0)
+    mine = [WebhookEvent.dealer_id == dealer_id] if dealer_id is not None else []
+    return outbox.replay(
+        session, WebhookEvent, ids=event_ids, all_dead=all_dead, now=now, where=mine
+    )
 
 
 def dispatch(
@@ -314,9 +280,7 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
         select(WebhookEvent)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookEvent.endpoint_id)
         .where(
-            WebhookEvent.status == EventStatus.PENDING,
-            WebhookEvent.next_attempt_at <= now,
-            (WebhookEvent.locked_until.is_(None)) | (WebhookEvent.locked_until <= now),
+            *outbox.due(WebhookEvent, now),
             WebhookEndpoint.active.is_(True),
             ~waiting,
         )
@@ -325,9 +289,7 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
     )
     claims: list[_Claim] = []
     with write_transaction(session):
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=WebhookEvent)
-        events = session.scalars(query).all()
+        events = session.scalars(outbox.locking(session, query, WebhookEvent)).all()
         if not events:
             return []
         endpoints = {
@@ -436,19 +398,10 @@ def _record(
         event = session.get(WebhookEvent, claim.event_id)
         if event is None:  # the dealer was deleted meanwhile
             return EventStatus.DEAD
-        event.attempts += 1
-        event.locked_until = None
         event.last_status_code = status_code
-        event.last_error = error
-        following: datetime | None = None
-        if delivered:
-            event.status = EventStatus.DELIVERED
-            event.delivered_at = now
-        elif event.attempts >= policy.max_attempts:
-            event.status = EventStatus.DEAD
-        else:
-            following = now + policy.delay(event.attempts, rng)
-            event.next_attempt_at = following
+        following = outbox.settle(
+            event, delivered=delivered, error=error, now=now, policy=policy, rng=rng
+        )
         session.add(
             WebhookAttempt(
                 event_id=event.id,
