@@ -18,7 +18,6 @@ from paddock.motorsport.engine.season import SeasonContext, horizon
 from paddock.motorsport.engine.standard import (
     AppliesAt,
     DemandLine,
-    FreightRules,
     PoolBasis,
     ResultsRecord,
     Scope,
@@ -63,12 +62,7 @@ def to_standard(row: orm.SupportStandard) -> SupportStandard:
             )
             for line in row.lines
         ),
-        freight=FreightRules(
-            lead_days=row.freight_lead_days,
-            return_days=row.freight_return_days,
-            transit_days=row.freight_transit_days,
-            chaining=row.freight_chaining,
-        ),
+        freight=row.freight,
         support_tests=row.support_tests,
     )
 
