@@ -1,12 +1,28 @@
-"""Answers built from domain objects. A schema whose fields carry the names of its source's
-attributes (an ORM row, an engine dataclass) is filled from them, and only what differs is
-written out: `TeamRead.of(row)`, `ResourceRead.of(pool, unit_labels=labels)`."""
+"""Objects built from other objects' attributes of the same names. A schema or a dataclass
+whose fields carry the names of its source's attributes (an ORM row, an engine dataclass) is
+filled from them, and only what differs is written out: `TeamRead.of(row)`,
+`ResourceRead.of(pool, unit_labels=labels)`, `filled(TeamEntry, row, team_code=code)`."""
 
 from __future__ import annotations
 
-from typing import Any, Self
+import dataclasses
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+def filled(cls: type[T], source: object, **values: Any) -> T:
+    """`cls` (a pydantic model or a dataclass) with every field from `source`'s attribute of
+    that name, but those given in `values` (a field `source` lacks and `values` does not give
+    keeps its default, or is missing)."""
+    if issubclass(cls, BaseModel):
+        names: list[str] = list(cls.model_fields)
+    else:
+        names = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+    taken = {n: getattr(source, n) for n in names if n not in values and hasattr(source, n)}
+    return cls(**taken, **values)
 
 
 class Answer(BaseModel):
@@ -17,11 +33,5 @@ class Answer(BaseModel):
 
     @classmethod
     def of(cls, source: object, **values: Any) -> Self:
-        """Every field from `source`'s attribute of that name, but those given in `values`
-        (a field `source` lacks and `values` does not give keeps its default, or is missing)."""
-        taken = {
-            name: getattr(source, name)
-            for name in cls.model_fields
-            if name not in values and hasattr(source, name)
-        }
-        return cls(**taken, **values)
+        """Every field from `source`'s attribute of that name, but those given in `values`."""
+        return filled(cls, source, **values)
