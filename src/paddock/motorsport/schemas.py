@@ -51,6 +51,11 @@ class Body(BaseModel):
                     )
         return data
 
+    def arguments(self) -> dict[str, Any]:
+        """The body as its use case's keyword arguments: the fields as given (nested models
+        kept), and `season` as the use cases' `year`."""
+        return {("year" if name == "season" else name): value for name, value in self}
+
 
 # --- Reads of stored things ---
 
