@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.orm import Session
 
 from paddock.db import make_engine, make_session_factory
@@ -30,6 +31,14 @@ def session_scope() -> Iterator[Session]:
     finally:
         session.close()
         engine.dispose()
+
+
+def titled_table(title: str, *columns: str, figures: Collection[str] = ()) -> Table:
+    """A table titled on the left with these columns, `figures` among them right-aligned."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column in figures else "left")
+    return table
 
 
 def fail(message: str) -> typer.Exit:
