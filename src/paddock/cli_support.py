@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -122,6 +122,14 @@ def session_scope() -> Iterator[Session]:
 def report_error(message: str) -> None:
     """The one error style: `error: …` on one line of standard error (the text as is)."""
     errors.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
+
+
+def titled_table(title: str, *columns: str, figures: Collection[str] = ()) -> Table:
+    """A table titled on the left with these columns, `figures` among them right-aligned."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column in figures else "left")
+    return table
 
 
 def fail(message: str) -> typer.Exit:

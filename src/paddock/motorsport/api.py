@@ -143,16 +143,7 @@ def list_teams(session: SessionDep) -> list[TeamRead]:
 
 @router.post("/teams", response_model=TeamRead, status_code=201)
 def create_team(body: TeamCreate, session: SessionDep, user: MotorsportUser) -> TeamRead:
-    return service.create_team(
-        session,
-        code=body.code,
-        name=body.name,
-        base_region=body.base_region,
-        country=body.country,
-        priority=body.priority,
-        notes=body.notes,
-        actor=actor(user),
-    )
+    return service.create_team(session, **body.arguments(), actor=actor(user))
 
 
 @router.get("/teams/{team}", response_model=TeamRead)
@@ -166,15 +157,7 @@ def update_team(
     team: Name, body: TeamUpdate, session: SessionDep, user: MotorsportUser
 ) -> TeamRead:
     """Edit a team: its priority weighs its requests in the set decision."""
-    return service.update_team(
-        session,
-        team=team,
-        name=body.name,
-        base_region=body.base_region,
-        priority=body.priority,
-        notes=body.notes,
-        actor=actor(user),
-    )
+    return service.update_team(session, team=team, **body.arguments(), actor=actor(user))
 
 
 @router.get("/entries", response_model=list[EntryRead])
@@ -216,16 +199,7 @@ def list_standards(session: SessionDep) -> list[StandardRead]:
 @router.put("/standard", response_model=StandardRead, status_code=201)
 def put_standard(body: StandardUpdate, session: SessionDep, user: MotorsportUser) -> StandardRead:
     """Edit the standard: always a new version; decisions keep the version they used."""
-    return service.new_standard_version(
-        session,
-        lines=body.lines,
-        effective_from=body.effective_from,
-        freight=body.freight,
-        support_tests=body.support_tests,
-        name=body.name,
-        note=body.note,
-        actor=actor(user),
-    )
+    return service.new_standard_version(session, **body.arguments(), actor=actor(user))
 
 
 @router.get("/policy", response_model=PolicyRead)
@@ -236,15 +210,7 @@ def get_policy(session: SessionDep) -> PolicyRead:
 @router.put("/policy", response_model=PolicyRead)
 def put_policy(body: PolicyUpdate, session: SessionDep, user: MotorsportUser) -> PolicyRead:
     """Edit the grid cap (default, per series) and the value weights."""
-    return service.update_policy(
-        session,
-        default_max_cars=body.default_max_cars,
-        max_cars_by_series=body.max_cars_by_series,
-        strategic_weight=body.strategic_weight,
-        win_bonus=body.win_bonus,
-        podium_bonus=body.podium_bonus,
-        actor=actor(user),
-    )
+    return service.update_policy(session, **body.arguments(), actor=actor(user))
 
 
 @router.get("/requests", response_model=list[RequestRead])
@@ -256,18 +222,7 @@ def list_requests(
 
 @router.post("/requests", response_model=RequestRead, status_code=201)
 def create_request(body: RequestCreate, session: SessionDep, user: MotorsportUser) -> RequestRead:
-    return service.create_request(
-        session,
-        team=body.team,
-        championship=body.championship,
-        year=body.season,
-        kind=body.kind,
-        car_number=body.car_number,
-        base_region=body.base_region,
-        received_on=body.received_on,
-        note=body.note,
-        actor=actor(user),
-    )
+    return service.create_request(session, **body.arguments(), actor=actor(user))
 
 
 @router.get("/requests/{code}", response_model=RequestRead)
@@ -290,14 +245,7 @@ def evaluate_request(code: Name, session: SessionDep) -> EvaluationRead:
 @router.post("/evaluate", response_model=EvaluationRead)
 def evaluate_what_if(body: WhatIf, session: SessionDep) -> EvaluationRead:
     """Evaluate a request without storing it (a team's matching open request if it has one)."""
-    return service.evaluate_what_if(
-        session,
-        team=body.team,
-        championship=body.championship,
-        year=body.season,
-        kind=body.kind,
-        base_region=body.base_region,
-    ).read
+    return service.evaluate_what_if(session, **body.arguments()).read
 
 
 @router.post("/decisions/decide", response_model=DecisionRead)
@@ -332,13 +280,9 @@ def record_decision(
     holding their support on the capacity core; declined ones keep their reasons."""
     return service.record_decision(
         session,
-        year=body.season,
-        accept=body.accept,
-        decline=body.decline,
-        use_optimum=body.use_optimum,
+        **body.arguments(),
         decided_by=user.name[:ACTOR_MAX],
         actor=actor(user),
-        rationale=body.rationale,
         time_limit_s=solver_limit(request),
     )
 
@@ -360,16 +304,7 @@ def list_results(
 
 @router.post("/results", response_model=ResultRead, status_code=201)
 def record_result(body: ResultCreate, session: SessionDep, user: MotorsportUser) -> ResultRead:
-    return service.record_result(
-        session,
-        championship=body.championship,
-        year=body.season,
-        car_number=body.car_number,
-        event=body.event,
-        position=body.position,
-        note=body.note,
-        actor=actor(user),
-    )
+    return service.record_result(session, **body.arguments(), actor=actor(user))
 
 
 @router.post("/deliveries", response_model=EventService, status_code=201)

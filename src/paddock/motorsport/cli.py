@@ -6,11 +6,11 @@ from __future__ import annotations
 import getpass
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from paddock.cli_support import console, fail, session_scope
+from paddock.cli_support import console, fail, session_scope, titled_table
 from paddock.motorsport import service
 from paddock.motorsport.engine.explain import format_date_range
 from paddock.motorsport.engine.standard import kind_label
@@ -23,6 +23,9 @@ requests_app = typer.Typer(help="Support requests from customer teams.", no_args
 motorsport_app.add_typer(requests_app, name="requests")
 
 YES, NO = "[green]✔[/]", "[red]✘[/]"
+Season = Annotated[
+    int, typer.Option(min=FIRST_SEASON, max=LAST_SEASON, help="Season year, e.g. 2024")
+]
 
 
 def cli_actor() -> str:
@@ -35,11 +38,9 @@ def cli_actor() -> str:
 
 @motorsport_app.command("evaluate")
 def evaluate(
+    season: Season,
     team: str = typer.Option(..., help="Team code or name, e.g. Jota"),
     series: str = typer.Option(..., help="Championship, e.g. WEC or IMSA"),
-    season: int = typer.Option(
-        ..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year, e.g. 2024"
-    ),
     kind: str = typer.Option(..., help="new-team, second-car (additional-car) or spare-car"),
     request: str = typer.Option(None, help="Evaluate this stored request code instead"),
     show_all: bool = typer.Option(False, "--all", help="Also rows the car shares (adds 0)"),
@@ -74,11 +75,12 @@ def show_evaluation(read: EvaluationRead, *, source: str = "", show_all: bool = 
             console.print(f"  {line}")
     rows = [r for r in read.rows if show_all or r.requested or r.shortfall]
     if rows:
-        table = Table(title="Event by event, resource by resource", title_justify="left")
-        for column in ("event / period", "dates", "resource", "committed", "+ this car"):
-            table.add_column(column, justify="right" if column[0] in "c+" else "left")
-        table.add_column("capacity", justify="right")
-        table.add_column("short", justify="right")
+        numbers = ("committed", "+ this car", "capacity", "short")
+        table = titled_table(
+            "Event by event, resource by resource",
+            *("event / period", "dates", "resource", *numbers),
+            figures=numbers,
+        )
         for row in rows:
             table.add_row(
                 row.label,
@@ -100,9 +102,7 @@ def show_evaluation(read: EvaluationRead, *, source: str = "", show_all: bool = 
         console.print(f"[bold]First binding constraint:[/] {read.first_binding.description}")
     if read.accepted:
         return
-    take = Table(title="What it would take", title_justify="left")
-    for column in ("add", "resource", "dates", "for"):
-        take.add_column(column)
+    take = titled_table("What it would take", *("add", "resource", "dates", "for"))
     if read.grid_cap_needed:
         take.add_row(
             f"cap → {read.grid_cap_needed}",
@@ -124,9 +124,7 @@ def show_evaluation(read: EvaluationRead, *, source: str = "", show_all: bool = 
 
 @motorsport_app.command("decide")
 def decide(
-    season: int = typer.Option(
-        ..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year, e.g. 2024"
-    ),
+    season: Season,
     request: list[str] = typer.Option(None, help="Only these request codes (repeatable)"),
     time_limit: float = typer.Option(10.0, min=0.1, max=120, help="Solver time limit (s)"),
     record: bool = typer.Option(False, help="Record the optimal choice as the decision"),
@@ -173,9 +171,11 @@ def decide(
 
 
 def show_decision(read: DecisionRead) -> None:
-    table = Table(title=f"Support requests {read.year}, decided together", title_justify="left")
-    for column in ("request", "team", "kind", "series", "received", "value", "optimum", "greedy"):
-        table.add_column(column, justify="right" if column == "value" else "left")
+    table = titled_table(
+        f"Support requests {read.year}, decided together",
+        *("request", "team", "kind", "series", "received", "value", "optimum", "greedy"),
+        figures=("value",),
+    )
     for request in read.requests:
         table.add_row(
             request.code,
@@ -203,7 +203,7 @@ def show_decision(read: DecisionRead) -> None:
 
 @motorsport_app.command("calendar")
 def calendar(
-    season: int = typer.Option(..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year"),
+    season: Season,
     series: str = typer.Option(None, help="Only this championship"),
 ) -> None:
     """The season's events: race weeks, regions, tests and same-weekend clashes."""
@@ -211,9 +211,10 @@ def calendar(
         events = service.season_calendar(session, year=season, championship=series)
     if not events:
         raise fail(f"no events in {season}; import a calendar with import-season")
-    table = Table(title=f"Calendar {season}", title_justify="left")
-    for column in ("series", "event", "race", "race week", "venue", "region", "clashes with"):
-        table.add_column(column)
+    table = titled_table(
+        f"Calendar {season}",
+        *("series", "event", "race", "race week", "venue", "region", "clashes with"),
+    )
     for event in events:
         name = event.name + (" [dim](test)[/]" if event.is_test else "")
         table.add_row(
@@ -273,9 +274,10 @@ def list_requests(
     if not rows:
         console.print("no requests")
         return
-    table = Table(title="Support requests", title_justify="left")
-    for column in ("request", "team", "kind", "series", "car", "received", "status", "reason"):
-        table.add_column(column)
+    table = titled_table(
+        "Support requests",
+        *("request", "team", "kind", "series", "car", "received", "status", "reason"),
+    )
     for row in rows:
         colour = {"accepted": "green", "declined": "red", "open": "yellow"}.get(row.status, "dim")
         table.add_row(
@@ -293,9 +295,9 @@ def list_requests(
 
 @requests_app.command("add")
 def add_request(
+    season: Season,
     team: str = typer.Option(..., help="Team code or name"),
     series: str = typer.Option(..., help="Championship"),
-    season: int = typer.Option(..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year"),
     kind: str = typer.Option(..., help="new-team, second-car or spare-car"),
     car: str = typer.Option(None, help="Proposed car number"),
     received: str = typer.Option(None, help="Date received (YYYY-MM-DD, default today)"),
@@ -323,15 +325,15 @@ def add_request(
 
 @motorsport_app.command("service-level")
 def service_level(
-    season: int = typer.Option(..., min=FIRST_SEASON, max=LAST_SEASON, help="Season year"),
+    season: Season,
     team: str = typer.Option(None, help="Only this team (code)"),
 ) -> None:
     """Support promised vs delivered per car and event."""
     with session_scope() as session:
         read = service.service_level(session, year=season, team=team)
-    table = Table(title=f"Service level {season}", title_justify="left")
-    for column in ("car", "event", "resource", "promised", "delivered", "on time"):
-        table.add_column(column)
+    table = titled_table(
+        f"Service level {season}", *("car", "event", "resource", "promised", "delivered", "on time")
+    )
     for entry in read.entries:
         car = f"{entry.team_name} #{entry.car_number or 'spare'}"
         for event in entry.events:

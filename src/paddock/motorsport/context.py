@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from paddock.answers import filled
 from paddock.errors import Invalid
 from paddock.motorsport import models as orm
 from paddock.motorsport.capacity_view import load_grid
@@ -18,7 +19,6 @@ from paddock.motorsport.engine.season import SeasonContext, horizon
 from paddock.motorsport.engine.standard import (
     AppliesAt,
     DemandLine,
-    FreightRules,
     PoolBasis,
     ResultsRecord,
     Scope,
@@ -29,60 +29,28 @@ from paddock.motorsport.engine.standard import GridPolicy as EngineGridPolicy
 
 
 def to_event(row: orm.RaceEvent, championship: str, year: int) -> calendars.CalendarEvent:
-    return calendars.CalendarEvent(
-        championship=championship,
-        season=year,
-        round_name=row.round_name,
-        venue=row.venue,
-        country=row.country,
-        region=row.region,
-        race_start_date=row.race_start_date,
-        race_end_date=row.race_end_date,
-        short_name=row.short_name,
-        is_test=row.is_test,
-        setup_days=row.setup_days,
-        flyaway=row.flyaway,
-        travel_days=row.travel_days,
-    )
+    return filled(calendars.CalendarEvent, row, championship=championship, season=year)
 
 
 def to_standard(row: orm.SupportStandard) -> SupportStandard:
-    return SupportStandard(
-        version=row.version,
-        effective_from=row.effective_from,
-        name=row.name,
-        lines=tuple(
-            DemandLine(
-                kind=line.kind,
-                first_car=line.first_car,
-                per_additional_car=line.per_additional_car,
-                per_spare_car=line.per_spare_car,
-                scope=Scope(line.scope),
-                applies_at=AppliesAt(line.applies_at),
-                pool_basis=PoolBasis(line.pool_basis),
-            )
-            for line in row.lines
-        ),
-        freight=FreightRules(
-            lead_days=row.freight_lead_days,
-            return_days=row.freight_return_days,
-            transit_days=row.freight_transit_days,
-            chaining=row.freight_chaining,
-        ),
-        support_tests=row.support_tests,
+    lines = tuple(
+        filled(
+            DemandLine,
+            line,
+            scope=Scope(line.scope),
+            applies_at=AppliesAt(line.applies_at),
+            pool_basis=PoolBasis(line.pool_basis),
+        )
+        for line in row.lines
     )
+    return filled(SupportStandard, row, lines=lines)
 
 
 def to_entry(
     row: orm.TeamEntry, team_code: str, championship: str, year: int
 ) -> calendars.TeamEntry:
-    return calendars.TeamEntry(
-        team_code=team_code,
-        championship=championship,
-        season=year,
-        base_region=row.base_region,
-        car_number=row.car_number,
-        spare=row.spare,
+    return filled(
+        calendars.TeamEntry, row, team_code=team_code, championship=championship, season=year
     )
 
 

@@ -365,15 +365,4 @@ def _stored_read(row: orm.SupportDecision, *, with_snapshot: bool) -> DecisionRe
 def _decision_record_read(
     row: orm.SupportDecision, standard_version: int, outcomes: list[DecidedRequest]
 ) -> DecisionRecordRead:
-    return DecisionRecordRead(
-        id=row.id,
-        year=row.year,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        rationale=row.rationale,
-        standard_version=standard_version,
-        policy=row.policy,
-        requests=outcomes,
-        result=row.result,
-        capacity_snapshot=row.capacity_snapshot,
-    )
+    return DecisionRecordRead.of(row, standard_version=standard_version, requests=outcomes)

@@ -31,19 +31,14 @@ def list_resources(session: Session, *, year: int | None = None) -> list[Resourc
     context = load_context(session, year=year, now=now)
     grid = context.grid
     return [
-        ResourceRead(
-            code=pool.code,
-            name=pool.name,
-            kind=pool.kind,
-            region=pool.region,
-            units=pool.units,
+        ResourceRead.of(
+            pool,
             unit_labels=[grid.unit_labels[r] for r in grid.pools[pool.code].unit_rows],
             unavailability=[
-                UnavailabilityRead(
+                UnavailabilityRead.of(
+                    u,
                     start_date=max(u.start_date, date(year, 1, 1)),
                     end_date=min(u.end_date, date(year, 12, 31)),
-                    units=u.units,
-                    reason=u.reason,
                 )
                 for u in pool.unavailability
                 if u.end_date >= date(year, 1, 1) and u.start_date <= date(year, 12, 31)
@@ -115,16 +110,7 @@ def weekly_load(
                     labels=labels,
                 )
             )
-        reads.append(
-            ResourceLoadRead(
-                code=code,
-                name=pool.name,
-                kind=pool.kind,
-                region=pool.region,
-                units=pool.units,
-                weeks=weeks,
-            )
-        )
+        reads.append(ResourceLoadRead.of(pool, code=code, weeks=weeks))
     return reads
 
 

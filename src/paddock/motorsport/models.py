@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from paddock.capacity.models import Pool
 from paddock.db import Base, JSONDocument, UTCDateTime, utcnow
+from paddock.motorsport.engine.standard import FreightRules
 
 
 class Championship(Base):
@@ -163,6 +164,16 @@ class SupportStandard(Base):
         cascade="all, delete-orphan",
         order_by="SupportStandardLine.position",
     )
+
+    @property
+    def freight(self) -> FreightRules:
+        """The freight columns as the engine's rules."""
+        return FreightRules(
+            lead_days=self.freight_lead_days,
+            return_days=self.freight_return_days,
+            transit_days=self.freight_transit_days,
+            chaining=self.freight_chaining,
+        )
 
 
 class SupportStandardLine(Base):

@@ -92,16 +92,14 @@ def list_results(
 
 def _result_read(session: Session, row: orm.RaceResult) -> ResultRead:
     entry, event = row.entry, row.event
-    return ResultRead(
-        id=row.id,
+    return ResultRead.of(
+        row,
         team=entry.team.code,
         championship=entry.season.championship.code,
         season=entry.season.year,
         car_number=entry.car_number,
         event=event.code,
         event_name=event.short_name or event.round_name,
-        position=row.position,
-        note=row.note,
     )
 
 
@@ -266,16 +264,7 @@ def _event_service(event: orm.RaceEvent, rows: list[orm.SupportDelivery]) -> Eve
         event=event.code,
         event_name=event.short_name or event.round_name,
         race_start_date=event.race_start_date,
-        lines=[
-            DeliveryLine(
-                kind=r.kind,
-                promised=r.promised,
-                delivered=r.delivered,
-                on_time=r.on_time,
-                note=r.note,
-            )
-            for r in sorted(rows, key=lambda r: r.kind)
-        ],
+        lines=[DeliveryLine.of(r) for r in sorted(rows, key=lambda r: r.kind)],
         fill_rate=fill,
         on_time_rate=on_time,
     )

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from paddock.answers import Answer
 from paddock.limits import Day
 
 TeamName = Callable[[str], str]
@@ -50,11 +51,16 @@ class Body(BaseModel):
                     )
         return data
 
+    def arguments(self) -> dict[str, Any]:
+        """The body as its use case's keyword arguments: the fields as given (nested models
+        kept), and `season` as the use cases' `year`."""
+        return {("year" if name == "season" else name): value for name, value in self}
+
 
 # --- Reads of stored things ---
 
 
-class EventRead(BaseModel):
+class EventRead(Answer):
     code: str
     championship: str
     season: int
@@ -74,14 +80,14 @@ class EventRead(BaseModel):
     clashes_with: list[str] = Field(default_factory=list)
 
 
-class SeasonRead(BaseModel):
+class SeasonRead(Answer):
     championship: str
     year: int
     calendar_source: str
     events: list[EventRead] | None = None
 
 
-class ChampionshipRead(BaseModel):
+class ChampionshipRead(Answer):
     code: str
     name: str
     strategic_weight: int
@@ -89,7 +95,7 @@ class ChampionshipRead(BaseModel):
     seasons: list[int]
 
 
-class EntryRead(BaseModel):
+class EntryRead(Answer):
     id: int
     team: str
     team_name: str
@@ -103,7 +109,7 @@ class EntryRead(BaseModel):
     request: str | None
 
 
-class ResultRead(BaseModel):
+class ResultRead(Answer):
     id: int
     team: str
     championship: str
@@ -115,7 +121,7 @@ class ResultRead(BaseModel):
     note: str
 
 
-class ChassisRead(BaseModel):
+class ChassisRead(Answer):
     serial: str
     team: str | None
     delivered_on: date | None
@@ -124,7 +130,7 @@ class ChassisRead(BaseModel):
     entries: list[str] = Field(default_factory=list)
 
 
-class TeamRead(BaseModel):
+class TeamRead(Answer):
     code: str
     name: str
     country: str
@@ -152,24 +158,29 @@ class TeamUpdate(Body):
     notes: Note | None = None
 
 
-class UnavailabilityRead(BaseModel):
+class UnavailabilityRead(Answer):
     start_date: date
     end_date: date
     units: int
     reason: str
 
 
-class ResourceRead(BaseModel):
+class PoolRead(Answer):
+    """A support pool of the capacity core, as the resources and their load show it."""
+
     code: str
     name: str
     kind: str
     region: str | None
     units: int
+
+
+class ResourceRead(PoolRead):
     unit_labels: list[str]
     unavailability: list[UnavailabilityRead] = Field(default_factory=list)
 
 
-class WeekLoad(BaseModel):
+class WeekLoad(Answer):
     week_start: date
     capacity: int
     committed: int
@@ -179,23 +190,18 @@ class WeekLoad(BaseModel):
     labels: list[str]
 
 
-class ResourceLoadRead(BaseModel):
-    code: str
-    name: str
-    kind: str
-    region: str | None
-    units: int
+class ResourceLoadRead(PoolRead):
     weeks: list[WeekLoad]
 
 
-class LoadRead(BaseModel):
+class LoadRead(Answer):
     year: int
     standard_version: int
     open_requests: list[str]
     resources: list[ResourceLoadRead]
 
 
-class StandardLineIO(BaseModel):
+class StandardLineIO(Answer):
     model_config = ConfigDict(extra="forbid")
 
     kind: ResourceKindName
@@ -207,7 +213,7 @@ class StandardLineIO(BaseModel):
     pool_basis: Literal["entry", "event", "global"] = "entry"
 
 
-class FreightIO(BaseModel):
+class FreightIO(Answer):
     model_config = ConfigDict(extra="forbid")
 
     lead_days: int = Field(default=21, ge=0, le=120)
@@ -216,7 +222,7 @@ class FreightIO(BaseModel):
     chaining: bool = True
 
 
-class StandardRead(BaseModel):
+class StandardRead(Answer):
     version: int
     effective_from: date
     name: str
@@ -242,7 +248,7 @@ class StandardUpdate(Body):
     note: Note = ""
 
 
-class PolicyRead(BaseModel):
+class PolicyRead(Answer):
     default_max_cars: int
     max_cars_by_series: dict[str, int]
     strategic_weight: dict[str, int]
@@ -289,7 +295,7 @@ class WhatIf(Body):
     base_region: str | None = Field(default=None, max_length=40)
 
 
-class RequestRead(BaseModel):
+class RequestRead(Answer):
     code: str
     team: str
     team_name: str
@@ -310,7 +316,7 @@ class RequestRead(BaseModel):
 # --- The engine's answers ---
 
 
-class RequestSummary(BaseModel):
+class RequestSummary(Answer):
     code: str
     team: str
     team_name: str
@@ -321,7 +327,7 @@ class RequestSummary(BaseModel):
     received_on: date | None
 
 
-class LoadRowRead(BaseModel):
+class LoadRowRead(Answer):
     pool: str
     pool_name: str
     kind: str
@@ -339,7 +345,7 @@ class LoadRowRead(BaseModel):
     description: str
 
 
-class AdditionRead(BaseModel):
+class AdditionRead(Answer):
     pool: str
     pool_name: str
     kind: str
@@ -352,7 +358,7 @@ class AdditionRead(BaseModel):
     description: str
 
 
-class GridRead(BaseModel):
+class GridRead(Answer):
     championship: str
     season: int
     committed_cars: int
@@ -362,7 +368,7 @@ class GridRead(BaseModel):
     description: str
 
 
-class BindingRead(BaseModel):
+class BindingRead(Answer):
     kind: str
     description: str
     pool: str | None
@@ -370,7 +376,7 @@ class BindingRead(BaseModel):
     shortfall: int
 
 
-class EvaluationRead(BaseModel):
+class EvaluationRead(Answer):
     request: RequestSummary
     accepted: bool
     verdict: Literal["accept", "decline"]
@@ -385,13 +391,13 @@ class EvaluationRead(BaseModel):
     standard_version: int
 
 
-class GreedyRead(BaseModel):
+class GreedyRead(Answer):
     accepted: list[str]
     declined: list[str]
     value: int
 
 
-class ComparisonRead(BaseModel):
+class ComparisonRead(Answer):
     optimal_value: int
     greedy_value: int
     gain: int
@@ -400,7 +406,7 @@ class ComparisonRead(BaseModel):
     description: str
 
 
-class DecisionRead(BaseModel):
+class DecisionRead(Answer):
     year: int
     requests: list[RequestSummary]
     accepted: list[str]
@@ -448,7 +454,7 @@ class DecidedRequest(BaseModel):
     reasons: list[str]
 
 
-class DecisionRecordRead(BaseModel):
+class DecisionRecordRead(Answer):
     id: int
     year: int
     decided_at: datetime
@@ -501,7 +507,7 @@ class DeliveryCreate(Body):
     items: list[DeliveryItem] = Field(min_length=1, max_length=20)
 
 
-class DeliveryLine(BaseModel):
+class DeliveryLine(Answer):
     kind: str
     promised: int
     delivered: int
@@ -509,7 +515,7 @@ class DeliveryLine(BaseModel):
     note: str
 
 
-class EventService(BaseModel):
+class EventService(Answer):
     event: str
     event_name: str
     race_start_date: date
@@ -518,7 +524,7 @@ class EventService(BaseModel):
     on_time_rate: float | None
 
 
-class EntryService(BaseModel):
+class EntryService(Answer):
     entry_id: int
     team: str
     team_name: str
@@ -529,7 +535,7 @@ class EntryService(BaseModel):
     on_time_rate: float | None
 
 
-class ServiceLevelRead(BaseModel):
+class ServiceLevelRead(Answer):
     year: int
     entries: list[EntryService]
     fill_rate: float | None
@@ -537,7 +543,7 @@ class ServiceLevelRead(BaseModel):
     summary: str
 
 
-class ImportRead(BaseModel):
+class ImportRead(Answer):
     seasons: list[SeasonRead]
     events: int
     replaced: int

@@ -26,16 +26,7 @@ def list_championships(session: Session) -> list[ChampionshipRead]:
         .options(selectinload(orm.Championship.seasons))
         .order_by(orm.Championship.id)
     ).all()
-    return [
-        ChampionshipRead(
-            code=c.code,
-            name=c.name,
-            strategic_weight=c.strategic_weight,
-            max_customer_cars=c.max_customer_cars,
-            seasons=[s.year for s in c.seasons],
-        )
-        for c in rows
-    ]
+    return [ChampionshipRead.of(c, seasons=[s.year for s in c.seasons]) for c in rows]
 
 
 def season_calendar(
@@ -53,7 +44,7 @@ def season_calendar(
     rows = session.execute(query).all()
     if championship:
         find_championship(session, championship)
-    reads = [event_read(row, code, year) for row, code in rows]
+    reads = [event_read(to_event(row, code, year), code=row.code) for row, code in rows]
     for read in reads:
         read.clashes_with = [
             f"{other.championship} {other.name}"
@@ -67,26 +58,9 @@ def season_calendar(
     return reads
 
 
-def event_read(row: orm.RaceEvent, championship: str, year: int) -> EventRead:
-    event = to_event(row, championship, year)
-    return EventRead(
-        code=row.code,
-        championship=championship,
-        season=year,
-        round_name=row.round_name,
-        name=event.name,
-        venue=row.venue,
-        country=row.country,
-        region=row.region,
-        race_start_date=row.race_start_date,
-        race_end_date=row.race_end_date,
-        race_week_start_date=event.race_week_start_date,
-        race_week_end_date=event.race_week_end_date,
-        setup_days=row.setup_days,
-        travel_days=row.travel_days,
-        is_test=row.is_test,
-        flyaway=row.flyaway,
-    )
+def event_read(event: calendars.CalendarEvent, *, code: str | None = None) -> EventRead:
+    """An event as read (`code`: the stored one, which the calendar's name gave it)."""
+    return EventRead.of(event, code=code or event.code)
 
 
 def add_events(
@@ -217,33 +191,12 @@ def import_season(
                     championship=code,
                     year=season_year,
                     calendar_source=season.calendar_source,
-                    events=[event_read_from(e) for e in season_events],
+                    events=[event_read(e) for e in season_events],
                 )
             )
         return ImportRead(seasons=seasons, events=len(events), replaced=replaced)
 
     return run_write(session, write)
-
-
-def event_read_from(event: calendars.CalendarEvent) -> EventRead:
-    return EventRead(
-        code=event.code,
-        championship=event.championship,
-        season=event.season,
-        round_name=event.round_name,
-        name=event.name,
-        venue=event.venue,
-        country=event.country,
-        region=event.region,
-        race_start_date=event.race_start_date,
-        race_end_date=event.race_end_date,
-        race_week_start_date=event.race_week_start_date,
-        race_week_end_date=event.race_week_end_date,
-        setup_days=event.setup_days,
-        travel_days=event.travel_days,
-        is_test=event.is_test,
-        flyaway=event.flyaway,
-    )
 
 
 def _season(session: Session, series: orm.Championship, year: int) -> orm.Season:

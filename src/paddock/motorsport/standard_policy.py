@@ -88,16 +88,7 @@ def new_standard_version(
         )
         if latest is None and effective_from is None:
             raise Invalid("The first version of the standard needs an effective_from date.")
-        rules = freight or (
-            FreightIO(
-                lead_days=latest.freight_lead_days,
-                return_days=latest.freight_return_days,
-                transit_days=latest.freight_transit_days,
-                chaining=latest.freight_chaining,
-            )
-            if latest
-            else FreightIO()
-        )
+        rules = freight or (FreightIO.of(latest.freight) if latest else FreightIO())
         row = orm.SupportStandard(
             version=(latest.version + 1) if latest else 1,
             effective_from=effective_from or (latest.effective_from if latest else date.min),
@@ -136,34 +127,7 @@ def new_standard_version(
 
 
 def _standard_read(row: orm.SupportStandard, years: list[int]) -> StandardRead:
-    return StandardRead(
-        version=row.version,
-        effective_from=row.effective_from,
-        name=row.name,
-        note=row.note,
-        lines=[
-            StandardLineIO(
-                kind=line.kind,
-                first_car=line.first_car,
-                per_additional_car=line.per_additional_car,
-                per_spare_car=line.per_spare_car,
-                scope=line.scope,
-                applies_at=line.applies_at,
-                pool_basis=line.pool_basis,
-            )
-            for line in row.lines
-        ],
-        freight=FreightIO(
-            lead_days=row.freight_lead_days,
-            return_days=row.freight_return_days,
-            transit_days=row.freight_transit_days,
-            chaining=row.freight_chaining,
-        ),
-        support_tests=row.support_tests,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        in_force_for=years,
-    )
+    return StandardRead.of(row, in_force_for=years)
 
 
 def get_policy(session: Session) -> PolicyRead:

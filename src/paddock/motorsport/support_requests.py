@@ -134,21 +134,13 @@ def withdraw_request(
 
 
 def _request_read(row: orm.SupportRequest, value: int | None = None) -> RequestRead:
-    return RequestRead(
-        code=row.code,
+    return RequestRead.of(
+        row,
         team=row.team.code,
         team_name=row.team.name,
         championship=row.season.championship.code,
         season=row.season.year,
-        kind=row.kind,
-        base_region=row.base_region,
-        car_number=row.car_number,
-        received_on=row.received_on,
-        status=row.status,
-        note=row.note,
-        decision_id=row.decision_id,
-        decided_at=row.decided_at,
-        reasons=list(row.reasons or []),
+        reasons=row.reasons or [],
         value=value,
     )
 

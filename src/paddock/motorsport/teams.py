@@ -110,14 +110,7 @@ def update_team(
 
 
 def _team_read(row: orm.CustomerTeam) -> TeamRead:
-    return TeamRead(
-        code=row.code,
-        name=row.name,
-        country=row.country,
-        base_region=row.base_region,
-        priority=row.priority,
-        notes=row.notes,
-    )
+    return TeamRead.of(row)
 
 
 def list_entries(
@@ -147,17 +140,13 @@ def list_entries(
         ).all()
     )
     return [
-        EntryRead(
-            id=e.id,
+        EntryRead.of(
+            e,
             team=e.team.code,
             team_name=e.team.name,
             championship=e.season.championship.code,
             season=e.season.year,
-            car_number=e.car_number,
-            spare=e.spare,
-            base_region=e.base_region,
             chassis=e.chassis.serial if e.chassis else None,
-            status=e.status,
             request=codes.get(e.request_id) if e.request_id else None,
         )
         for e in entries
@@ -182,13 +171,6 @@ def list_chassis(session: Session) -> list[ChassisRead]:
             f"{season.championship.code} {season.year} {what}"
         )
     return [
-        ChassisRead(
-            serial=c.serial,
-            team=c.team.code if c.team else None,
-            delivered_on=c.delivered_on,
-            spare=c.spare,
-            notes=c.notes,
-            entries=history.get(c.id, []),
-        )
+        ChassisRead.of(c, team=c.team.code if c.team else None, entries=history.get(c.id, []))
         for c in rows
     ]

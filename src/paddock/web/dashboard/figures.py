@@ -57,6 +57,31 @@ def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
     return figure_json({"data": data, "layout": layout, "config": CONFIG})
 
 
+def _bar(name: str, x: list[str], y: Sequence[Any], color: str, hover: str) -> dict[str, Any]:
+    """A bar trace; `hover` says what a bar's y is (after "month: ")."""
+    return {
+        "type": "bar",
+        "name": name,
+        "x": x,
+        "y": y,
+        "marker": {"color": color},
+        "hovertemplate": f"%{{x}}: {hover}<extra></extra>",
+    }
+
+
+def _level(name: str, x: list[str], y: float, color: str, **extra: Any) -> dict[str, Any]:
+    """A dashed level across the chart, from the first x to the last (a target)."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": name,
+        "x": [x[0], x[-1]],
+        "y": [y, y],
+        "line": {"color": color, "width": 2, "dash": "dash"},
+        **extra,
+    }
+
+
 def _percent(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
 
@@ -75,22 +100,8 @@ def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetim
     actual_x = labels[: max(current, 1)]
     actual_y = running[: max(current, 1)]
     data: list[dict[str, Any]] = [
-        {
-            "type": "bar",
-            "name": "Visits per month",
-            "x": labels,
-            "y": done,
-            "marker": {"color": BLUE},
-            "hovertemplate": "%{x}: %{y:,} visits<extra></extra>",
-        },
-        {
-            "type": "bar",
-            "name": "Booked ahead",
-            "x": labels,
-            "y": [m.booked for m in months],
-            "marker": {"color": LIGHT_BLUE},
-            "hovertemplate": "%{x}: %{y:,} booked<extra></extra>",
-        },
+        _bar("Visits per month", labels, done, BLUE, "%{y:,} visits"),
+        _bar("Booked ahead", labels, [m.booked for m in months], LIGHT_BLUE, "%{y:,} booked"),
         {
             "type": "scatter",
             "mode": "lines+markers",
@@ -111,16 +122,14 @@ def drivers_figure(months: Sequence[MonthFigures], kpi: DriversKpi, now: datetim
             "line": {"color": INK, "width": 2, "dash": "dot"},
             "hovertemplate": "Forecast to year end: %{y:,}<extra></extra>",
         },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": f"Target {kpi.target:,}",
-            "x": [labels[0], labels[-1]],
-            "y": [kpi.target, kpi.target],
-            "yaxis": "y2",
-            "line": {"color": ACCENT, "width": 2, "dash": "dash"},
-            "hovertemplate": "Year-one target: %{y:,}<extra></extra>",
-        },
+        _level(
+            f"Target {kpi.target:,}",
+            labels,
+            kpi.target,
+            ACCENT,
+            yaxis="y2",
+            hovertemplate="Year-one target: %{y:,}<extra></extra>",
+        ),
     ]
     layout = _layout(
         barmode="stack",
@@ -149,14 +158,7 @@ def rates_figure(months: Sequence[MonthFigures], target: float) -> str:
         round(m.no_show_rate * 100, 1) if m.no_show_rate is not None else None for m in months
     ]
     data: list[dict[str, Any]] = [
-        {
-            "type": "bar",
-            "name": "Test drives from dealers",
-            "x": labels,
-            "y": share,
-            "marker": {"color": BLUE},
-            "hovertemplate": "%{x}: %{y:.1f} % from dealers<extra></extra>",
-        },
+        _bar("Test drives from dealers", labels, share, BLUE, "%{y:.1f} % from dealers"),
         {
             "type": "scatter",
             "mode": "lines+markers",
@@ -168,15 +170,7 @@ def rates_figure(months: Sequence[MonthFigures], target: float) -> str:
             "connectgaps": False,
             "hovertemplate": "%{x}: %{y:.1f} % no-shows<extra></extra>",
         },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": f"Dealer target {target:.0%}",
-            "x": [labels[0], labels[-1]],
-            "y": [target * 100] * 2,
-            "line": {"color": ACCENT, "width": 2, "dash": "dash"},
-            "hoverinfo": "skip",
-        },
+        _level(f"Dealer target {target:.0%}", labels, target * 100, ACCENT, hoverinfo="skip"),
     ]
     layout = _layout(
         height=320,
@@ -257,24 +251,9 @@ def allotment_figure(months: Sequence[tuple[date, int, int]]) -> str:
         m.strftime("%b %Y" if i == 0 or m.month == 1 else "%b")
         for i, (m, _, _) in enumerate(months)
     ]
-    data = [
-        {
-            "type": "bar",
-            "name": "Used",
-            "x": labels,
-            "y": [used for _, _, used in months],
-            "marker": {"color": BLUE},
-            "hovertemplate": "%{x}: %{y} used<extra></extra>",
-        },
-        {
-            "type": "bar",
-            "name": "Left",
-            "x": labels,
-            "y": [max(places - used, 0) for _, places, used in months],
-            "marker": {"color": "#dce8f6", "line": {"color": LIGHT_BLUE, "width": 1}},
-            "hovertemplate": "%{x}: %{y} left<extra></extra>",
-        },
-    ]
+    left = _bar("Left", labels, [max(p - used, 0) for _, p, used in months], "#dce8f6", "%{y} left")
+    left["marker"]["line"] = {"color": LIGHT_BLUE, "width": 1}
+    data = [_bar("Used", labels, [used for _, _, used in months], BLUE, "%{y} used"), left]
     layout = _layout(
         barmode="stack",
         height=280,

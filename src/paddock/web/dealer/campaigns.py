@@ -15,15 +15,14 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from paddock.accounts.service import Principal
 from paddock.catalog import service as catalog
 from paddock.db import utcnow
 from paddock.dealers import imports
 from paddock.dealers import service as dealers
 from paddock.dealers.models import Campaign
-from paddock.errors import DomainError, Invalid
+from paddock.errors import DomainError
 from paddock.http import SessionDep
-from paddock.web.dealer.portal import DealerPage, Portal, open_portal, portal_campaign
+from paddock.web.dealer.portal import CampaignPage, DealerPortal, Portal, PortalCampaign
 from paddock.web.deps import page_router
 from paddock.web.flash import flash
 from paddock.web.forms import read_form
@@ -82,25 +81,13 @@ def _friendly(errors: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _portal(session: Session, user: Principal, dealer: str) -> Portal:
-    portal = open_portal(session, user, dealer)
-    if portal is None:
-        raise Invalid("Choose a dealer first: open the dealer portal and pick one.")
-    return portal
-
-
 # --- Campaigns ---------------------------------------------------------------------------------
 
 
 @router.get("")
 def campaigns(
-    request: Request,
-    session: SessionDep,
-    user: DealerPage,
-    dealer: str = "",
-    archived: bool = False,
+    request: Request, session: SessionDep, portal: DealerPortal, archived: bool = False
 ) -> HTMLResponse:
-    portal = _portal(session, user, dealer)
     return _campaigns_page(request, session, portal, archived=archived)
 
 
@@ -139,10 +126,7 @@ def _campaigns_page(
 
 
 @router.post("")
-async def create_campaign(
-    request: Request, session: SessionDep, user: DealerPage, dealer: str = ""
-) -> Response:
-    portal = _portal(session, user, dealer)
+async def create_campaign(request: Request, session: SessionDep, portal: DealerPortal) -> Response:
     values, errors, form = await read_form(request, CampaignForm)
     chosen = [str(p) for p in (await request.form()).getlist("products") if isinstance(p, str)]
     page_values: dict[str, Any] = {**values, "products": chosen}
@@ -179,19 +163,14 @@ async def create_campaign(
 
 
 @router.get("/{campaign_id}")
-def campaign_page(
-    request: Request, session: SessionDep, user: DealerPage, campaign_id: int, dealer: str = ""
-) -> HTMLResponse:
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
-    return _campaign_page(request, session, portal, campaign)
+def campaign_page(request: Request, session: SessionDep, at: CampaignPage) -> HTMLResponse:
+    return _campaign_page(request, session, at)
 
 
 def _campaign_page(
     request: Request,
     session: Session,
-    portal: Portal,
-    campaign: Campaign,
+    at: PortalCampaign,
     *,
     code_values: dict[str, str] | None = None,
     code_errors: dict[str, str] | None = None,
@@ -199,6 +178,7 @@ def _campaign_page(
     invitee_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    portal, campaign = at.portal, at.campaign
     codes = dealers.list_codes(
         session, scope=portal.scope, campaign_id=campaign.id, kind="shared", limit=dealers.PAGE_MAX
     )
@@ -239,25 +219,17 @@ def _code_state(code: Any, campaign: Campaign, now: datetime) -> str:
 
 
 @router.post("/{campaign_id}/archive")
-def archive(
-    request: Request, session: SessionDep, user: DealerPage, campaign_id: int, dealer: str = ""
-) -> Response:
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
-    dealers.archive_campaign(session, scope=portal.scope, campaign_id=campaign.id)
+def archive(request: Request, session: SessionDep, at: CampaignPage) -> Response:
+    dealers.archive_campaign(session, scope=at.portal.scope, campaign_id=at.campaign.id)
     flash(request, "Campaign closed: its codes no longer work; bookings made stand.", "success")
-    return see_other(request, portal.url(f"/dealer/campaigns/{campaign_id}"))
+    return see_other(request, at.url())
 
 
 # --- Codes -------------------------------------------------------------------------------------
 
 
 @router.post("/{campaign_id}/codes")
-async def create_code(
-    request: Request, session: SessionDep, user: DealerPage, campaign_id: int, dealer: str = ""
-) -> Response:
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
+async def create_code(request: Request, session: SessionDep, at: CampaignPage) -> Response:
     values, errors, form = await read_form(request, CodeForm)
     errors = _friendly(errors)
     if form is not None and form.usage == "multi" and form.max_uses is None:
@@ -266,23 +238,22 @@ async def create_code(
         return _campaign_page(
             request,
             session,
-            portal,
-            campaign,
+            at,
             code_values=values,
             code_errors=errors,
             status_code=422,
         )
     max_uses = {"single": 1, "multi": form.max_uses, "unlimited": None}[form.usage]
     expires_at = (
-        datetime.combine(form.expires_on + timedelta(days=1), time(), tzinfo=portal.zone)
+        datetime.combine(form.expires_on + timedelta(days=1), time(), tzinfo=at.portal.zone)
         if form.expires_on
         else None
     )
     try:
         code = dealers.create_code(
             session,
-            scope=portal.scope,
-            campaign_id=campaign.id,
+            scope=at.portal.scope,
+            campaign_id=at.campaign.id,
             code=form.code or None,
             max_uses=max_uses,
             expires_at=expires_at,
@@ -303,8 +274,7 @@ async def create_code(
         return _campaign_page(
             request,
             session,
-            portal,
-            campaign,
+            at,
             code_values=values,
             code_errors={key: detail},
             status_code=422 if exc.status == 400 else exc.status,
@@ -313,42 +283,28 @@ async def create_code(
     if not uses:
         uses = f"up to {code.max_uses} uses" if code.max_uses else "no use limit"
     flash(request, f"Code {code.code} created ({uses}). Share the link below.", "success")
-    return see_other(request, portal.url(f"/dealer/campaigns/{campaign_id}") + "#codes")
+    return see_other(request, at.url("#codes"))
 
 
 @router.post("/{campaign_id}/codes/{code}/revoke")
-def revoke_code(
-    request: Request,
-    session: SessionDep,
-    user: DealerPage,
-    campaign_id: int,
-    code: str,
-    dealer: str = "",
-) -> Response:
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
-    row = dealers.revoke_code(session, scope=portal.scope, code=code, campaign_id=campaign.id)
+def revoke_code(request: Request, session: SessionDep, at: CampaignPage, code: str) -> Response:
+    row = dealers.revoke_code(session, scope=at.portal.scope, code=code, campaign_id=at.campaign.id)
     flash(request, f"Code {row.code} withdrawn; bookings already made stand.", "success")
-    return see_other(request, portal.url(f"/dealer/campaigns/{campaign_id}") + "#codes")
+    return see_other(request, at.url("#codes"))
 
 
 # --- Invitees ----------------------------------------------------------------------------------
 
 
 @router.post("/{campaign_id}/invitees")
-async def add_invitee(
-    request: Request, session: SessionDep, user: DealerPage, campaign_id: int, dealer: str = ""
-) -> Response:
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
+async def add_invitee(request: Request, session: SessionDep, at: CampaignPage) -> Response:
     values, errors, form = await read_form(request, InviteeForm)
     errors = _friendly(errors)
     if form is None:
         return _campaign_page(
             request,
             session,
-            portal,
-            campaign,
+            at,
             invitee_values=values,
             invitee_errors=errors,
             status_code=422,
@@ -356,8 +312,8 @@ async def add_invitee(
     try:
         row = dealers.add_invitee(
             session,
-            scope=portal.scope,
-            campaign_id=campaign.id,
+            scope=at.portal.scope,
+            campaign_id=at.campaign.id,
             name=form.name,
             email=form.email,
             phone=form.phone,
@@ -370,8 +326,7 @@ async def add_invitee(
         return _campaign_page(
             request,
             session,
-            portal,
-            campaign,
+            at,
             invitee_values=values,
             invitee_errors={key: exc.detail},
             status_code=422 if exc.status == 400 else exc.status,
@@ -382,25 +337,20 @@ async def add_invitee(
         f"send them {dealers.invitation_path(row.code)}.",
         "success",
     )
-    return see_other(request, portal.url(f"/dealer/campaigns/{campaign_id}") + "#invitees")
+    return see_other(request, at.url("#invitees"))
 
 
 # --- CSV import --------------------------------------------------------------------------------
 
 
 @router.get("/{campaign_id}/import")
-def import_form(
-    request: Request, session: SessionDep, user: DealerPage, campaign_id: int, dealer: str = ""
-) -> HTMLResponse:
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
-    return _import_page(request, portal, campaign)
+def import_form(request: Request, session: SessionDep, at: CampaignPage) -> HTMLResponse:
+    return _import_page(request, at)
 
 
 def _import_page(
     request: Request,
-    portal: Portal,
-    campaign: Campaign,
+    at: PortalCampaign,
     *,
     report: imports.ImportReport | None = None,
     text: str = "",
@@ -408,6 +358,7 @@ def _import_page(
     error: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    portal, campaign = at.portal, at.campaign
     rejected = [r for r in report.rows if not r.accepted] if report else []
     accepted = [r for r in report.rows if r.accepted] if report else []
     context = {
@@ -426,39 +377,27 @@ def _import_page(
 
 
 @router.post("/{campaign_id}/import")
-async def import_check(
-    request: Request, session: SessionDep, user: DealerPage, campaign_id: int, dealer: str = ""
-) -> Response:
+async def import_check(request: Request, session: SessionDep, at: CampaignPage) -> Response:
     """Step 1: the uploaded file is checked row by row; nothing is written."""
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return _import_page(
-            request, portal, campaign, error="Choose a CSV file to check.", status_code=422
-        )
+        return _import_page(request, at, error="Choose a CSV file to check.", status_code=422)
     data = await upload.read(imports.MAX_BYTES + 1)
     filename = upload.filename
     try:
         text = imports.decode(data)
         report = imports.import_invitees(
-            session, scope=portal.scope, campaign_id=campaign.id, text=text
+            session, scope=at.portal.scope, campaign_id=at.campaign.id, text=text
         )
     except DomainError as exc:
-        return _import_page(
-            request, portal, campaign, error=exc.detail, filename=filename, status_code=422
-        )
-    return _import_page(request, portal, campaign, report=report, text=text, filename=filename)
+        return _import_page(request, at, error=exc.detail, filename=filename, status_code=422)
+    return _import_page(request, at, report=report, text=text, filename=filename)
 
 
 @router.post("/{campaign_id}/import/commit")
-async def import_commit(
-    request: Request, session: SessionDep, user: DealerPage, campaign_id: int, dealer: str = ""
-) -> Response:
+async def import_commit(request: Request, session: SessionDep, at: CampaignPage) -> Response:
     """Step 2: the checked file is written, all of it or (when asked) its acceptable rows."""
-    portal = _portal(session, user, dealer)
-    campaign = portal_campaign(session, portal, campaign_id)
     form = await request.form()
     payload = form.get("payload")
     filename = str(form.get("filename") or "")
@@ -470,28 +409,26 @@ async def import_commit(
     if not text:
         return _import_page(
             request,
-            portal,
-            campaign,
+            at,
             error="The checked file did not come back with the form; upload it again.",
             status_code=422,
         )
     try:
         report = imports.import_invitees(
             session,
-            scope=portal.scope,
-            campaign_id=campaign.id,
+            scope=at.portal.scope,
+            campaign_id=at.campaign.id,
             text=text,
             commit=True,
             accept_partial=partial,
         )
     except imports.ImportRefused as exc:
         again = imports.import_invitees(
-            session, scope=portal.scope, campaign_id=campaign.id, text=text
+            session, scope=at.portal.scope, campaign_id=at.campaign.id, text=text
         )
         return _import_page(
             request,
-            portal,
-            campaign,
+            at,
             report=again,
             text=text,
             filename=filename,
@@ -500,7 +437,7 @@ async def import_commit(
         )
     except DomainError as exc:
         return _import_page(
-            request, portal, campaign, error=exc.detail, filename=filename, status_code=exc.status
+            request, at, error=exc.detail, filename=filename, status_code=exc.status
         )
     skipped = f"; {report.rejected} row(s) left out" if report.rejected else ""
     flash(
@@ -508,4 +445,4 @@ async def import_commit(
         f"Imported {report.written} invitee(s) with personal codes{skipped}.",
         "success",
     )
-    return see_other(request, portal.url(f"/dealer/campaigns/{campaign_id}") + "#invitees")
+    return see_other(request, at.url("#invitees"))

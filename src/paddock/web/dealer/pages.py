@@ -4,13 +4,15 @@ centre admins choose a dealer. Campaigns, codes and imports are in `campaigns.py
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Annotated, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from paddock.accounts.service import Principal, Scope
+from paddock.accounts.service import Scope
 from paddock.analytics import series
 from paddock.analytics import service as analytics
 from paddock.bookings.models import BookingStatus
@@ -18,17 +20,25 @@ from paddock.catalog import service as catalog
 from paddock.db import utcnow
 from paddock.dealers import allotments
 from paddock.dealers import service as dealers
+from paddock.dealers.models import Campaign
 from paddock.errors import Invalid
 from paddock.http import SessionDep
 from paddock.web.dashboard import figures
 from paddock.web.dealer import queries
-from paddock.web.dealer.portal import DealerPage, Portal, open_portal, portal_campaign
+from paddock.web.dealer.portal import (
+    DealerPage,
+    DealerPortal,
+    Portal,
+    open_portal,
+    portal_campaign,
+)
 from paddock.web.deps import page_router
 from paddock.web.rendering import render
 
 router = page_router(prefix="/dealer")
 MONTHS_BACK, MONTHS_AHEAD = 5, 2
 PAGE = 50
+T = TypeVar("T")
 STATUSES = tuple(s.value for s in BookingStatus)
 CSV_MAX_ROWS = 20_000
 
@@ -112,31 +122,46 @@ def _chooser(request: Request, session: Session, *, user_query: str) -> HTMLResp
     )
 
 
-@router.get("/bookings")
-def bookings(
-    request: Request,
-    session: SessionDep,
-    user: DealerPage,
-    dealer: str = "",
-    status: str = "",
-    campaign: int | None = None,
-    before: int | None = None,
-) -> Response:
-    portal = _required(session, user, dealer)
+@dataclass(frozen=True)
+class BookingsFilter:
+    """The portal's bookings as the page and its CSV filter them (`?status=&campaign=`)."""
+
+    portal: Portal
+    status: str
+    campaign: Campaign | None
+
+    def page(
+        self, session: Session, *, limit: int, before: int | None
+    ) -> list[dealers.AttributedBooking]:
+        return dealers.list_attributed_bookings(
+            session,
+            scope=self.portal.scope,
+            dealer_code=self.portal.dealer.code,
+            campaign_id=self.campaign.id if self.campaign else None,
+            status=self.status or None,
+            limit=limit,
+            before_id=before,
+        )
+
+
+def bookings_filter(
+    session: SessionDep, portal: DealerPortal, status: str = "", campaign: int | None = None
+) -> BookingsFilter:
     if status and status not in STATUSES:
         raise Invalid(f"Unknown status '{status}'; one of: {', '.join(STATUSES)}.")
     chosen = portal_campaign(session, portal, campaign) if campaign is not None else None
-    rows = dealers.list_attributed_bookings(
-        session,
-        scope=portal.scope,
-        dealer_code=portal.dealer.code,
-        campaign_id=campaign,
-        status=status or None,
-        limit=PAGE + 1,
-        before_id=before,
-    )
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    return BookingsFilter(portal, status, chosen)
+
+
+Bookings = Annotated[BookingsFilter, Depends(bookings_filter)]
+
+
+@router.get("/bookings")
+def bookings(
+    request: Request, session: SessionDep, shown: Bookings, before: int | None = None
+) -> Response:
+    portal = shown.portal
+    rows, more = _page(shown.page(session, limit=PAGE + 1, before=before))
     converted = queries.conversions_of(
         session, dealer_id=portal.dealer.id, booking_ids=[r.booking.id for r in rows]
     )
@@ -150,48 +175,28 @@ def bookings(
         "converted": converted,
         "zones": dealers.site_time_zones(session),
         "products": names,
-        "status": status,
+        "status": shown.status,
         "statuses": STATUSES,
-        "campaign": chosen,
+        "campaign": shown.campaign,
         "campaigns": campaigns,
-        "next_before": rows[-1].booking.id if more and rows else None,
+        "next_before": rows[-1].booking.id if more else None,
         "paged": before is not None,
     }
     return render(request, "dealer/bookings.html", context)
 
 
 @router.get("/bookings.csv")
-def bookings_csv(
-    request: Request,
-    session: SessionDep,
-    user: DealerPage,
-    dealer: str = "",
-    status: str = "",
-    campaign: int | None = None,
-) -> Response:
-    portal = _required(session, user, dealer)
-    if status and status not in STATUSES:
-        raise Invalid(f"Unknown status '{status}'.")
-    if campaign is not None:
-        portal_campaign(session, portal, campaign)
+def bookings_csv(session: SessionDep, shown: Bookings) -> Response:
     rows: list[dealers.AttributedBooking] = []
     before: int | None = None
     while len(rows) < CSV_MAX_ROWS:
-        page = dealers.list_attributed_bookings(
-            session,
-            scope=portal.scope,
-            dealer_code=portal.dealer.code,
-            campaign_id=campaign,
-            status=status or None,
-            limit=dealers.PAGE_MAX,
-            before_id=before,
-        )
+        page = shown.page(session, limit=dealers.PAGE_MAX, before=before)
         rows.extend(page)
         if len(page) < dealers.PAGE_MAX:
             break
         before = page[-1].booking.id
     text = dealers.bookings_csv(rows, dealers.site_time_zones(session))
-    name = f"{portal.dealer.code.lower()}-bookings-{utcnow():%Y%m%d}.csv"
+    name = f"{shown.portal.dealer.code.lower()}-bookings-{utcnow():%Y%m%d}.csv"
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -203,17 +208,15 @@ def bookings_csv(
 def invitees(
     request: Request,
     session: SessionDep,
-    user: DealerPage,
-    dealer: str = "",
+    portal: DealerPortal,
     q: str = "",
     after: int | None = None,
 ) -> HTMLResponse:
-    portal = _required(session, user, dealer)
-    rows = dealers.list_invitees(
-        session, scope=portal.scope, search=q.strip() or None, limit=PAGE + 1, after_id=after
+    rows, more = _page(
+        dealers.list_invitees(
+            session, scope=portal.scope, search=q.strip() or None, limit=PAGE + 1, after_id=after
+        )
     )
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
     campaigns = {
         c.id: c
         for c in dealers.list_campaigns(
@@ -228,15 +231,12 @@ def invitees(
             "rows": rows,
             "q": q,
             "campaigns": campaigns,
-            "next_after": rows[-1].invitee.id if more and rows else None,
+            "next_after": rows[-1].invitee.id if more else None,
             "paged": after is not None,
         },
     )
 
 
-def _required(session: Session, user: Principal, dealer: str) -> Portal:
-    """The portal, for pages that need a dealer (an admin who chose none is asked to)."""
-    portal = open_portal(session, user, dealer)
-    if portal is None:
-        raise Invalid("Choose a dealer first: open the dealer portal and pick one.")
-    return portal
+def _page(rows: list[T]) -> tuple[list[T], bool]:
+    """A page of PAGE rows read as PAGE + 1, and whether there are more."""
+    return rows[:PAGE], len(rows) > PAGE

@@ -11,6 +11,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,8 @@ from paddock.accounts.service import Principal, Scope
 from paddock.capacity.models import Site
 from paddock.dealers import service as dealers
 from paddock.dealers.models import Campaign, Dealer
-from paddock.errors import NotFound
+from paddock.errors import Invalid, NotFound
+from paddock.http import SessionDep
 from paddock.web.deps import page_roles
 
 DealerPage = Annotated[Principal, page_roles(Role.DEALER, Role.ADMIN)]
@@ -77,6 +79,39 @@ def portal_campaign(session: Session, portal: Portal, campaign_id: int) -> Campa
     if campaign.dealer_id != portal.dealer.id:
         raise NotFound(f"No campaign {campaign_id}.")
     return campaign
+
+
+def required_portal(session: SessionDep, user: DealerPage, dealer: str = "") -> Portal:
+    """A page's dependency: the portal, for pages that need a dealer (an admin who chose none
+    is asked to)."""
+    portal = open_portal(session, user, dealer)
+    if portal is None:
+        raise Invalid("Choose a dealer first: open the dealer portal and pick one.")
+    return portal
+
+
+DealerPortal = Annotated[Portal, Depends(required_portal)]
+
+
+@dataclass(frozen=True)
+class PortalCampaign:
+    """A campaign page's portal and campaign (`/{campaign_id}` of the portal's dealer)."""
+
+    portal: Portal
+    campaign: Campaign
+
+    def url(self, anchor: str = "") -> str:
+        """The campaign's page in the portal (with `#anchor`)."""
+        return self.portal.url(f"/dealer/campaigns/{self.campaign.id}") + anchor
+
+
+def required_campaign(
+    session: SessionDep, portal: DealerPortal, campaign_id: int
+) -> PortalCampaign:
+    return PortalCampaign(portal, portal_campaign(session, portal, campaign_id))
+
+
+CampaignPage = Annotated[PortalCampaign, Depends(required_campaign)]
 
 
 def _zone(session: Session, site_id: int | None) -> str:

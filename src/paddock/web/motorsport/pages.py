@@ -33,6 +33,7 @@ from paddock.motorsport.schemas import (
     ACTOR_MAX,
     FIRST_SEASON,
     LAST_SEASON,
+    EvaluationRead,
     RequestRead,
 )
 from paddock.web.deps import page_router, page_rule
@@ -146,8 +147,9 @@ def _requests_page(
         "year": year,
         "years": years,
         "requests": motorsport.list_requests(session, year=year),
-        "teams": motorsport.list_teams(session),
-        "series": [c.code for c in motorsport.list_championships(session)],
+        "team_choices": [(t.code, t.name) for t in motorsport.list_teams(session)],
+        "series_choices": [(c.code, c.code) for c in motorsport.list_championships(session)],
+        "year_choices": [(y, y) for y in years],
         "kinds": KINDS,
         "kind_names": KIND_NAMES,
         "values": values,
@@ -169,24 +171,8 @@ def evaluate(
         evaluated = motorsport.evaluate_request(session, code=stored.code)
     except Conflict as exc:
         # Accepted or withdrawn: nothing to evaluate; show what was decided.
-        return render(
-            request,
-            "motorsport/evaluation.html",
-            {
-                "stored": stored,
-                "req": stored,
-                "ev": None,
-                "competing": [],
-                "note": exc.detail,
-                "kind_names": KIND_NAMES,
-                **_rows_filter(request, rows, []),
-            },
-        )
-    competing = [
-        r
-        for r in motorsport.list_requests(session, year=stored.season, status="open")
-        if r.code != stored.code
-    ]
+        return _evaluation_page(request, None, stored, rows, note=exc.detail)
+    competing = _competing(session, stored.season, stored.code)
     return _evaluation_page(request, evaluated.read, stored, rows, competing=competing)
 
 
@@ -240,11 +226,7 @@ def what_if(
                 if evaluated.stored_request
                 else None
             )
-            competing = [
-                r
-                for r in motorsport.list_requests(session, year=season_year, status="open")
-                if r.code != evaluated.stored_request
-            ]
+            competing = _competing(session, season_year, evaluated.stored_request)
             return _evaluation_page(
                 request, evaluated.read, stored, rows, what_if=values, competing=competing
             )
@@ -278,27 +260,36 @@ def _rows_filter(request: Request, rows: str, all_rows: list[Any]) -> dict[str, 
     return {"rows": rows, "shown_rows": shown, "rows_base": base}
 
 
+def _competing(session: Session, year: int | None, code: str | None) -> list[RequestRead]:
+    """The season's other open requests (which want support too)."""
+    return [
+        r for r in motorsport.list_requests(session, year=year, status="open") if r.code != code
+    ]
+
+
 def _evaluation_page(
     request: Request,
-    read: Any,
+    read: EvaluationRead | None,
     stored: RequestRead | None,
     rows: str,
     *,
     what_if: dict[str, str] | None = None,
     competing: list[RequestRead] | None = None,
+    note: str = "",
 ) -> HTMLResponse:
+    """A request's evaluation, or (no `read`: accepted or withdrawn) the `note` why none."""
     return render(
         request,
         "motorsport/evaluation.html",
         {
             "ev": read,
-            "req": read.request,
+            "req": read.request if read else stored,
             "stored": stored,
-            "note": "",
+            "note": note,
             "what_if": what_if,
             "competing": competing or [],
             "kind_names": KIND_NAMES,
-            **_rows_filter(request, rows, read.rows),
+            **_rows_filter(request, rows, read.rows if read else []),
         },
     )
 
