@@ -53,6 +53,7 @@ def record_consents(
     gets the terms accepted and, if ticked, marketing e-mail granted."""
     if not booking.guest_email:
         return
+    session.flush()  # the guest's details, which the link reads in SQL
     link_email(session, booking.guest_email, now)
     person = find_by_email(session, booking.guest_email)
     if person is None or person.erased_at is not None:

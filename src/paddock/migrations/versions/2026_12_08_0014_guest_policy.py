@@ -19,7 +19,6 @@ Revises: 0012_date_columns_named_on
 Create Date: 2026-12-08 00:30:00
 """
 
-import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -31,7 +30,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Frozen copies (this migration never reads the package's code, which may change).
-_NOT_KEY = re.compile(r"[^A-Z0-9]")
 _LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 KIND_WORDING = {
     "module": "track time",
@@ -47,7 +45,8 @@ NEW_PURPOSES = "purpose IN ('marketing_email', 'phone', 'dealer_sharing', 'terms
 
 
 def _key(code: str) -> str:
-    return _NOT_KEY.sub("", code.upper()).translate(_LOOK_ALIKES)
+    kept = "".join(ch for ch in code.upper() if ch.isascii() and ch.isalnum())
+    return kept.translate(_LOOK_ALIKES)
 
 
 def _wording(kind: str, name: str) -> str:

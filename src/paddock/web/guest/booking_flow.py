@@ -61,12 +61,12 @@ class DetailsForm(BaseModel):
     terms: bool = Field(default=False, validate_default=True)
     marketing: bool = False
 
-    @field_validator("terms")
+    @field_validator("terms", mode="before")
     @classmethod
-    def _terms_accepted(cls, value: bool) -> bool:
-        if not value:
+    def _terms_accepted(cls, value: object) -> bool:
+        if value not in (True, "on", "true", "1"):
             raise ValueError("please accept the booking terms to book")
-        return value
+        return True
 
     @field_validator("name")
     @classmethod
