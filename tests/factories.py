@@ -63,6 +63,8 @@ def make_world(
         ("sim", "simulator", 1, "Rig"),
     ):
         pool = Pool(site_id=site.id, code=code, kind=kind, name=code.capitalize() + "s")
+        if kind == "vehicle_model":
+            pool.public_name = "cars"  # what guests read; the others keep their kind's wording
         session.add(pool)
         units = []
         for n in range(count):
@@ -88,6 +90,7 @@ def make_world(
         duration_minutes=90,
         slot_step_minutes=30,
         price_cents=60000,
+        free_cancel_hours=0,  # free until the start (tests of the policy set their own)
     )
     drive.demands = [
         ProductDemand(pool=world.pools["car"], quantity=1, offset_minutes=0, duration_minutes=90),
@@ -103,6 +106,7 @@ def make_world(
         duration_minutes=30,
         slot_step_minutes=30,
         price_cents=3500,
+        free_cancel_hours=0,
     )
     sim.demands = [
         ProductDemand(pool=world.pools["sim"], quantity=1, offset_minutes=0, duration_minutes=30)

@@ -115,6 +115,7 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/blocks"): {Role.ADMIN, Role.OPERATIONS},
     ("DELETE", "/api/v1/blocks/{block_id}"): {Role.ADMIN, Role.OPERATIONS},
     ("POST", "/api/v1/units/{unit_id}/retire"): {Role.ADMIN, Role.OPERATIONS},
+    ("PATCH", "/api/v1/sites/{code}/pools/{pool}"): {Role.ADMIN, Role.OPERATIONS},
     ("PUT", "/api/v1/motorsport/policy"): {Role.ADMIN, Role.MOTORSPORT},
     ("PUT", "/api/v1/motorsport/standard"): {Role.ADMIN, Role.MOTORSPORT},
     ("POST", "/api/v1/motorsport/decisions/decide"): {Role.ADMIN, Role.MOTORSPORT},
@@ -231,6 +232,7 @@ def _world(db: Session, app: FastAPI) -> Objects:
             "decision_id": "1",
             "team": "jota",
             "month": "2031-06",
+            "pool": "car",
             "path": "no-such-file.css",
         }
     )

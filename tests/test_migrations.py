@@ -32,6 +32,7 @@ REVISIONS = (
     "0011_throttle_counters",
     "0012_date_columns_named_on",
     "0013_mail_outbox",
+    "0014_guest_policy",
     "0017_site_year_one",
 )
 
@@ -152,5 +153,69 @@ def test_date_columns_renamed_on_and_back_keep_every_row(empty_url: str) -> None
         engine.dispose()
         assert days("on") == on and "ix_sale_sold_on" in sale_indexes()
         assert "ix_sale_sold_at" not in sale_indexes()
+    finally:
+        engine.dispose()
+
+
+def test_guest_policy_columns_come_with_defaults_and_go_keeping_every_row(
+    empty_url: str,
+) -> None:
+    """Migration 0014: code keys computed for existing codes (two that read alike keep both,
+    the later one marked), pools' wording derived from their kind, products' policy and
+    consents' version defaulted; down drops the columns (and the 'terms' consents) only."""
+    upgrade(empty_url, "0012_date_columns_named_on")
+    engine = make_engine(empty_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO site (code, name, time_zone, city, description) "
+                    "VALUES ('S', 'Site', 'UTC', '', '')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO pool (site_id, code, kind, name) VALUES "
+                    "(1, 'kick', 'module', 'Kick plate'), (1, 'gt3', 'vehicle_model', '911 GT3')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO dealer (code, name, city, state, region, email, phone, "
+                    "monthly_allotment, active, created_at) VALUES "
+                    "('D-1', 'D', 'C', 'GA', 'Southeast', '', '', 0, true, '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO campaign (dealer_id, name, description, drive_from, drive_to, "
+                    "created_by, created_at) "
+                    "VALUES (1, 'C', '', '2026-01-01', '2026-02-01', '', '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO invitation_code (code, dealer_id, campaign_id, kind, uses, "
+                    "created_at) VALUES ('SPRING-2026', 1, 1, 'shared', 0, '2026-01-01'), "
+                    "('SPRING2O26', 1, 1, 'shared', 0, '2026-01-01'), "
+                    "('CN8T-DMUH-94YP', 1, 1, 'shared', 0, '2026-01-01')"
+                )
+            )
+        upgrade(empty_url)
+        with engine.connect() as conn:
+            keys = conn.execute(text("SELECT code_key FROM invitation_code ORDER BY id")).all()
+            assert [k for (k,) in keys] == ["SPR1NG2026", "SPR1NG2026~2", "CN8TDMUH94YP"]
+            wordings = conn.execute(text("SELECT public_name FROM pool ORDER BY id")).all()
+            assert [w for (w,) in wordings] == ["track time", "911 GT3 cars"]
+            assert conn.execute(text("SELECT phone FROM site")).scalar_one() == ""
+        engine.dispose()
+        downgrade(empty_url, "0012_date_columns_named_on")
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("invitation_code")}
+            assert "code_key" not in columns
+            assert "public_name" not in {c["name"] for c in inspect(conn).get_columns("pool")}
+        assert (count(empty_url, "invitation_code"), count(empty_url, "pool")) == (3, 2)
+        engine.dispose()
+        upgrade(empty_url)
     finally:
         engine.dispose()

@@ -86,10 +86,11 @@ def test_sold_out_is_409_with_the_shortfall(client: TestClient, session: Session
     assert problem["title"] == "Sold out"
     assert problem["binding_pool"] == "car"
     (short,) = problem["shortfalls"]
-    assert short["pool"] == "car" and short["pool_name"] == "Cars"
+    # Guests read the pool's public wording, never its internal name.
+    assert short["pool"] == "car" and short["wording"] == "cars" and "pool_name" not in short
     assert (short["needed"], short["free"], short["missing"]) == (1, 0, 1)
     assert datetime.fromisoformat(short["starts_at"]) == at(MONDAY, 10, 30)
-    assert "Cars" in problem["detail"]
+    assert "no cars free" in problem["detail"] and "Cars" not in problem["detail"]
 
 
 def test_expired_hold_is_410(client: TestClient, session: Session) -> None:

@@ -176,7 +176,7 @@ def test_bad_input_is_one_readable_line(
             ["book", "drive", "--at", "10am", "--name", "Ann Lee", "--email", "ann@example.com"],
             "not a date-time",
         ),
-        "sold out": ([*book, "--at", f"{MONDAY}T10:30"], "Not enough capacity: Cars"),
+        "sold out": ([*book, "--at", f"{MONDAY}T10:30"], "Not enough capacity: no cars free"),
         "off grid": ([*book, "--at", f"{MONDAY}T10:10"], "not a start time"),
         "bad email": (
             ["book", "drive", "--at", f"{MONDAY}T12:00", "--name", "Ann Lee", "--email", "ann@"],

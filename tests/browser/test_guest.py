@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -30,8 +31,14 @@ def test_guest_books_and_cancels(page: Page, shot: Shot, live_server: LiveServer
     expect(page.get_by_role("heading", level=1)).to_contain_text("Drive the whole range")
     page.get_by_role("link", name="Choose a date for 911 Carrera S driving experience").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("911 Carrera S driving experience")
+    # The cancellation policy is shown before booking.
+    expect(page.locator("[data-policy]")).to_contain_text("Free cancellation up to 3 days")
     open_first_free_day(page)
     shot(page, "calendar")
+    # A day past the policy's deadline (3 days), so that the guest may cancel online below.
+    later = date.today() + timedelta(days=6)
+    page.goto(f"/book/atl-911-carrera-s?month={later:%Y-%m}&day={later.isoformat()}")
+    expect(page.locator(".times__list")).to_be_visible()
 
     # Choosing a time holds it; the details page shows the hold and its countdown.
     chosen = page.locator("button.slot").first
@@ -51,6 +58,9 @@ def test_guest_books_and_cancels(page: Page, shot: Shot, live_server: LiveServer
 
     page.get_by_label("E-mail").fill("ada@example.com")
     page.get_by_label("Phone").fill("+1 404 555 0199")
+    expect(page.locator(".summary [data-policy]")).to_contain_text("Free cancellation until")
+    page.get_by_label(re.compile("I accept the booking terms")).check()
+    page.get_by_label(re.compile("Send me news")).check()
     page.get_by_role("button", name="Confirm booking").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from paddock.bookings import service
+from paddock.bookings import policy, service
 from paddock.bookings.models import BookingStatus
 from paddock.db import utcnow
 from paddock.errors import InvalidTransition
@@ -39,8 +39,14 @@ def move(session: Session, *, token: str, starts_at: datetime) -> service.Bookin
     )
 
 
-def cancel(session: Session, *, token: str, reason: str = "") -> service.BookingResult:
+def cancel(
+    session: Session, *, token: str, reason: str = "", now: datetime | None = None
+) -> service.BookingResult:
+    """Cancel online, within the product's cancellation policy (bookings/policy.py)."""
+    now = now or utcnow()
     current = _changeable(session, token, "cancelled")
+    policy.check_guest_cancel(session, current, now)
+    session.rollback()  # the policy's read ends here too
     return service.cancel_booking(
         session, ref=current.booking.ref, reason=reason.strip(), actor=GUEST_ACTOR
     )

@@ -392,11 +392,13 @@ def confirm_with_guest(
     actor: str = "guest",
     now: datetime | None = None,
     extension: Extension | None = None,
+    on_confirmed: Callable[[Session, Booking], None] | None = None,
 ) -> BookingResult:
     """Confirm a hold and record who the guest is, in one transaction: on the web a slot is
     held as soon as it is chosen, before the guest has typed their details. On a booking that
     is already confirmed (a form sent twice) it only updates the details; with an `extension`
-    only a hold is accepted, and it keeps its row, reference and units."""
+    only a hold is accepted, and it keeps its row, reference and units. `on_confirmed` writes
+    what belongs with the confirmation in its transaction (the guest's consents, crm)."""
     now = now or utcnow()
     allowed = {BookingStatus.HELD} if extension else {BookingStatus.HELD, BookingStatus.CONFIRMED}
 
@@ -426,6 +428,8 @@ def confirm_with_guest(
         else:
             booking.updated_at = now
             lifecycle.audit_change(session, actor, booking.id, "guest_updated", now)
+        if on_confirmed is not None:
+            on_confirmed(session, booking)
         return booking
 
     return with_resources(session, run_write(session, write))

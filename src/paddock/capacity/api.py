@@ -17,6 +17,8 @@ from paddock.capacity.schemas import (
     EngagementRead,
     PoolRead,
     PoolRef,
+    PoolWording,
+    PoolWordingRead,
     RetireBody,
     ShiftRead,
     UnitRead,
@@ -91,6 +93,7 @@ def list_pools(
         to_schema(
             PoolRead,
             p.pool,
+            public_name=operations.public_wording(p.pool),
             units_total=len(p.units),
             units_active=p.active,
             available_now=p.count("available"),
@@ -100,6 +103,18 @@ def list_pools(
         )
         for p in operations.pools_overview(session, site_code=code, include_all=include_all)
     ]
+
+
+@router.patch("/sites/{code}/pools/{pool}", response_model=PoolWordingRead)
+def set_pool_wording(
+    code: str, pool: str, body: PoolWording, session: SessionDep, user: FleetWriter
+) -> PoolWordingRead:
+    """Change what guests read about a pool ("no <public_name> free" on the booking pages and
+    in the public API's answers); staff keep its name. Empty: back to the default wording."""
+    row = operations.set_public_name(
+        session, site_code=code, pool_code=pool, wording=body.public_name, actor=user.actor
+    )
+    return PoolWordingRead(code=row.code, name=row.name, public_name=operations.public_wording(row))
 
 
 @router.get("/sites/{code}/units", response_model=list[UnitStateRead])

@@ -51,7 +51,13 @@ class Claim:
     def shortfall(self, free: int) -> Shortfall:
         demand = self.demand
         return Shortfall(
-            demand.pool_code, demand.pool_name, self.starts_at, self.ends_at, demand.quantity, free
+            demand.pool_code,
+            demand.pool_name,
+            self.starts_at,
+            self.ends_at,
+            demand.quantity,
+            free,
+            demand.public_name,
         )
 
 
@@ -353,14 +359,15 @@ def _sqlite_stamp(moment: datetime) -> str:
 
 
 def sold_out(shortfalls: Sequence[Shortfall]) -> SoldOut:
-    """The refusal, naming each short pool, when and by how much (the first binds)."""
+    """The refusal, naming each short pool by its code and its wording for guests (a booking
+    answer reaches guests: never the internal name), when and by how much (the first binds)."""
     first = shortfalls[0]
     return SoldOut(
-        "Not enough capacity: " + "; ".join(s.describe() for s in shortfalls),
+        "Not enough capacity: " + "; ".join(_guest_words(s) for s in shortfalls),
         shortfalls=[
             {
                 "pool": s.pool_code,
-                "pool_name": s.pool_name,
+                "wording": s.public_name or GENERIC_WORDING,
                 "starts_at": s.starts_at.isoformat(),
                 "ends_at": s.ends_at.isoformat(),
                 "needed": s.needed,
@@ -370,4 +377,14 @@ def sold_out(shortfalls: Sequence[Shortfall]) -> SoldOut:
             for s in shortfalls
         ],
         binding_pool=first.pool_code,
+    )
+
+
+GENERIC_WORDING = "places"
+
+
+def _guest_words(s: Shortfall) -> str:
+    return (
+        f"no {s.public_name or GENERIC_WORDING} free from {s.starts_at:%Y-%m-%d %H:%M} to "
+        f"{s.ends_at:%H:%M} UTC ({s.needed} needed, {s.free} free)"
     )

@@ -259,11 +259,14 @@ def site_pools(
     """Every resource pool of the site: units, and how many are available, in use or blocked."""
     with session_scope() as session:
         pools = operations.pools_overview(session, site_code=site, include_all=show_all)
-        table = Table("pool", "kind", "units", "available", "in use", "blocked", "off duty")
+        table = Table(
+            "pool", "kind", "guests read", "units", "available", "in use", "blocked", "off duty"
+        )
         for p in pools:
             table.add_row(
                 p.pool.code,
                 p.pool.kind,
+                operations.public_wording(p.pool),
                 f"{p.active}/{len(p.units)}",
                 str(p.count("available")),
                 str(p.count("in_use")),
@@ -271,6 +274,20 @@ def site_pools(
                 str(p.count("off_duty")),
             )
         console.print(table)
+
+
+@sites_app.command("pool-wording")
+def site_pool_wording(
+    site: str = typer.Argument(..., help="Site code, e.g. ATL"),
+    pool: str = typer.Argument(..., help="Pool code, e.g. kick-plate"),
+    wording: str = typer.Argument(..., help="What guests read, e.g. 'track time' ('' resets)"),
+) -> None:
+    """Change what guests read about a pool ("no <wording> free"); staff keep its name."""
+    with session_scope() as session:
+        row = operations.set_public_name(
+            session, site_code=site, pool_code=pool, wording=wording, actor="cli"
+        )
+        console.print(f"{row.code}: guests read '{operations.public_wording(row)}'")
 
 
 @sites_app.command("close")

@@ -48,6 +48,7 @@ class Demand:
     quantity: int
     offset: timedelta
     duration: timedelta
+    public_name: str = ""  # what guests read (capacity/wording.py), never `pool_name`
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Shortfall:
     ends_at: datetime
     needed: int
     free: int
+    public_name: str = ""  # the pool's wording for guests
 
     @property
     def missing(self) -> int:
@@ -316,6 +318,7 @@ def availability(
                 start + demand.offset + demand.duration,
                 demand.quantity,
                 short_free,
+                demand.public_name,
             )
         slots.append(Slot(start, start + duration, remaining, shortfall))
     return slots
@@ -365,6 +368,7 @@ def choose_units(
                     interval[1],
                     demand.quantity,
                     len(usable),
+                    demand.public_name,
                 )
             )
             continue

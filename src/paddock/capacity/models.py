@@ -52,6 +52,8 @@ class Site(Base):
     drivers_target: Mapped[int | None] = mapped_column(Integer)
     # Basis points of the test drives from dealers (1500: 15 %): whole numbers, no float.
     dealer_share_target_bp: Mapped[int | None] = mapped_column(Integer)
+    # The front desk's number, given to guests who must call (a late cancellation).
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     hours: Mapped[list[SiteHours]] = relationship(
         back_populates="site", cascade="all, delete-orphan", order_by="SiteHours.weekday"
@@ -91,7 +93,10 @@ class Pool(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # staff's name: "Kick plate", "GT coaches"
+    # What guests read ("no <public_name> free"): never the internal name. Empty: the
+    # kind's wording (capacity/wording.py).
+    public_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     units: Mapped[list[Unit]] = relationship(secondary=pool_membership, back_populates="pools")
 

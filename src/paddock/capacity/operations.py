@@ -38,6 +38,7 @@ from paddock.capacity.fleet import (
     site_codes,
     unit_detail,
 )
+from paddock.capacity.wording import public_wording, set_public_name
 
 __all__ = [
     "GUARD_HORIZON",
@@ -64,10 +65,12 @@ __all__ = [
     "list_units",
     "local_day",
     "pools_overview",
+    "public_wording",
     "reactivate_unit",
     "register_describer",
     "remove_block",
     "retire_unit",
+    "set_public_name",
     "site_codes",
     "unit_detail",
 ]

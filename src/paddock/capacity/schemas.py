@@ -82,13 +82,26 @@ class UnitStateRead(BaseModel):
 class PoolRead(BaseModel):
     code: str
     kind: str
-    name: str
+    name: str = Field(description="The staff's name of the pool")
+    public_name: str = Field(description="What guests read about the pool (its wording)")
     units_total: int
     units_active: int
     available_now: int
     in_use_now: int
     blocked_now: int
     units: list[UnitStateRead]
+
+
+class PoolWording(BaseModel):
+    public_name: str = Field(
+        max_length=200, description="What guests read ('no <public_name> free'); empty: default"
+    )
+
+
+class PoolWordingRead(BaseModel):
+    code: str
+    name: str
+    public_name: str
 
 
 class ShiftRead(BaseModel):

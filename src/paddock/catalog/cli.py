@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from paddock.catalog import service
-from paddock.cli_support import console, local, parse_day, session_scope
+from paddock.catalog.policy import policy_of, set_policy
+from paddock.cli_support import console, fail, local, parse_day, session_scope
 from paddock.db import utcnow
 from paddock.money import from_minor
 
@@ -31,6 +33,26 @@ def list_products(
                 f"{from_minor(p.price_cents, p.currency):,} {p.currency}",
             )
         console.print(table)
+
+
+@products_app.command("policy")
+def cancellation_policy(
+    product: str = typer.Argument(..., help="Product code, e.g. atl-911-carrera-s"),
+    free_hours: int = typer.Option(..., "--free-hours", help="Free until N hours before"),
+    late_fee: str = typer.Option(
+        None, "--late-fee", help="Fee after that, e.g. 75.00 (default: the whole price)"
+    ),
+) -> None:
+    """Set a product's cancellation policy (guests cancel online, free, until the deadline)."""
+    try:
+        fee = Decimal(late_fee) if late_fee is not None else None
+    except InvalidOperation:
+        raise fail(f"'{late_fee}' is not an amount like 75.00") from None
+    with session_scope() as session:
+        row = set_policy(
+            session, product_code=product, free_hours=free_hours, late_fee=fee, actor="cli"
+        )
+        console.print(f"{row.code}: {policy_of(row).summary()}")
 
 
 def availability(

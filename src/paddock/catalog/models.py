@@ -30,6 +30,10 @@ class Product(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     # Guests arrive early for the classroom brief; shown on confirmations.
     arrive_early_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # The cancellation policy (catalog/policy.py): free until this many hours before the
+    # start; after that not online, and the late fee is charged (NULL: the whole price).
+    free_cancel_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    late_cancel_fee_cents: Mapped[int | None] = mapped_column(Integer)
     # Deliveries and dealer-only products are not sold to the public.
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from paddock.capacity.wording import public_wording
+from paddock.catalog.policy import policy_of
 from paddock.money import Amount, Currency, from_minor
 
 if TYPE_CHECKING:
@@ -26,10 +28,27 @@ class SiteRead(BaseModel):
 
 class DemandRead(BaseModel):
     pool: str
-    pool_name: str
+    wording: str = Field(description="The pool in guests' words (never the internal name)")
     quantity: int
     offset_minutes: int
     duration_minutes: int
+
+
+class CancellationRead(BaseModel):
+    free_cancel_hours: int = Field(description="Free cancellation until this many hours before")
+    late_fee: Amount = Field(description="Charged for a cancellation after that, in `currency`")
+    currency: Currency
+    summary: str = Field(description="The policy in the guest's words")
+
+    @classmethod
+    def from_product(cls, product: Product) -> CancellationRead:
+        policy = policy_of(product)
+        return cls(
+            free_cancel_hours=policy.free_hours,
+            late_fee=policy.late_fee,
+            currency=policy.currency,
+            summary=policy.summary(),
+        )
 
 
 class ProductRead(BaseModel):
@@ -45,6 +64,7 @@ class ProductRead(BaseModel):
     )
     currency: Currency
     public: bool
+    cancellation: CancellationRead
     demands: list[DemandRead] | None = None
 
     @classmethod
@@ -60,10 +80,11 @@ class ProductRead(BaseModel):
             price=from_minor(product.price_cents, product.currency),
             currency=product.currency,
             public=product.public,
+            cancellation=CancellationRead.from_product(product),
             demands=[
                 DemandRead(
                     pool=d.pool.code,
-                    pool_name=d.pool.name,
+                    wording=public_wording(d.pool),
                     quantity=d.quantity,
                     offset_minutes=d.offset_minutes,
                     duration_minutes=d.duration_minutes,
@@ -77,7 +98,7 @@ class ProductRead(BaseModel):
 
 class ShortfallRead(BaseModel):
     pool: str
-    pool_name: str
+    wording: str = Field(description="What is short, in guests' words (never the internal name)")
     needed: int
     free: int
     missing: int
@@ -118,7 +139,7 @@ def slot_answers(slots: Sequence[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
 def _short(shortfall: Shortfall) -> dict[str, Any]:
     return {
         "pool": shortfall.pool_code,
-        "pool_name": shortfall.pool_name,
+        "wording": shortfall.public_name or "places",
         "needed": shortfall.needed,
         "free": shortfall.free,
         "missing": shortfall.missing,

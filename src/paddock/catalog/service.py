@@ -15,6 +15,7 @@ from paddock.capacity import claims
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Slot
 from paddock.capacity.models import Site, SiteKind
+from paddock.capacity.wording import public_wording
 from paddock.catalog.models import Product, ProductDemand
 from paddock.errors import Invalid, NotFound
 
@@ -80,6 +81,7 @@ def demands_of(product: Product) -> list[Demand]:
             quantity=d.quantity,
             offset=timedelta(minutes=d.offset_minutes),
             duration=timedelta(minutes=d.duration_minutes),
+            public_name=public_wording(d.pool),
         )
         for d in product.demands
     ]

@@ -37,6 +37,11 @@ class ConsentPurpose(enum.StrEnum):
     DEALER_SHARING = "dealer_sharing"
 
 
+# Accepted, not a preference: a guest accepts the terms with each booking (history only, no
+# flag on the person).
+TERMS = "terms"
+
+
 class Person(Base):
     """A client or prospect. The e-mail is stored lower-cased, so its unique constraint is
     case-insensitive; it is NULL once the person is erased or merged into another."""
@@ -74,7 +79,8 @@ class PersonConsent(Base):
     __tablename__ = "person_consent"
     __table_args__ = (
         CheckConstraint(
-            "purpose IN ('marketing_email', 'phone', 'dealer_sharing')", name="purpose_known"
+            "purpose IN ('marketing_email', 'phone', 'dealer_sharing', 'terms')",
+            name="purpose_known",
         ),
     )
 
@@ -84,6 +90,8 @@ class PersonConsent(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(64), default="")
+    # The version of the wording the person saw ("terms-2026-12"), where one applies.
+    version: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
 
 class BookingPerson(Base):

@@ -267,7 +267,13 @@ def set_consents(
 
 
 def apply_consents(
-    session: Session, person: Person, changes: Mapping[str, bool], *, source: str, now: datetime
+    session: Session,
+    person: Person,
+    changes: Mapping[str, bool],
+    *,
+    source: str,
+    now: datetime,
+    version: str = "",
 ) -> None:
     """Record each decision in the history and as the person's current flag (same transaction)."""
     for purpose, granted in changes.items():
@@ -285,6 +291,7 @@ def apply_consents(
                 granted=bool(granted),
                 recorded_at=now,
                 source=source,
+                version=version,
             )
         )
     session.flush()

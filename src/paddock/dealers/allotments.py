@@ -23,6 +23,7 @@ from paddock.bookings import service as bookings
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand
 from paddock.capacity.models import Allocation, Pool, Site, Unit, UnitShift, pool_membership
+from paddock.capacity.wording import KIND_WORDING
 from paddock.db import utcnow
 from paddock.dealers.models import Dealer, DealerAllotment
 from paddock.errors import Conflict, Invalid, SoldOut
@@ -30,6 +31,7 @@ from paddock.limits import check_day
 from paddock.unit_of_work import read_only, run_write, write_transaction
 
 POOL_KIND = "dealer_allotment"
+PLACES_WORDING = KIND_WORDING[POOL_KIND]  # guests never read the dealer's pool name
 UNIT_KIND = "dealer_place"
 CLOSURE = "allotment_closure"
 MAX_PLACES = 1000
@@ -90,6 +92,7 @@ def place_demand(
         quantity=1,
         offset=month_start - start,
         duration=month_end - month_start,
+        public_name=PLACES_WORDING,
     )
 
 

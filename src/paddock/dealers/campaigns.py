@@ -17,7 +17,7 @@ from paddock.accounts.service import Scope
 from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.dealers import rules
-from paddock.dealers.codes import CODE_PATTERN, new_code, normalize_code
+from paddock.dealers.codes import CODE_PATTERN, code_key, new_code, normalize_code
 from paddock.dealers.directory import get_dealer, record_audit
 from paddock.dealers.models import BookingAttribution, Campaign, Dealer, InvitationCode, Invitee
 from paddock.errors import Conflict, Invalid, NotFound
@@ -199,8 +199,7 @@ def create_code(
         weak = rules.code_weaknesses(text, dealer_code=dealer_code or "") if code else []
         if weak:
             raise Invalid(f"The code {text} is easy to guess: {'; '.join(weak)}. {GOOD_CODE}")
-        if session.scalar(select(InvitationCode.id).where(InvitationCode.code == text)):
-            raise Conflict(f"The code {text} is taken; choose another.")
+        refuse_near_duplicate(session, text, campaign.id)
         row = InvitationCode(
             code=text,
             dealer_id=campaign.dealer_id,
@@ -220,6 +219,24 @@ def create_code(
             raise Conflict(f"The code {text} is taken; choose another.") from exc
         record_audit(session, scope.actor, "invitation_code", row.id, "created", code=text)
     return row
+
+
+def refuse_near_duplicate(session: Session, text: str, campaign_id: int) -> None:
+    """A code that reads like one that exists (same letters and digits once dashes, case and
+    look-alikes are set aside) would be the same code to a guest: refused."""
+    clash = session.execute(
+        select(InvitationCode.code, InvitationCode.campaign_id).where(
+            InvitationCode.code_key == code_key(text)
+        )
+    ).first()
+    if clash is None:
+        return
+    if clash.code != text and clash.campaign_id == campaign_id:
+        raise Conflict(
+            f"The code {text} reads like {clash.code}, already in this campaign: guests could "
+            "not tell them apart. Choose another."
+        )
+    raise Conflict(f"The code {text} is taken; choose another.")
 
 
 def list_codes(
@@ -244,8 +261,9 @@ def revoke_code(
 ) -> InvitationCode:
     """Withdraw a code: it stops working at once; bookings already made stand."""
     with write_transaction(session):
-        key = normalize_code(code)
-        row = session.scalar(select(InvitationCode).where(InvitationCode.code == key))
+        row = session.scalar(
+            select(InvitationCode).where(InvitationCode.code_key == code_key(code))
+        )
         if (
             row is None
             or not scope.allows(row.dealer_id)

@@ -5,6 +5,7 @@ or confirming a held booking with a code (one transaction too, the booking kept)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.dealers import allotments
-from paddock.dealers.codes import CODE_PATTERN, invitation_path, normalize_code
+from paddock.dealers.codes import code_key, invitation_path
 from paddock.dealers.errors import (
     AllotmentExhausted,
     InvitationExpired,
@@ -63,6 +64,7 @@ class Invitation:
     campaign_archived: bool
     invitee_id: int | None
     invitee_name: str
+    invitee_email: str
     max_uses: int | None
     uses: int
     expires_at: datetime | None
@@ -81,17 +83,18 @@ class Invitation:
 
 
 def find_invitation(session: Session, *, code: str) -> Invitation:
-    """The code as typed or linked (case and spaces do not matter), or InvitationNotFound."""
-    key = normalize_code(code)
+    """The code as typed or linked (case, spaces, dashes and look-alike characters do not
+    matter: `codes.code_key`), or InvitationNotFound."""
+    key = code_key(code)
     row = (
         session.execute(
-            select(InvitationCode, Campaign, Dealer, Invitee.name)
+            select(InvitationCode, Campaign, Dealer, Invitee.name, Invitee.email)
             .join(Campaign, Campaign.id == InvitationCode.campaign_id)
             .join(Dealer, Dealer.id == InvitationCode.dealer_id)
             .outerjoin(Invitee, Invitee.id == InvitationCode.invitee_id)
-            .where(InvitationCode.code == key)
+            .where(InvitationCode.code_key == key)
         ).first()
-        if CODE_PATTERN.match(key)
+        if 4 <= len(key) <= 40
         else None
     )
     if row is None:
@@ -99,7 +102,7 @@ def find_invitation(session: Session, *, code: str) -> Invitation:
             "We do not know this invitation code. Check it against your invitation, "
             "or ask your dealer."
         )
-    ic, campaign, dealer, invitee_name = row
+    ic, campaign, dealer, invitee_name, invitee_email = row
     products = session.execute(
         select(Product, Site.code)
         .join(Campaign.products)
@@ -121,6 +124,7 @@ def find_invitation(session: Session, *, code: str) -> Invitation:
         campaign_archived=campaign.archived_at is not None,
         invitee_id=ic.invitee_id,
         invitee_name=invitee_name or "",
+        invitee_email=invitee_email or "",
         max_uses=ic.max_uses,
         uses=ic.uses,
         expires_at=ic.expires_at,
@@ -268,7 +272,7 @@ def book_with_code(
     (and, for a personal code, to its invitee)."""
     now = now or utcnow()
     if idempotency_key:
-        previous = _replay(session, idempotency_key, normalize_code(code))
+        previous = _replay(session, idempotency_key, code)
         if previous is not None:
             return previous
     invitation = find_invitation(session, code=code)
@@ -315,6 +319,7 @@ def confirm_hold_with_code(
     guest: bookings.Guest,
     actor: str = "guest",
     now: datetime | None = None,
+    on_confirmed: Callable[[Session, Booking], None] | None = None,
 ) -> ConfirmedWithCode:
     """A code typed while confirming a held booking (the guest's details page). In one
     transaction the hold takes one of the dealer's places for its month, the code's use is
@@ -340,7 +345,13 @@ def confirm_hold_with_code(
     )
     try:
         result = bookings.confirm_with_guest(
-            session, ref=ref, guest=guest, actor=actor, now=now, extension=extension
+            session,
+            ref=ref,
+            guest=guest,
+            actor=actor,
+            now=now,
+            extension=extension,
+            on_confirmed=on_confirmed,
         )
     except SoldOut as exc:
         if _short_of_place(exc, place):
@@ -454,7 +465,7 @@ def _replay(session: Session, key: str, code: str) -> bookings.BookingResult | N
         if row is None:
             return None
         ref, used_code = row
-        if used_code != code:
+        if used_code is None or code_key(used_code) != code_key(code):
             raise Conflict(
                 "This Idempotency-Key was already used for a different booking request; "
                 "use a new key for a new booking."

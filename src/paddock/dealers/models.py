@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from paddock.catalog.models import Product
 from paddock.db import Base, UTCDateTime, utcnow
+from paddock.dealers.codes import code_key
 
 REGIONS = ("Northeast", "Southeast", "Central", "West")
 
@@ -125,6 +127,11 @@ class Invitee(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def _key_of_code(context: Any) -> str:
+    """The column default: every insert (ORM or bulk) gets the key of its code."""
+    return code_key(str(context.get_current_parameters()["code"]))
+
+
 class InvitationCode(Base):
     """A code a guest books with. Shared codes serve many guests up to `max_uses` (none: no
     limit but the allotment); a personal code is bound to one invitee and sent as a link."""
@@ -138,10 +145,14 @@ class InvitationCode(Base):
         CheckConstraint("kind IN ('shared', 'personal')", name="kind_known"),
         Index("ix_invitation_code_dealer", "dealer_id", "id"),
         Index("ix_invitation_code_campaign", "campaign_id", "id"),
+        Index("uq_invitation_code_code_key", "code_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)  # normalised: upper, no spaces
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # as shown: upper, no spaces
+    # What any typing of the code comes to (dealers/codes.py `code_key`): looked up by, and
+    # unique, so no two codes differ only by dashes, case or look-alike characters.
+    code_key: Mapped[str] = mapped_column(String(40), default=_key_of_code, server_default="")
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealer.id", ondelete="CASCADE"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16), default="shared")

@@ -24,12 +24,13 @@ from paddock.capacity.models import (
     Unit,
     UnitShift,
 )
+from paddock.capacity.wording import default_wording
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product, ProductDemand
 from paddock.demo.crm import load_crm
 from paddock.demo.dealers import load_dealers
 from paddock.demo.motorsport import load_motorsport
-from paddock.demo.world import SITES, SiteSpec
+from paddock.demo.world import SITES, SiteSpec, cancellation_policy
 from paddock.errors import Conflict
 from paddock.mail.models import MailMessage
 from paddock.money import to_minor
@@ -143,6 +144,7 @@ def _build_site(session: Session, spec: SiteSpec, rng: random.Random, *, opens_o
         opens_on=opens_on,
         drivers_target=spec.drivers_target,
         dealer_share_target_bp=spec.dealer_share_target_bp,
+        phone=spec.phone,
     )
     site.hours = [
         SiteHours(weekday=d, opens_at=_t(o), closes_at=_t(c)) for d, (o, c) in spec.hours.items()
@@ -150,7 +152,14 @@ def _build_site(session: Session, spec: SiteSpec, rng: random.Random, *, opens_o
     session.add(site)
     session.flush()
     pools = {
-        p.code: Pool(site_id=site.id, code=p.code, kind=p.kind, name=p.name) for p in spec.pools
+        p.code: Pool(
+            site_id=site.id,
+            code=p.code,
+            kind=p.kind,
+            name=p.name,
+            public_name=default_wording(p.kind, p.name),
+        )
+        for p in spec.pools
     }
     session.add_all(pools.values())
     for pspec in spec.pools:
@@ -185,7 +194,12 @@ def _build_site(session: Session, spec: SiteSpec, rng: random.Random, *, opens_o
         ]
         session.add(unit)
     for product_spec in spec.products:
+        free_hours, late_fee = cancellation_policy(product_spec)
         product = Product(
+            free_cancel_hours=free_hours,
+            late_cancel_fee_cents=None
+            if late_fee is None
+            else to_minor(Decimal(late_fee), spec.currency),
             site_id=site.id,
             code=product_spec.code,
             name=product_spec.name,

@@ -65,6 +65,16 @@ class SiteSpec:
     # from dealers in basis points. (The demo's sites open on the first day of its history.)
     drivers_target: int | None = None
     dealer_share_target_bp: int | None = None
+    phone: str = ""  # the front desk (fictional 555 numbers)
+
+
+def cancellation_policy(spec: ProductSpec) -> tuple[int, int | None]:
+    """A realistic policy: (free until N hours before, late fee in whole units or None for the
+    whole price). Coached drives: free until 72 hours, then the whole price (the car and the
+    coach are held for the guest); short simulator sessions: free until 24 hours, then half."""
+    if spec.category == "simulator":
+        return 24, spec.price // 2
+    return 72, None
 
 
 def _session(
@@ -137,6 +147,7 @@ def _atlanta_coaches() -> tuple[CoachSpec, ...]:
 
 ATLANTA = SiteSpec(
     code="ATL",
+    phone="+1 404-555-0134",
     name="Porsche Experience Center Atlanta",
     city="Atlanta, Georgia",
     time_zone="America/New_York",
@@ -249,6 +260,7 @@ ATLANTA = SiteSpec(
 
 LOS_ANGELES = SiteSpec(
     code="LA",
+    phone="+1 310-555-0172",
     name="Porsche Experience Center Los Angeles",
     city="Carson, California",
     time_zone="America/Los_Angeles",

@@ -21,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from paddock.catalog.policy import policy_of
 from paddock.money import from_minor
 from paddock.web import flash as flashes
 from paddock.web.assets import asset, plotly_inline_styles
@@ -88,6 +89,7 @@ def _make_environment() -> Environment:
     env.filters["local"] = _local
     env.filters["day"] = _day
     env.filters["minutes"] = _minutes
+    env.filters["cancellation_policy"] = lambda product: policy_of(product).summary()
     return env
 
 

@@ -4,18 +4,21 @@ confirm with their details (and an invitation code, if they have one) or give th
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.orm import Session
 
 from paddock.bookings import guest as own_booking
 from paddock.bookings import per_address
 from paddock.bookings import service as bookings
-from paddock.bookings.models import BookingStatus
+from paddock.bookings.models import Booking, BookingStatus
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
+from paddock.crm import booking_consents
 from paddock.dealers import service as dealers
 from paddock.dealers.guessing import code_guesses
 from paddock.emails import EmailAddress
@@ -54,6 +57,16 @@ class DetailsForm(BaseModel):
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9+() .\-]*$")
     code: str = Field(default="", max_length=40)
     notes: str = Field(default="", max_length=2000)
+    # Checkboxes: sent only when ticked. The terms are required to book.
+    terms: bool = Field(default=False, validate_default=True)
+    marketing: bool = False
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _terms_accepted(cls, value: object) -> bool:
+        if value not in (True, "on", "true", "1"):
+            raise ValueError("please accept the booking terms to book")
+        return True
 
     @field_validator("name")
     @classmethod
@@ -152,7 +165,13 @@ def _details_page(
     return render(
         request,
         "guest/details.html",
-        {"b": booked, "values": values or {}, "errors": errors or {}},
+        {
+            "b": booked,
+            "values": values or {},
+            "errors": errors or {},
+            "terms_text": booking_consents.TERMS_TEXT,
+            "marketing_text": booking_consents.MARKETING_TEXT,
+        },
         status_code=status_code,
     )
 
@@ -162,7 +181,7 @@ def details(request: Request, session: SessionDep, token: str) -> Response:
     found = booked(session, token)
     if found.status != BookingStatus.HELD:
         return see_other(request, f"/b/{token}")
-    return _details_page(request, found)
+    return _details_page(request, found, invitations.invitee_details(session, found.booking.id))
 
 
 @router.post("/b/{token}/details")
@@ -174,11 +193,16 @@ async def confirm(request: Request, session: SessionDep, token: str) -> Response
     if form is None:
         return _details_page(request, found, values, errors, 422)
     guest = bookings.Guest(form.name, str(form.email), form.phone, form.notes)
+    consents = booking_consents.recorder(booking_consents.BookingConsents(True, form.marketing))
     if form.code and found.invited_by is None:
-        return _confirm_with_code(request, session, found, guest, form.code, values)
+        return _confirm_with_code(request, session, found, guest, form.code, values, consents)
     try:
         bookings.confirm_with_guest(
-            session, ref=found.booking.ref, guest=guest, actor=own_booking.GUEST_ACTOR
+            session,
+            ref=found.booking.ref,
+            guest=guest,
+            actor=own_booking.GUEST_ACTOR,
+            on_confirmed=consents,
         )
     except HoldExpired as exc:
         return _hold_expired(request, exc, _choose_again(found))
@@ -193,6 +217,7 @@ def _confirm_with_code(
     guest: bookings.Guest,
     code: str,
     values: dict[str, str],
+    consents: Callable[[Session, Booking], None],
 ) -> Response:
     """A code typed on the details page: the hold is confirmed with it, keeping its reference
     (one transaction in dealers), or it stays as it was and the code's refusal is shown."""
@@ -204,6 +229,7 @@ def _confirm_with_code(
                 code=code,
                 guest=guest,
                 actor=own_booking.GUEST_ACTOR,
+                on_confirmed=consents,
             )
     except TooManyRequests:
         raise  # the error page, with Retry-After

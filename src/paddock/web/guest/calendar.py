@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from paddock.capacity.engine import Slot
+from paddock.capacity.wording import guest_reason
 
 # How far ahead a guest may look.
 MONTHS_AHEAD = 12
@@ -103,12 +104,7 @@ def month_bounds(first: date) -> tuple[date, date]:
 
 def shortfall_reason(slot: Slot) -> str:
     short = slot.shortfall
-    if short is None:
-        return "Fully booked"
-    name = short.pool_name
-    if len(name) > 1 and name[0].isupper() and name[1].islower():
-        name = name[0].lower() + name[1:]  # "Driving coaches" but "GT-qualified coaches"
-    return f"Fully booked: no {name} free"
+    return guest_reason(short.public_name) if short is not None else guest_reason("")
 
 
 def build_month(

@@ -16,7 +16,7 @@ from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
 from paddock.dealers import service as dealers
 from paddock.dealers.guessing import code_guesses
-from paddock.dealers.models import BookingAttribution, Dealer
+from paddock.dealers.models import BookingAttribution, Dealer, Invitee
 from paddock.dealers.service import Invitation
 from paddock.errors import NotFound
 
@@ -44,6 +44,17 @@ def dealer_of(session: Session, booking_id: int) -> str | None:
         .join(BookingAttribution, BookingAttribution.dealer_id == Dealer.id)
         .where(BookingAttribution.booking_id == booking_id)
     )
+
+
+def invitee_details(session: Session, booking_id: int) -> dict[str, str]:
+    """The name and e-mail of the person a personal invitation was issued to, when the booking
+    came through one (to prefill the guest's details); empty otherwise."""
+    row = session.execute(
+        select(Invitee.name, Invitee.email)
+        .join(BookingAttribution, BookingAttribution.invitee_id == Invitee.id)
+        .where(BookingAttribution.booking_id == booking_id)
+    ).first()
+    return {"name": row.name, "email": row.email} if row else {}
 
 
 def day_url(code: str, product: Product, starts_at: datetime) -> str:

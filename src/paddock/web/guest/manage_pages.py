@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from paddock.bookings import guest as own_booking
 from paddock.bookings.models import BookingStatus
+from paddock.bookings.policy import CancellationClosed
 from paddock.db import utcnow
 from paddock.errors import Busy, Invalid, InvalidTransition, SoldOut
 from paddock.http import SessionDep
@@ -127,7 +128,7 @@ def move(
 @router.get("/b/{token}/cancel")
 def cancel_page(request: Request, session: SessionDep, token: str) -> Response:
     found = booked(session, token)
-    if not found.can_change:
+    if not found.can_cancel:
         return see_other(request, f"/b/{token}")
     return render(request, "guest/cancel.html", {"b": found})
 
@@ -143,6 +144,10 @@ def cancel(
     if not found.can_change:
         flash(request, "This booking can no longer be cancelled online.", "warning")
         return see_other(request, f"/b/{token}")
-    own_booking.cancel(session, token=token, reason=reason)
+    try:
+        own_booking.cancel(session, token=token, reason=reason)
+    except CancellationClosed as exc:  # the policy's deadline passed
+        flash(request, exc.detail, "warning")
+        return see_other(request, f"/b/{token}")
     flash(request, f"Booking {found.booking.ref} is cancelled.", "success")
     return see_other(request, f"/b/{token}")

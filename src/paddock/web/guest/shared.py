@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from paddock.bookings import guest as own_booking
 from paddock.bookings import service as bookings
 from paddock.bookings.models import Booking
+from paddock.bookings.policy import guest_may_cancel
 from paddock.capacity.engine import Slot
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
+from paddock.catalog.policy import CancellationPolicy, policy_of
 from paddock.db import utcnow
 from paddock.dealers.errors import AllotmentExhausted
 from paddock.errors import Busy, DomainError, HoldExpired, Invalid, NotFound, SoldOut
@@ -124,7 +126,7 @@ def guest_message(exc: DomainError) -> str:
     if isinstance(exc, SoldOut):
         shortfalls = exc.extra.get("shortfalls") or []
         if shortfalls:
-            name = str(shortfalls[0].get("pool_name", "")).strip()
+            name = str(shortfalls[0].get("wording", "")).strip() or "places"
             return (
                 f"Sorry, that time has just been taken ({name}: none free then). "
                 "Please choose another time."
@@ -167,6 +169,15 @@ class Booked:
     @property
     def can_change(self) -> bool:
         return own_booking.can_change(self.result)
+
+    @property
+    def policy(self) -> CancellationPolicy:
+        return policy_of(self.product)
+
+    @property
+    def can_cancel(self) -> bool:
+        """Online, within the product's cancellation policy."""
+        return self.can_change and guest_may_cancel(self.policy, self.result, utcnow())
 
 
 def booked(session: Session, token: str) -> Booked:
