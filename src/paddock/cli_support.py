@@ -160,10 +160,13 @@ def local(moment: datetime, time_zone: str) -> str:
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
 
 
-def until_stopped(work: Callable[[sessionmaker[Session], threading.Event], None]) -> None:
+def until_stopped(
+    started: str, work: Callable[[sessionmaker[Session], threading.Event], None]
+) -> None:
     """Run a long-lived worker (`--loop`) on its own engine until Ctrl-C or SIGTERM sets
-    `stop`."""
+    `stop`; `started` is said once the database is known to be migrated."""
     engine = migrated_engine()
+    console.print(started)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

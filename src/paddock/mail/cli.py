@@ -59,15 +59,15 @@ def send(
             report = sender.send_due(session, mail)
         console.print(_summary(report))
         return
-    console.print(f"sending every {interval:g} s through {settings.smtp_host}; Ctrl-C to stop")
     until_stopped(
+        f"sending every {interval:g} s through {settings.smtp_host}; Ctrl-C to stop",
         lambda factory, stop: sender.send_forever(
             factory,
             mail,
             interval=interval,
             stop=stop,
             on_report=lambda r: console.print(_summary(r)),
-        )
+        ),
     )
 
 

@@ -54,8 +54,8 @@ def dispatch(
             )
         console.print(_summary(report))
         return
-    console.print(f"dispatching every {interval:g} s; Ctrl-C to stop")
     until_stopped(
+        f"dispatching every {interval:g} s; Ctrl-C to stop",
         lambda factory, stop: service.dispatch_forever(
             factory,
             interval=interval,
@@ -63,7 +63,7 @@ def dispatch(
             policy=policy,
             on_report=lambda r: console.print(_summary(r)),
             allow_private=settings.webhook_allow_private,
-        )
+        ),
     )
 
 
