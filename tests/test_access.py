@@ -123,6 +123,11 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/kpi"): {Role.ADMIN, Role.OPERATIONS, Role.MOTORSPORT},
     ("POST", "/ops/bookings/{ref}/check-in"): {Role.ADMIN, Role.OPERATIONS},
     ("GET", "/ops"): {Role.ADMIN, Role.OPERATIONS, Role.COACH},
+    # The operations desk (issue 14): operations act, coaches read the run sheet.
+    ("POST", "/api/v1/desk/bookings"): {Role.ADMIN, Role.OPERATIONS},
+    ("POST", "/api/v1/desk/bookings/{ref}/cancel"): {Role.ADMIN, Role.OPERATIONS},
+    ("POST", "/api/v1/desk/units/{unit_id}/block"): {Role.ADMIN, Role.OPERATIONS},
+    ("GET", "/api/v1/desk/run-sheet"): {Role.ADMIN, Role.OPERATIONS, Role.COACH},
 }
 
 

@@ -19,7 +19,7 @@ from paddock.bookings import service
 from paddock.bookings.drafts import ENGAGEMENT
 from paddock.bookings.models import Booking
 from paddock.capacity import operations
-from paddock.capacity.blocks import refresh_guards
+from paddock.capacity.guards import refresh_guards
 from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.errors import Invalid

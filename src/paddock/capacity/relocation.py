@@ -26,10 +26,9 @@ from paddock.capacity.blocks import (
     _check_kind,
     _check_reason,
     _check_window,
-    _kept_engagements,
-    _write_guards,
 )
 from paddock.capacity.fleet import GUARD_KIND, UNIT_BLOCK_KINDS, get_unit
+from paddock.capacity.guards import kept_engagements, write_guards
 from paddock.capacity.models import Allocation, Block, Site
 from paddock.db import utcnow
 from paddock.unit_of_work import run_write
@@ -85,7 +84,7 @@ def block_and_move(
         site = session.get_one(Site, unit.site_id)
         # Bookings other blocks of the unit left on it keep their time (read before the
         # block is added, as blocks.py does).
-        kept = _kept_engagements(session, [unit.id], now)
+        kept = kept_engagements(session, [unit.id], now)
         block = Block(
             site_id=unit.site_id,
             unit_id=unit.id,
@@ -120,7 +119,7 @@ def block_and_move(
                 to_unit=target[1],
                 because=f"{unit.label} blocked: {reason}",
             )
-        _write_guards(session, [unit.id], now, kept)
+        write_guards(session, [unit.id], now, kept)
         _audit(
             session,
             actor,
