@@ -31,6 +31,7 @@ REVISIONS = (
     "0010_sqlite_busy_from_index",
     "0011_throttle_counters",
     "0012_date_columns_named_on",
+    "0015_ops_console",
 )
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from paddock.bookings import desk, service
 from paddock.bookings.cli import show
-from paddock.capacity import operations
+from paddock.capacity import coaches, operations
 from paddock.catalog import service as catalog
 from paddock.cli_support import console, local, parse_day, parse_instant, session_scope
 
@@ -121,3 +121,16 @@ def run_sheet(
                 ", ".join(line.units),
             )
         console.print(table)
+
+
+@desk_app.command("link-coach")
+def link_coach(
+    email: str = typer.Argument(..., help="The coach's sign-in e-mail"),
+    unit: str = typer.Argument(..., help="The coach unit: id or label"),
+    site: str = typer.Option(None, help="Site code, when a label is used at several sites"),
+) -> None:
+    """Link a coach's account to their coach unit: they see their own day in the console."""
+    with session_scope() as session:
+        found = operations.find_unit(session, ref=unit, site_code=site)
+        linked = coaches.link_coach(session, email=email, unit_id=found.id, actor=ACTOR)
+        console.print(f"{email} is {linked.label}")
