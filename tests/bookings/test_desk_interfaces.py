@@ -22,10 +22,13 @@ def guest(name: str, email: str, phone: str = "+1 404 555 0101") -> dict[str, An
     return {"name": name, "email": email, "phone": phone}
 
 
-def phone_booking(client: TestClient, hour: int, who: dict[str, Any]) -> dict[str, Any]:
+def phone_booking(
+    client: TestClient, hour: int, who: dict[str, Any], key: str | None = None
+) -> dict[str, Any]:
     response = client.post(
         "/api/v1/desk/bookings",
         json={"product": "drive", "starts_at": at(MONDAY, hour).isoformat(), "guest": who},
+        headers={"Idempotency-Key": key} if key else {},
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
@@ -42,7 +45,17 @@ def test_the_desk_api_books_by_phone_cancels_with_a_reason_and_blocks_a_car(
     history = client.get(f"/api/v1/bookings/{ann['ref']}/history").json()
     assert history[0]["actor"] == f"user:{email}"
     bob = phone_booking(client, 10, guest("Bob Ray", "bob@example.com", "+1 404 555 0102"))
-    cy = phone_booking(client, 14, guest("Cy Dee", "cy@example.com", ""))
+    cy = phone_booking(client, 14, guest("Cy Dee", "cy@example.com", ""), key="call-42")
+    retried = client.post(
+        "/api/v1/desk/bookings",
+        json={
+            "product": "drive",
+            "starts_at": at(MONDAY, 14).isoformat(),
+            "guest": guest("Cy Dee", "cy@example.com", ""),
+        },
+        headers={"Idempotency-Key": "call-42"},
+    )
+    assert retried.status_code == 200 and retried.json()["ref"] == cy["ref"]
 
     # No reason, no cancellation.
     problem = assert_problem(

@@ -43,6 +43,7 @@ def test_operations_take_a_booking_by_phone(web: TestClient, sign_in: SignIn, db
         "phone": "+1 404 555 0101",
         "notes": "First time on track",
         "csrf_token": token,
+        "key": re.search(r'name="key" value="([^"]+)"', page.text).group(1),  # type: ignore[union-attr]
     }
     # No start chosen, a bad e-mail: the form comes back with what was typed.
     refused = web.post("/ops/phone", data=form | {"email": "ann@"})
@@ -51,6 +52,9 @@ def test_operations_take_a_booking_by_phone(web: TestClient, sign_in: SignIn, db
     made = web.post("/ops/phone", data=form | {"starts_at": starts[0]})
     assert made.status_code == 303, made.text
     ref = made.headers["location"].rsplit("/", 1)[1]
+    # Sent twice (a double click): the same booking.
+    again = web.post("/ops/phone", data=form | {"starts_at": starts[0]})
+    assert again.headers["location"] == made.headers["location"]
     shown = web.get(made.headers["location"])
     assert f"Booked {ref}" in shown.text and "phone" in shown.text
     result = bookings.get_booking(db, ref=ref)

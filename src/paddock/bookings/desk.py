@@ -35,10 +35,12 @@ def take_phone_booking(
     starts_at: datetime,
     guest: service.Guest,
     actor: str,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> service.BookingResult:
     """A booking a member of staff takes on the phone: confirmed at once, channel "phone",
-    the staff member as its actor. Products not open online (deliveries...) may be booked."""
+    the staff member as its actor. Products not open online (deliveries...) may be booked.
+    The same `idempotency_key` (a form sent twice) gives the first booking again."""
     return service.create_booking(
         session,
         product_code=product_code,
@@ -46,6 +48,7 @@ def take_phone_booking(
         guest=guest,
         channel=PHONE,
         actor=actor,
+        idempotency_key=idempotency_key,
         now=now,
     )
 

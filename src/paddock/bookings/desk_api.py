@@ -3,7 +3,9 @@ unit blocked with its bookings moved (and the guests to call), the day's run she
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 
 from paddock.accounts.access import BookingDesk, BookingsReader, FleetWriter
 from paddock.bookings import desk, service
@@ -23,17 +25,25 @@ router = APIRouter(prefix="/api/v1/desk", tags=["operations desk"])
 
 @router.post("/bookings", response_model=BookingRead, status_code=201)
 def phone_booking(
-    body: PhoneBooking, response: Response, session: SessionDep, user: BookingDesk
+    body: PhoneBooking,
+    response: Response,
+    session: SessionDep,
+    user: BookingDesk,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> BookingRead:
     """Book for a guest on the phone: confirmed at once, channel "phone", the staff member
-    as the audit's actor (products not sold online included)."""
+    as the audit's actor (products not sold online included). A retry with the same
+    `Idempotency-Key` header gets the first booking."""
     result = desk.take_phone_booking(
         session,
         product_code=body.product,
         starts_at=body.starts_at,
         guest=service.Guest(body.guest.name, str(body.guest.email), body.guest.phone, body.notes),
         actor=user.actor,
+        idempotency_key=idempotency_key,
     )
+    if result.replayed:
+        response.status_code = 200
     response.headers["Location"] = f"/api/v1/bookings/{result.booking.ref}"
     return BookingRead.from_result(result, with_token=True)
 

@@ -3,6 +3,7 @@ a free start, and type the guest's details) and a cancellation with its reason."
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,8 @@ class PhoneForm(GuestIn):
     product: str = Field(min_length=1, max_length=64)
     starts_at: datetime
     notes: str = Field(default="", max_length=2000)
+    # The form's own key: sent twice (a double click, a reload), it books once.
+    key: str = Field(default="", max_length=64)
 
 
 def _choices(
@@ -54,6 +57,7 @@ def _choices(
         "day": when,
         "slots": slots,
         "ops_site": chosen_site.code,
+        "form_key": secrets.token_urlsafe(16),
     }
 
 
@@ -81,6 +85,7 @@ async def phone_booking(request: Request, session: SessionDep, user: OpsWriter) 
                 starts_at=data.starts_at,
                 guest=service.Guest(data.name, str(data.email), data.phone, data.notes),
                 actor=user.actor,
+                idempotency_key=f"phone:{data.key}" if data.key else None,
             )
         except DomainError as exc:
             errors["form"] = exc.detail
