@@ -2,10 +2,11 @@
 units.
 
 A block is refused while live engagements hold the unit in that time: operations move or
-cancel them first, so nobody is silently left without a car or a coach. The database keeps it
-so under concurrent writers too: each unit's blocked time is mirrored as allocation rows of
-kind `blocked`, so the exclusion constraint (PostgreSQL) or the write lock (SQLite) that keeps
-two bookings off one unit also keeps bookings out of blocked time.
+cancel them first, so nobody is silently left without a car or a coach (relocation.py blocks a
+unit and moves them to free units of the same pool in the same transaction). The database
+keeps it so under concurrent writers too: each unit's blocked time is mirrored as allocation
+rows of kind `blocked` (guards.py), so the exclusion constraint (PostgreSQL) or the write lock
+(SQLite) that keeps two bookings off one unit also keeps bookings out of blocked time.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
-from paddock.bookings import desk, service
+from paddock.bookings import desk
+from paddock.bookings import service as bookings
 from paddock.bookings.schemas import GuestIn
 from paddock.catalog import service as catalog
 from paddock.db import utcnow
@@ -83,7 +84,7 @@ async def phone_booking(request: Request, session: SessionDep, user: OpsWriter) 
                 session,
                 product_code=data.product,
                 starts_at=data.starts_at,
-                guest=service.Guest(data.name, str(data.email), data.phone, data.notes),
+                guest=bookings.Guest(data.name, str(data.email), data.phone, data.notes),
                 actor=user.actor,
                 idempotency_key=f"phone:{data.key}" if data.key else None,
             )

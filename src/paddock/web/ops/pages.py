@@ -1,5 +1,6 @@
 """The operations console: the day's timeline per resource, check-in by QR code or search,
-no-shows, moving a booking to another time or another unit. Operations staff and admins act;
+no-shows, moving a booking to another time or another unit (phone bookings and cancellations:
+desk.py; the run sheet and a coach's own day: run_sheet.py). Operations staff and admins act;
 coaches see the same pages read-only."""
 
 from __future__ import annotations
