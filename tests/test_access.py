@@ -143,6 +143,18 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/admin/sites"): {Role.ADMIN},
     ("POST", "/admin/sites/{code}/year-one"): {Role.ADMIN},
     ("POST", "/admin/sites/{code}/hours"): {Role.ADMIN},
+    # The operations desk (issue 14): operations act, coaches read the run sheet.
+    ("POST", "/api/v1/desk/bookings"): {Role.ADMIN, Role.OPERATIONS},
+    ("POST", "/api/v1/desk/bookings/{ref}/cancel"): {Role.ADMIN, Role.OPERATIONS},
+    ("POST", "/api/v1/desk/units/{unit_id}/block"): {Role.ADMIN, Role.OPERATIONS},
+    ("GET", "/api/v1/desk/run-sheet"): {Role.ADMIN, Role.OPERATIONS, Role.COACH},
+    ("GET", "/ops/phone"): {Role.ADMIN, Role.OPERATIONS},
+    ("POST", "/ops/phone"): {Role.ADMIN, Role.OPERATIONS},
+    ("POST", "/ops/bookings/{ref}/cancel"): {Role.ADMIN, Role.OPERATIONS},
+    ("POST", "/ops/fleet/block-and-move"): {Role.ADMIN, Role.OPERATIONS},
+    ("GET", "/ops/run-sheet"): {Role.ADMIN, Role.OPERATIONS, Role.COACH},
+    ("GET", "/ops/run-sheet.pdf"): {Role.ADMIN, Role.OPERATIONS, Role.COACH},
+    ("GET", "/ops/my-day"): {Role.COACH},
 }
 
 

@@ -33,6 +33,7 @@ REVISIONS = (
     "0012_date_columns_named_on",
     "0013_mail_outbox",
     "0014_guest_policy",
+    "0015_ops_console",
     "0017_site_year_one",
 )
 

@@ -14,6 +14,7 @@ from paddock.analytics.api import router as kpi_router
 from paddock.bookings import on_loop, per_address
 from paddock.bookings.api import manage_router
 from paddock.bookings.api import router as bookings_router
+from paddock.bookings.desk_api import router as desk_router
 from paddock.bootstrap import register_domains
 from paddock.capacity.api import router as capacity_router
 from paddock.catalog.api import router as catalog_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, sweeper: bool = True) -> Fas
     # Routes are matched in order: the busiest endpoint (POST /api/v1/bookings) first.
     app.include_router(bookings_router)
     app.include_router(manage_router)
+    app.include_router(desk_router)
     app.include_router(catalog_router)
     app.include_router(capacity_router)
     app.include_router(accounts_router)

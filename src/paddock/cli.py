@@ -17,6 +17,7 @@ from paddock import __version__
 from paddock.accounts.cli import tokens_app, users_app
 from paddock.analytics.cli import kpi
 from paddock.bookings.cli import book, bookings_app
+from paddock.bookings.desk_cli import desk_app
 from paddock.bootstrap import register_domains
 from paddock.capacity.cli import fleet_app, sites_app
 from paddock.catalog.cli import availability, products_app
@@ -50,6 +51,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(sites_app, name="sites")
 app.add_typer(products_app, name="products")
 app.add_typer(bookings_app, name="bookings")
+app.add_typer(desk_app, name="desk")
 app.add_typer(fleet_app, name="fleet")
 # The one sites group; `site` is the name it had for pools and closures, kept for scripts.
 app.add_typer(sites_app, name="site", hidden=True)

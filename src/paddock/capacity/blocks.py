@@ -2,10 +2,11 @@
 units.
 
 A block is refused while live engagements hold the unit in that time: operations move or
-cancel them first, so nobody is silently left without a car or a coach. The database keeps it
-so under concurrent writers too: each unit's blocked time is mirrored as allocation rows of
-kind `blocked`, so the exclusion constraint (PostgreSQL) or the write lock (SQLite) that keeps
-two bookings off one unit also keeps bookings out of blocked time.
+cancel them first, so nobody is silently left without a car or a coach (relocation.py blocks a
+unit and moves them to free units of the same pool in the same transaction). The database
+keeps it so under concurrent writers too: each unit's blocked time is mirrored as allocation
+rows of kind `blocked` (guards.py), so the exclusion constraint (PostgreSQL) or the write lock
+(SQLite) that keeps two bookings off one unit also keeps bookings out of blocked time.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from paddock.audit import service as audit
-from paddock.capacity import engine, service
+from paddock.capacity import service
 from paddock.capacity.fleet import (
-    GUARD_HORIZON,
-    GUARD_KIND,
     MAX_BLOCK,
     RETIRED_KIND,
     RETIRED_UNTIL,
@@ -34,7 +33,8 @@ from paddock.capacity.fleet import (
     get_site,
     get_unit,
 )
-from paddock.capacity.models import Allocation, Block, Pool, Site, Unit, pool_membership
+from paddock.capacity.guards import kept_engagements, write_guards
+from paddock.capacity.models import Block, Pool, Site, Unit, pool_membership
 from paddock.capacity.units import NOT_RESOURCES
 from paddock.db import utcnow
 from paddock.errors import Conflict, Invalid, NotFound
@@ -92,6 +92,7 @@ def block_unit(
 
     def write() -> Block:
         unit = get_unit(session, unit_id=unit_id)
+        kept = kept_engagements(session, [unit.id], now)
         _refuse_if_engaged(
             session, [unit.id], (starts_at, ends_at), unit.label, now, _zone(session, unit.site_id)
         )
@@ -106,7 +107,7 @@ def block_unit(
         )
         session.add(block)
         session.flush()
-        _write_guards(session, [unit.id], now)
+        write_guards(session, [unit.id], now, kept)
         _audit(session, actor, "unit", unit.id, "blocked", now, block=_block_data(block))
         return block
 
@@ -133,6 +134,7 @@ def close_site(
     def write() -> Block:
         site = get_site(session, code=site_code)
         unit_ids = _site_resources(session, site.id)
+        kept = kept_engagements(session, unit_ids, now)
         _refuse_if_engaged(session, unit_ids, (starts_at, ends_at), site.name, now, site.time_zone)
         block = Block(
             site_id=site.id,
@@ -145,7 +147,7 @@ def close_site(
         )
         session.add(block)
         session.flush()
-        _write_guards(session, unit_ids, now)
+        write_guards(session, unit_ids, now, kept)
         _audit(session, actor, "site", site.id, "closed", now, block=_block_data(block))
         return block
 
@@ -174,6 +176,7 @@ def change_block(
         new_end = ends_at or block.ends_at
         _check_window(new_start, new_end, now)
         unit_ids = _block_units(session, block)
+        kept = kept_engagements(session, unit_ids, now)
         # Only the time the block did not cover before can hold engagements.
         for gap in _uncovered((new_start, new_end), (block.starts_at, block.ends_at)):
             _refuse_if_engaged(
@@ -189,7 +192,7 @@ def change_block(
         if reason is not None:
             block.reason = _check_reason(reason)
         session.flush()
-        _write_guards(session, unit_ids, now)
+        write_guards(session, unit_ids, now, kept)
         subject = ("unit", block.unit_id) if block.unit_id else ("site", block.site_id)
         _audit(
             session,
@@ -218,10 +221,11 @@ def remove_block(
         if block.ends_at <= now:
             raise Invalid(f"Block {block.id} is over; it stays as history.")
         unit_ids = _block_units(session, block)
+        kept = kept_engagements(session, unit_ids, now)
         data = _block_data(block)
         session.delete(block)
         session.flush()
-        _write_guards(session, unit_ids, now)
+        write_guards(session, unit_ids, now, kept)
         subject = ("unit", block.unit_id) if block.unit_id else ("site", block.site_id)
         action = "unblocked" if block.unit_id else "reopened"
         _audit(session, actor, subject[0], subject[1], action, now, block=data)
@@ -247,6 +251,7 @@ def retire_unit(
         unit = get_unit(session, unit_id=unit_id)
         if not unit.active:
             raise Conflict(f"{unit.label} is already retired.")
+        kept = kept_engagements(session, [unit.id], now)
         _refuse_if_engaged(
             session, [unit.id], (now, RETIRED_UNTIL), unit.label, now, _zone(session, unit.site_id)
         )
@@ -263,7 +268,7 @@ def retire_unit(
             )
         )
         session.flush()
-        _write_guards(session, [unit.id], now)
+        write_guards(session, [unit.id], now, kept)
         _audit(session, actor, "unit", unit.id, "retired", now, reason=reason)
         return unit
 
@@ -281,6 +286,7 @@ def reactivate_unit(
         unit = get_unit(session, unit_id=unit_id)
         if unit.active:
             raise Conflict(f"{unit.label} is in service already.")
+        kept = kept_engagements(session, [unit.id], now)
         unit.active = True
         session.execute(
             delete(Block).where(
@@ -288,7 +294,7 @@ def reactivate_unit(
             )
         )
         session.flush()
-        _write_guards(session, [unit.id], now)
+        write_guards(session, [unit.id], now, kept)
         _audit(session, actor, "unit", unit.id, "reactivated", now)
         return unit
 
@@ -415,66 +421,6 @@ def _refuse_if_engaged(
         f"first: {shown}{more} ({time_zone} time).",
         affected=affected,
     )
-
-
-def _write_guards(session: Session, unit_ids: Sequence[int], now: datetime) -> None:
-    """Rewrite the guard rows of these units as the union of their blocks from now on. Inside
-    the transaction the old rows are replaced atomically: a concurrent booking either sees the
-    new rows or conflicts with them."""
-    if not unit_ids:
-        return
-    ids = list(unit_ids)
-    site_ids = set(session.scalars(select(Unit.site_id).where(Unit.id.in_(ids))))
-    blocks = session.execute(
-        select(Block.site_id, Block.unit_id, Block.starts_at, Block.ends_at, Block.kind).where(
-            Block.site_id.in_(site_ids),
-            or_(Block.unit_id.in_(ids), Block.unit_id.is_(None)),
-            Block.ends_at > now,
-        )
-    ).all()
-    home_pool: dict[int, int] = {}
-    quota: set[int] = set()  # dealers' places and guests' cars: closures leave them alone
-    for unit_id, pool_id, pool_kind in session.execute(
-        select(pool_membership.c.unit_id, pool_membership.c.pool_id, Pool.kind)
-        .join(Pool, Pool.id == pool_membership.c.pool_id)
-        .where(pool_membership.c.unit_id.in_(ids))
-    ):
-        home_pool[unit_id] = min(pool_id, home_pool.get(unit_id, pool_id))
-        if pool_kind in NOT_RESOURCES:
-            quota.add(unit_id)
-    sites = session.execute(select(Unit.id, Unit.site_id).where(Unit.id.in_(ids)))
-    unit_site = {row[0]: row[1] for row in sites if row[0] not in quota}
-    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for site_id, unit_id, starts, ends, kind in blocks:
-        if kind == RETIRED_KIND:
-            ends = min(ends, now + GUARD_HORIZON)
-        targets = (
-            [unit_id] if unit_id is not None else [u for u in ids if unit_site.get(u) == site_id]
-        )
-        for target in targets:
-            spans[target].append((max(starts, now), ends))
-    session.execute(
-        delete(Allocation).where(
-            Allocation.engagement_kind == GUARD_KIND, Allocation.unit_id.in_(ids)
-        )
-    )
-    rows = [
-        {
-            "engagement_kind": GUARD_KIND,
-            "engagement_id": unit_id,
-            "unit_id": unit_id,
-            "pool_id": home_pool[unit_id],
-            "starts_at": starts,
-            "ends_at": ends,
-            "active": True,
-            "expires_at": None,
-        }
-        for unit_id, intervals in spans.items()
-        if unit_id in home_pool  # a unit in no pool cannot be booked: nothing to guard
-        for starts, ends in engine.merge(intervals)
-    ]
-    if rows:
-        session.execute(insert(Allocation), rows)
 
 
 def _block_data(block: Block) -> dict[str, Any]:

@@ -191,3 +191,15 @@ class Allocation(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A hold's allocation lapses on its own; the clock is applied lazily by writers and a sweeper.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CoachAccount(Base):
+    """The signed-in person who is a coach unit: the console shows them their own day. The
+    user is named by table (accounts sits beside the capacity, not below it)."""
+
+    __tablename__ = "coach_account"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), unique=True)

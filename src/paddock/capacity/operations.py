@@ -1,6 +1,6 @@
 """Operations on the capacity itself, for the interfaces (API, CLI, pages): the fleet as it
 stands (capacity/fleet.py) and the changes to it, blocks, closures and retirements
-(capacity/blocks.py)."""
+(capacity/blocks.py), and blocking a unit while moving what it holds (capacity/relocation.py)."""
 
 from __future__ import annotations
 
@@ -38,10 +38,15 @@ from paddock.capacity.fleet import (
     site_codes,
     unit_detail,
 )
+from paddock.capacity.relocation import BlockOutcome, Held, Moved, block_and_move
 from paddock.capacity.wording import public_wording, set_public_name
 
 __all__ = [
     "GUARD_HORIZON",
+    "BlockOutcome",
+    "Held",
+    "Moved",
+    "block_and_move",
     "GUARD_KIND",
     "RETIRED_KIND",
     "RETIRED_UNTIL",

@@ -22,13 +22,17 @@ from paddock.web.errors import install_error_pages
 from paddock.web.guest.find_pages import router as find_router
 from paddock.web.guest.pages import router as guest_router
 from paddock.web.motorsport.pages import router as motorsport_router
+from paddock.web.ops.desk import router as ops_desk_router
 from paddock.web.ops.fleet import router as fleet_router
 from paddock.web.ops.pages import router as ops_router
+from paddock.web.ops.run_sheet import router as run_sheet_router
 from paddock.web.security import SecurityHeadersMiddleware
 
 PAGE_ROUTERS = (
     auth_router,
     fleet_router,
+    ops_desk_router,
+    run_sheet_router,
     ops_router,
     dashboard_router,
     dealer_campaigns_router,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017_site_year_one"
-down_revision: str | Sequence[str] | None = "0014_guest_policy"
+down_revision: str | Sequence[str] | None = "0015_ops_console"
 branch_labels: str | Sequence[str] | None = None
 # The support pools' table, read to mark the motorsport site.
 depends_on: str | Sequence[str] | None = "0004_motorsport"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paddock.accounts.models import Role
+from paddock.bookings import desk
 from paddock.capacity import operations
 from paddock.catalog import service as catalog
 from paddock.db import utcnow
@@ -51,9 +52,8 @@ def fleet(
     labels = operations.labels(session, [b.unit_id for b in blocks if b.unit_id is not None])
     unit_blocks = [b for b in blocks if b.unit_id is not None and b.kind != "retired"]
     closures = [b for b in blocks if b.unit_id is None]
-    active_units = sorted(
-        (u.unit for g in groups for u in g.units if u.unit.active), key=lambda u: u.label
-    )
+    # The units to block, grouped by pool as on the page (cars by model).
+    unit_groups = [(g.name, [u.unit for u in g.units if u.unit.active]) for g in groups]
     return render(
         request,
         "ops/fleet.html",
@@ -64,7 +64,7 @@ def fleet(
             "unit_blocks": unit_blocks,
             "closures": closures,
             "labels": labels,
-            "units": active_units,
+            "unit_groups": [(name, units) for name, units in unit_groups if units],
             "writer": can(user, Role.ADMIN, Role.OPERATIONS),
             "unit_kinds": operations.UNIT_BLOCK_KINDS,
             "site_kinds": operations.SITE_BLOCK_KINDS,
@@ -107,34 +107,74 @@ def _back(site_code: str) -> str:
     return f"/ops/fleet?site={site_code}"
 
 
-@router.post("/blocks")
-def block(
-    request: Request,
-    session: SessionDep,
-    user: OpsWriter,
+@dataclass(frozen=True)
+class UnitBlockForm:
+    """The "block a unit" form, read once for both of its buttons."""
+
+    site: str
+    unit_id: int
+    starts_at: str
+    ends_at: str
+    reason: str
+    kind: str
+
+    def arguments(self, session: SessionDep, actor: str) -> dict[str, Any]:
+        """The block's arguments, its times read in the site's time zone."""
+        zone = operations.get_site(session, code=self.site).time_zone
+        return {
+            "unit_id": self.unit_id,
+            "starts_at": parse_local(self.starts_at, zone, "Start"),
+            "ends_at": parse_local(self.ends_at, zone, "End"),
+            "reason": self.reason,
+            "kind": self.kind,
+            "actor": actor,
+        }
+
+
+def unit_block_form(
     site: Annotated[str, Form()],
     unit_id: Annotated[int, Form()],
     starts_at: Annotated[str, Form()],
     ends_at: Annotated[str, Form()],
     reason: Annotated[str, Form(max_length=500)] = "",
     kind: Annotated[str, Form()] = "maintenance",
-) -> Response:
+) -> UnitBlockForm:
+    return UnitBlockForm(site, unit_id, starts_at, ends_at, reason, kind)
+
+
+BlockForm = Annotated[UnitBlockForm, Depends(unit_block_form)]
+
+
+@router.post("/blocks")
+def block(request: Request, session: SessionDep, user: OpsWriter, form: BlockForm) -> Response:
+    """Block a unit, refused while bookings hold it then."""
     try:
-        chosen = operations.get_site(session, code=site)
-        made = operations.block_unit(
-            session,
-            unit_id=unit_id,
-            starts_at=parse_local(starts_at, chosen.time_zone, "Start"),
-            ends_at=parse_local(ends_at, chosen.time_zone, "End"),
-            reason=reason,
-            kind=kind,
-            actor=user.actor,
-        )
+        made = operations.block_unit(session, **form.arguments(session, user.actor))
     except DomainError as exc:
         flash(request, exc.detail, "error")
     else:
         flash(request, f"Blocked ({made.kind}) as asked.", "success")
-    return see_other(request, _back(site))
+    return see_other(request, _back(form.site))
+
+
+@router.post("/block-and-move")
+def block_and_move(
+    request: Request, session: SessionDep, user: OpsWriter, form: BlockForm
+) -> Response:
+    """Block a unit and move its bookings to free units of the same model; the page lists
+    those that could not be moved, with the guests to call."""
+    try:
+        report = desk.block_and_move(session, **form.arguments(session, user.actor))
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+        return see_other(request, _back(form.site))
+    site = operations.get_site(session, code=form.site)
+    label = operations.labels(session, [form.unit_id]).get(form.unit_id, str(form.unit_id))
+    return render(
+        request,
+        "ops/block_report.html",
+        {"r": report, "site": site, "unit_label": label, "ops_site": site.code},
+    )
 
 
 @router.post("/closures")

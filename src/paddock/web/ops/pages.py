@@ -1,5 +1,6 @@
 """The operations console: the day's timeline per resource, check-in by QR code or search,
-no-shows, moving a booking to another time or another unit. Operations staff and admins act;
+no-shows, moving a booking to another time or another unit (phone bookings and cancellations:
+desk.py; the run sheet and a coach's own day: run_sheet.py). Operations staff and admins act;
 coaches see the same pages read-only."""
 
 from __future__ import annotations
@@ -57,6 +58,24 @@ def _day(text: str | None, site: Site) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise Invalid(f"'{text}' is not a date like {today.isoformat()}.") from exc
+
+
+def start_times(
+    session: Session, product_code: str, day: date, zone: ZoneInfo, now: datetime
+) -> list[SlotView]:
+    """A product's start times on a local day, with what is left (or why none is)."""
+    result = catalog.availability(
+        session, product_code=product_code, date_from=day, date_to=day, now=now
+    )
+    return [
+        SlotView(
+            s.starts_at,
+            s.starts_at.astimezone(zone),
+            s.remaining,
+            "" if s.remaining else shortfall_reason(s),
+        )
+        for s in result.slots
+    ]
 
 
 @router.get("")
@@ -141,22 +160,7 @@ def booking(
     chosen_day = None
     if move_day and can(user, *WRITERS):
         chosen_day = _day(move_day, view.site)
-        result = catalog.availability(
-            session,
-            product_code=view.product.code,
-            date_from=chosen_day,
-            date_to=chosen_day,
-            now=now,
-        )
-        slots = [
-            SlotView(
-                s.starts_at,
-                s.starts_at.astimezone(zone),
-                s.remaining,
-                "" if s.remaining else shortfall_reason(s),
-            )
-            for s in result.slots
-        ]
+        slots = start_times(session, view.product.code, chosen_day, zone, now)
     return render(
         request,
         "ops/booking.html",
