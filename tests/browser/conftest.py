@@ -234,6 +234,6 @@ def page(
 
 def sign_in(page: Page, email: str) -> None:
     page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("E-mail", exact=True).fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
