@@ -23,6 +23,7 @@ from paddock.capacity.guards import refresh_guards
 from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.errors import Invalid
+from paddock.unit_of_work import end_read
 
 PHONE = "phone"
 MIN_REASON, MAX_REASON = 3, 500
@@ -156,7 +157,7 @@ def block_and_move(
             )
         else:
             report.others.append(h)
-    session.commit()  # end the read
+    end_read(session)
     return report
 
 

@@ -13,6 +13,7 @@ from paddock.bookings import policy, service
 from paddock.bookings.models import BookingStatus
 from paddock.db import utcnow
 from paddock.errors import InvalidTransition
+from paddock.unit_of_work import end_read
 
 GUEST_ACTOR = "guest via manage link"
 # A guest changes a booking online while it is held or confirmed and has not started.
@@ -46,7 +47,7 @@ def cancel(
     now = now or utcnow()
     current = _changeable(session, token, "cancelled")
     policy.check_guest_cancel(session, current, now)
-    session.rollback()  # the policy's read ends here too
+    end_read(session)  # the policy's read ends here too
     return service.cancel_booking(
         session, ref=current.booking.ref, reason=reason.strip(), actor=GUEST_ACTOR
     )
@@ -54,7 +55,7 @@ def cancel(
 
 def _changeable(session: Session, token: str, verb: str) -> service.BookingResult:
     current = service.get_by_token(session, token=token)
-    session.rollback()  # the read ends here; the change is its own transaction
+    end_read(session)  # the change is its own transaction
     if not can_change(current):
         raise InvalidTransition(
             f"Booking {current.booking.ref} can no longer be {verb} online "

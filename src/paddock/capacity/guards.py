@@ -18,7 +18,7 @@ from paddock.capacity.fleet import GUARD_HORIZON, GUARD_KIND, RETIRED_KIND
 from paddock.capacity.models import Allocation, Block, Pool, Unit, pool_membership
 from paddock.capacity.units import NOT_RESOURCES
 from paddock.db import utcnow
-from paddock.unit_of_work import run_write
+from paddock.unit_of_work import end_read, run_write
 
 
 def refresh_guards(
@@ -40,7 +40,7 @@ def refresh_guards(
         )
         .limit(1)
     )
-    session.rollback()  # end the read
+    end_read(session)
     if blocked is not None:
 
         def write() -> None:

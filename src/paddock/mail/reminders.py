@@ -14,7 +14,7 @@ from paddock.bookings.models import Booking, BookingStatus
 from paddock.db import utcnow
 from paddock.mail import messages
 from paddock.mail.models import MailKind, MailMessage
-from paddock.unit_of_work import write_transaction
+from paddock.unit_of_work import end_read, write_transaction
 
 REMINDER_LEAD = timedelta(hours=24)
 
@@ -35,7 +35,7 @@ def enqueue_reminders(session: Session, *, now: datetime | None = None) -> int:
         )
     ).all()
     due = [i for i, created, starts in candidates if created <= starts - REMINDER_LEAD]
-    session.rollback()
+    end_read(session)
     if not due:
         return 0
     keys = {reminder_key(i): i for i in due}
