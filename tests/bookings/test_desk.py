@@ -163,6 +163,32 @@ def test_bookings_that_fit_nowhere_stay_and_their_guests_are_listed(session: Ses
     assert entry.actor == STAFF and entry.data["stranded"] == [f"booking #{ann.booking.id}"]
 
 
+def test_a_guest_cancelling_a_booking_a_block_left_gives_its_time_back_to_the_block(
+    session: Session,
+) -> None:
+    """Not only the desk: a guest's own cancellation (manage page, API, CLI) blocks the time
+    again in the cancellation's transaction, so no booking can take the blocked car."""
+    world = make_world(session, cars=2, coaches=2)
+    car_pool = world.pools["car"].id
+    ann = phone(session, at(MONDAY, 10))
+    phone(session, at(MONDAY, 10), BOB)
+    blocked = car_of(ann, car_pool)
+    desk.block_and_move(
+        session,
+        unit_id=blocked,
+        starts_at=at(MONDAY, 9),
+        ends_at=at(MONDAY, 13),
+        reason="Tyre change",
+        actor=STAFF,
+        now=EARLY,
+    )
+    assert len(guards(session, blocked)) == 2
+    service.cancel_booking(session, ref=ann.booking.ref, actor="guest", now=EARLY)
+    assert guards(session, blocked) == [(at(MONDAY, 9), at(MONDAY, 13))]
+    with pytest.raises(SoldOut):
+        phone(session, at(MONDAY, 10), service.Guest("Cy Dee", "cy@example.com"))
+
+
 def test_a_block_and_move_is_refused_whole_on_bad_input(session: Session) -> None:
     world = make_world(session)
     car = world.units["car"][0].id

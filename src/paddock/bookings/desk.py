@@ -19,7 +19,6 @@ from paddock.bookings import service
 from paddock.bookings.drafts import ENGAGEMENT
 from paddock.bookings.models import Booking
 from paddock.capacity import operations
-from paddock.capacity.guards import refresh_guards
 from paddock.catalog.models import Product
 from paddock.db import utcnow
 from paddock.errors import Invalid
@@ -64,12 +63,8 @@ def cancel_with_reason(
         raise Invalid(f"Say why the booking is cancelled (at least {MIN_REASON} characters).")
     if len(reason) > MAX_REASON:
         raise Invalid(f"Keep the reason under {MAX_REASON} characters.")
-    held = service.get_booking(session, ref=ref).resources
-    result = service.cancel_booking(session, ref=ref, reason=reason, actor=actor, now=now)
-    # A booking left on a blocked unit (nowhere to move it) kept its time out of the block's
-    # guard; given back, that time is blocked again.
-    refresh_guards(session, unit_ids=[r.unit_id for r in held], now=now)
-    return result
+    # A booking left on a blocked unit gives its time back to the block (cancel_booking).
+    return service.cancel_booking(session, ref=ref, reason=reason, actor=actor, now=now)
 
 
 # --- a car blocked, its bookings moved --------------------------------------------------------

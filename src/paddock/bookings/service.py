@@ -37,6 +37,7 @@ from paddock.bookings.results import with_resources
 from paddock.bookings.store import store
 from paddock.capacity import service as capacity
 from paddock.capacity.engine import Demand, Pick, is_free
+from paddock.capacity.guards import guard_again
 from paddock.capacity.models import Allocation, Site, Unit, pool_membership
 from paddock.catalog import service as catalog
 from paddock.catalog.models import Product
@@ -176,7 +177,16 @@ def cancel_booking(
         if status == BookingStatus.CANCELLED:
             return booking
         lifecycle.require(booking, status, {BookingStatus.HELD, BookingStatus.CONFIRMED}, "cancel")
+        held = session.scalars(
+            select(Allocation.unit_id).where(
+                Allocation.engagement_kind == ENGAGEMENT,
+                Allocation.engagement_id == booking.id,
+                Allocation.active.is_(True),
+            )
+        ).all()
         capacity.release(session, engagement_kind=ENGAGEMENT, engagement_id=booking.id)
+        # Time a block had left to this booking (nowhere to move it) is blocked again.
+        guard_again(session, held, now)
         lifecycle.set_status(
             session,
             booking,

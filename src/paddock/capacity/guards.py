@@ -17,16 +17,12 @@ from paddock.capacity import engine
 from paddock.capacity.fleet import GUARD_HORIZON, GUARD_KIND, RETIRED_KIND
 from paddock.capacity.models import Allocation, Block, Pool, Unit, pool_membership
 from paddock.capacity.units import NOT_RESOURCES
-from paddock.db import utcnow
-from paddock.unit_of_work import end_read, run_write
 
 
-def refresh_guards(
-    session: Session, *, unit_ids: Sequence[int], now: datetime | None = None
-) -> None:
-    """Guard these units' blocked time again after an engagement left them: time a block left
-    to a booking it could not move (relocation.py) is blocked once that booking is gone."""
-    now = now or utcnow()
+def guard_again(session: Session, unit_ids: Sequence[int], now: datetime) -> None:
+    """Inside a write that gave these units' time back (a cancellation): where a block had left
+    that time to the engagement (it could not be moved), block it again in the same
+    transaction, so that no booking can take it in between."""
     ids = sorted(set(unit_ids))
     if not ids:
         return
@@ -40,13 +36,8 @@ def refresh_guards(
         )
         .limit(1)
     )
-    end_read(session)
     if blocked is not None:
-
-        def write() -> None:
-            write_guards(session, ids, now, kept_engagements(session, ids, now))
-
-        run_write(session, write)
+        write_guards(session, ids, now, kept_engagements(session, ids, now))
 
 
 Kept = dict[int, list[tuple[datetime, datetime]]]
